@@ -1,0 +1,126 @@
+//! The one-line descriptions of events that `rewind dump` prints.
+
+use trace_format::{
+    CloneKind, Event, ExitStatus, MappingSource, SignalDisposition, SyscallAction, SyscallEvent,
+};
+
+pub fn event_details(event: &Event) -> String {
+    match event {
+        Event::Exec(e) => format!(
+            "{} argv={:?} rip={:#x} rsp={:#x} mappings={}",
+            e.exe.original_path,
+            e.argv,
+            e.regs.rip,
+            e.regs.rsp,
+            e.mappings.len()
+        ),
+        Event::Syscall(e) => syscall_details(e),
+        Event::Clone(e) => format!(
+            "{} child={} flags={:#x}",
+            match e.kind {
+                CloneKind::Thread => "thread",
+                CloneKind::Fork => "fork",
+                CloneKind::Vfork => "vfork",
+            },
+            e.child_tid,
+            e.flags
+        ),
+        Event::Signal(e) => format!(
+            "signal {} {}{}",
+            e.signo,
+            match &e.disposition {
+                SignalDisposition::Handler { regs, .. } => format!("handler={:#x}", regs.rip),
+                SignalDisposition::Ignored => "ignored".into(),
+                SignalDisposition::Fatal { core_dumped: true } => "fatal (core dumped)".into(),
+                SignalDisposition::Fatal { core_dumped: false } => "fatal".into(),
+            },
+            match &e.point {
+                Some(p) => format!(" at rip={:#x}", p.regs.rip),
+                None => String::new(),
+            }
+        ),
+        Event::Preemption(p) => format!(
+            "rip={:#x}{}",
+            p.regs.rip,
+            p.ticks.map_or_else(String::new, |t| format!(" ticks={t}"))
+        ),
+        Event::Rdtsc(e) => format!(
+            "{:#x} at rip={:#x}{}",
+            e.value,
+            e.regs.rip,
+            e.aux.map_or_else(String::new, |a| format!(" aux={a}"))
+        ),
+        Event::BufferedSyscalls(b) => {
+            format!("{} syscalls, {}", b.count, super::dump::span(b.records))
+        }
+        Event::Exit(e) => {
+            let scope = if e.process_exit { "process" } else { "thread" };
+            match e.status {
+                ExitStatus::Exited(code) => format!("{scope} exited with status {code}"),
+                ExitStatus::Killed {
+                    signal,
+                    core_dumped,
+                } => format!(
+                    "{scope} killed by signal {signal}{}",
+                    if core_dumped { " (core dumped)" } else { "" }
+                ),
+            }
+        }
+    }
+}
+
+fn syscall_details(e: &SyscallEvent) -> String {
+    let args = e.regs.syscall_args();
+    let mut line = format!(
+        "{}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {}",
+        e.number(),
+        args[0],
+        args[1],
+        args[2],
+        args[3],
+        args[4],
+        args[5],
+        result(e.result)
+    );
+    match &e.action {
+        SyscallAction::Emulate => {}
+        SyscallAction::Execute => line.push_str(" [execute]"),
+        SyscallAction::Map(m) => line.push_str(&format!(
+            " [map {:#x}-{:#x} prot={} {}]",
+            m.addr,
+            m.addr.saturating_add(m.len),
+            m.prot,
+            source(&m.source)
+        )),
+        SyscallAction::Brk { old_end, new_end } => {
+            line.push_str(&format!(" [brk {old_end:#x} -> {new_end:#x}]"))
+        }
+        SyscallAction::Remap { new_addr } => line.push_str(&format!(" [remap to {new_addr:#x}]")),
+        SyscallAction::Exec => line.push_str(" [exec]"),
+    }
+    for w in &e.writes {
+        line.push_str(&format!(" wrote {}@{:#x}", w.data.len, w.addr));
+    }
+    if let Some(stream) = e.output {
+        line.push_str(&format!(" ({stream:?})").to_lowercase());
+    }
+    line
+}
+
+fn result(value: i64) -> String {
+    if (-4095..0).contains(&value) {
+        format!("-{}", -value)
+    } else if value > 0xffff {
+        format!("{value:#x}")
+    } else {
+        value.to_string()
+    }
+}
+
+fn source(s: &MappingSource) -> String {
+    match s {
+        MappingSource::Anonymous { name } if name.is_empty() => "anonymous".into(),
+        MappingSource::Anonymous { name } | MappingSource::Special { name } => name.clone(),
+        MappingSource::File { file, offset } => format!("{}+{offset:#x}", file.original_path),
+    }
+}

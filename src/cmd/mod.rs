@@ -1,0 +1,5 @@
+//! One module per command.
+
+pub mod describe;
+pub mod dump;
+pub mod ls;

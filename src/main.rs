@@ -1,0 +1,41 @@
+//! The `rewind` command line: parse, call a crate, print.
+#![forbid(unsafe_code)]
+
+mod cmd;
+mod fail;
+
+use argh::FromArgs;
+
+use fail::Failure;
+
+/// rewind: record a Linux program once, replay it exactly as often as you
+/// like, and debug the replay with gdb, backwards too.
+#[derive(FromArgs)]
+struct Cli {
+    #[argh(subcommand)]
+    command: Command,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+enum Command {
+    Ls(cmd::ls::LsArgs),
+    Dump(cmd::dump::DumpArgs),
+}
+
+fn main() {
+    let cli: Cli = argh::from_env();
+    let result = match cli.command {
+        Command::Ls(args) => cmd::ls::run(&args),
+        Command::Dump(args) => cmd::dump::run(&args),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(Failure { message, exit_code }) => {
+            if !message.is_empty() {
+                eprintln!("rewind: {message}");
+            }
+            std::process::exit(exit_code);
+        }
+    }
+}

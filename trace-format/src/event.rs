@@ -1,0 +1,297 @@
+//! The events of a trace. Each record in the `events` stream is one
+//! `EventRecord`; its event number is its position in the stream (the first
+//! event is number 1).
+
+use crate::registers::Registers;
+
+/// A span of the uncompressed `data` stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DataRef {
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl DataRef {
+    pub fn end(&self) -> u64 {
+        self.offset.saturating_add(self.len)
+    }
+}
+
+/// Bytes the kernel (or the recorder, standing in for it) wrote into the
+/// tracee's memory at `addr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryWrite {
+    pub addr: u64,
+    pub data: DataRef,
+}
+
+/// A file the tracee executed or mapped, captured under the trace's
+/// `files/` directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapturedFile {
+    /// The path the tracee used, for display and for the debugger.
+    pub original_path: String,
+    /// The name of the copy (or hard link) inside `files/`.
+    pub stored_name: String,
+}
+
+/// What backs a mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MappingSource {
+    /// Anonymous memory; `name` is the kernel's label, such as `[stack]`,
+    /// `[heap]`, or empty.
+    Anonymous { name: String },
+    /// A file, from `offset` on.
+    File { file: CapturedFile, offset: u64 },
+    /// A kernel-provided mapping (`[vdso]`, `[vvar]`, `[vsyscall]`).
+    Special { name: String },
+}
+
+/// One mapping of an address space, as `/proc/PID/maps` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    pub start: u64,
+    pub end: u64,
+    /// `PROT_*` bits.
+    pub prot: u32,
+    /// `MAP_*` bits (`MAP_SHARED` or `MAP_PRIVATE`, `MAP_GROWSDOWN`).
+    pub flags: u32,
+    pub source: MappingSource,
+    /// Bytes to write over the mapping once it exists, where the contents
+    /// are not those of its file (writable data, the stack, the vDSO).
+    /// Pages that are all zero are left out.
+    pub contents: Vec<MemoryWrite>,
+}
+
+/// A successful execve: what the new program's address space and registers
+/// were right after the kernel loaded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecEvent {
+    pub exe: CapturedFile,
+    pub argv: Vec<String>,
+    pub regs: Registers,
+    pub mappings: Vec<Mapping>,
+    /// The auxiliary vector as (type, value) pairs, ending before AT_NULL.
+    pub auxv: Vec<(u64, u64)>,
+}
+
+/// What the replayer does at a syscall (DESIGN.md principle 2: the recorder
+/// decides, the replayer follows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyscallAction {
+    /// Skip the syscall, set the recorded result and memory writes.
+    Emulate,
+    /// Run the syscall as the tracee issued it; its result must match.
+    Execute,
+    /// Create a mapping at the recorded address instead of running the
+    /// tracee's mmap; the result is the address.
+    Map(MapAction),
+    /// Move the program break: map or unmap the pages between the old and
+    /// the new break, then return the recorded result.
+    Brk { old_end: u64, new_end: u64 },
+    /// Run mremap, forced to land at `new_addr` when it moved.
+    Remap { new_addr: u64 },
+    /// A successful execve; the next event of this thread is its `Exec`.
+    Exec,
+}
+
+/// The mapping an mmap created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapAction {
+    pub addr: u64,
+    pub len: u64,
+    pub prot: u32,
+    pub flags: u32,
+    pub source: MappingSource,
+}
+
+/// Which of the recorder's own output streams a syscall wrote to, so that
+/// replay can reproduce the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputStream {
+    Stdout,
+    Stderr,
+}
+
+/// A syscall: the registers at entry (the number is `regs.orig_rax`), its
+/// result, what it wrote, and what replay must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyscallEvent {
+    pub regs: Registers,
+    pub result: i64,
+    pub writes: Vec<MemoryWrite>,
+    pub action: SyscallAction,
+    pub output: Option<OutputStream>,
+}
+
+impl SyscallEvent {
+    pub fn number(&self) -> u64 {
+        self.regs.orig_rax
+    }
+}
+
+/// What kind of task a clone created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloneKind {
+    Thread,
+    Fork,
+    Vfork,
+}
+
+/// A new task, reported in the parent's thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloneEvent {
+    pub kind: CloneKind,
+    pub flags: u64,
+    /// The new task's id as the recording saw it.
+    pub child_tid: i32,
+    /// The new task's registers when it first stopped.
+    pub child_regs: Registers,
+}
+
+/// Where an asynchronous event happened in user code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionPoint {
+    pub regs: Registers,
+    /// Retired conditional branches since the thread's previous event, when
+    /// a hardware tick counter was used.
+    pub ticks: Option<u64>,
+    /// The state fingerprint of the software tick source.
+    pub fingerprint: Option<Fingerprint>,
+}
+
+/// State beyond the registers that tells apart two passes through the same
+/// address with the same registers (DESIGN.md "Ticks").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// Hash of the top of the stack.
+    pub stack_hash: u64,
+    /// Memory words (address, value) that differed between two passes with
+    /// identical registers.
+    pub memory: Vec<(u64, u64)>,
+}
+
+/// How a delivered signal was handled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignalDisposition {
+    /// A handler ran: the kernel wrote `frame` and set `regs`.
+    Handler {
+        frame: Vec<MemoryWrite>,
+        regs: Box<Registers>,
+    },
+    /// The signal was ignored.
+    Ignored,
+    /// The signal killed the process.
+    Fatal { core_dumped: bool },
+}
+
+/// A signal delivered to a thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignalEvent {
+    pub signo: i32,
+    /// The kernel's 128-byte siginfo.
+    pub siginfo: Vec<u8>,
+    /// Where an asynchronous signal arrived; `None` for a signal the
+    /// thread's own instruction raised, which replay reaches by itself.
+    pub point: Option<ExecutionPoint>,
+    pub disposition: SignalDisposition,
+}
+
+/// A trapped rdtsc or rdtscp and the value the recording read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RdtscEvent {
+    pub regs: Registers,
+    pub value: u64,
+    /// TSC_AUX, present for rdtscp.
+    pub aux: Option<u32>,
+}
+
+/// A flushed syscall buffer: syscalls the preload library ran without a
+/// ptrace stop, with their results and out-bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufferedSyscalls {
+    pub records: DataRef,
+    pub count: u32,
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Exited(i32),
+    Killed { signal: i32, core_dumped: bool },
+}
+
+impl ExitStatus {
+    /// The status a shell reports: the exit code, or 128 plus the signal.
+    pub fn shell_code(&self) -> i32 {
+        match *self {
+            ExitStatus::Exited(code) => code & 0xff,
+            ExitStatus::Killed { signal, .. } => 128 + signal,
+        }
+    }
+}
+
+/// The end of a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitEvent {
+    pub status: ExitStatus,
+    /// Whether this was the last task of its process.
+    pub process_exit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Exec(ExecEvent),
+    Syscall(SyscallEvent),
+    Clone(CloneEvent),
+    Signal(SignalEvent),
+    Preemption(ExecutionPoint),
+    Rdtsc(RdtscEvent),
+    BufferedSyscalls(BufferedSyscalls),
+    Exit(ExitEvent),
+}
+
+impl Event {
+    /// A short lowercase name of the event's kind.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Event::Exec(_) => "exec",
+            Event::Syscall(_) => "syscall",
+            Event::Clone(_) => "clone",
+            Event::Signal(_) => "signal",
+            Event::Preemption(_) => "preemption",
+            Event::Rdtsc(_) => "rdtsc",
+            Event::BufferedSyscalls(_) => "buffered-syscalls",
+            Event::Exit(_) => "exit",
+        }
+    }
+
+    /// Every span of the data stream this event refers to.
+    pub fn data_refs(&self) -> Vec<DataRef> {
+        fn writes(w: &[MemoryWrite]) -> impl Iterator<Item = DataRef> + '_ {
+            w.iter().map(|w| w.data)
+        }
+        match self {
+            Event::Exec(e) => e
+                .mappings
+                .iter()
+                .flat_map(|m| writes(&m.contents))
+                .collect(),
+            Event::Syscall(e) => writes(&e.writes).collect(),
+            Event::Signal(e) => match &e.disposition {
+                SignalDisposition::Handler { frame, .. } => writes(frame).collect(),
+                _ => Vec::new(),
+            },
+            Event::BufferedSyscalls(b) => vec![b.records],
+            Event::Clone(_) | Event::Preemption(_) | Event::Rdtsc(_) | Event::Exit(_) => Vec::new(),
+        }
+    }
+}
+
+/// One entry of the events stream: an event and the recorded id of the
+/// thread it happened in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    pub tid: i32,
+    pub event: Event,
+}
