@@ -19,6 +19,8 @@ struct Cli {
 #[derive(FromArgs)]
 #[argh(subcommand)]
 enum Command {
+    Record(cmd::record::RecordArgs),
+    Replay(cmd::replay::ReplayArgs),
     Ls(cmd::ls::LsArgs),
     Dump(cmd::dump::DumpArgs),
 }
@@ -26,6 +28,8 @@ enum Command {
 fn main() {
     let cli: Cli = argh::from_env();
     let result = match cli.command {
+        Command::Record(args) => cmd::record::run(args),
+        Command::Replay(args) => cmd::replay::run(&args),
         Command::Ls(args) => cmd::ls::run(&args),
         Command::Dump(args) => cmd::dump::run(&args),
     };

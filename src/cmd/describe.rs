@@ -73,7 +73,7 @@ fn syscall_details(e: &SyscallEvent) -> String {
     let args = e.regs.syscall_args();
     let mut line = format!(
         "{}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {}",
-        e.number(),
+        tracee::syscalls::name(e.number()),
         args[0],
         args[1],
         args[2],

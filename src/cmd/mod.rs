@@ -3,3 +3,5 @@
 pub mod describe;
 pub mod dump;
 pub mod ls;
+pub mod record;
+pub mod replay;

@@ -206,6 +206,22 @@ pub struct RdtscEvent {
     pub aux: Option<u32>,
 }
 
+impl RdtscEvent {
+    /// The registers after the instruction: the value in edx:eax, TSC_AUX
+    /// in ecx for rdtscp, and rip past the 2-byte rdtsc or 3-byte rdtscp.
+    pub fn regs_after(&self) -> Registers {
+        let mut after = self.regs;
+        after.rax = self.value & 0xffff_ffff;
+        after.rdx = self.value >> 32;
+        after.rip += 2;
+        if let Some(aux) = self.aux {
+            after.rcx = u64::from(aux);
+            after.rip += 1;
+        }
+        after
+    }
+}
+
 /// A flushed syscall buffer: syscalls the preload library ran without a
 /// ptrace stop, with their results and out-bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

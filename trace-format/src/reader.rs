@@ -354,11 +354,11 @@ impl DataReader {
 
     /// Calls `each` with consecutive pieces of the span, so that a large
     /// span never has to be in memory at once.
-    pub fn for_each_piece(
+    pub fn for_each_piece<E: From<TraceError>>(
         &mut self,
         span: DataRef,
-        mut each: impl FnMut(&[u8]) -> Result<(), TraceError>,
-    ) -> Result<(), TraceError> {
+        mut each: impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
         if span
             .offset
             .checked_add(span.len)
@@ -368,7 +368,8 @@ impl DataReader {
                 path: self.stream.path().to_path_buf(),
                 offset: span.offset,
                 len: span.len,
-            });
+            }
+            .into());
         }
         let mut position = span.offset;
         let end = span.end();
@@ -395,7 +396,8 @@ impl DataReader {
                     self.stream.path(),
                     entry.file_offset,
                     "chunk is shorter than its index says",
-                ));
+                )
+                .into());
             }
             each(&bytes[from..to])?;
             position += (to - from) as u64;
@@ -409,7 +411,7 @@ impl DataReader {
         let mut out = Vec::new();
         self.for_each_piece(span, |piece| {
             out.extend_from_slice(piece);
-            Ok(())
+            Ok::<(), TraceError>(())
         })?;
         Ok(out)
     }

@@ -62,7 +62,9 @@ fn read_everything(dir: &Path) -> Result<u64, TraceError> {
         count += 1;
     }
     for span in spans {
-        reader.data().for_each_piece(span, |_| Ok(()))?;
+        reader
+            .data()
+            .for_each_piece(span, |_| Ok::<(), TraceError>(()))?;
     }
     Ok(count)
 }

@@ -277,7 +277,7 @@ fn large_data_streams_in_pieces() {
         .for_each_piece(span, |p| {
             largest = largest.max(p.len());
             actual.update(p);
-            Ok(())
+            Ok::<(), TraceError>(())
         })
         .expect("read");
     assert_eq!(actual.finalize(), expected.finalize());

@@ -1,0 +1,90 @@
+//! Capturing the files a tracee executes or maps into the trace's `files/`
+//! directory, so that replay never reads the host's copies.
+
+use std::collections::HashMap;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use trace_format::CapturedFile;
+
+use crate::error::RecordError;
+
+/// What identifies one version of a file.
+#[derive(Hash, PartialEq, Eq, Clone, Copy)]
+struct FileVersion {
+    device: u64,
+    inode: u64,
+    size: u64,
+    mtime_ns: i128,
+}
+
+pub struct FileCapture {
+    dir: PathBuf,
+    captured: HashMap<FileVersion, String>,
+    euid: u32,
+}
+
+impl FileCapture {
+    pub fn new(dir: PathBuf) -> FileCapture {
+        FileCapture {
+            dir,
+            captured: HashMap::new(),
+            euid: tracee::effective_uid(),
+        }
+    }
+
+    /// Captures the file that `open_path` opens (a path of the tracee's,
+    /// or `/proc/PID/fd/N` and `/proc/PID/map_files/...`, which reach files
+    /// that were deleted or renamed), recording it under `original_path`.
+    pub fn capture(
+        &mut self,
+        open_path: &Path,
+        original_path: &str,
+    ) -> Result<CapturedFile, RecordError> {
+        let failed = |reason: String| RecordError::Capture {
+            path: original_path.to_string(),
+            reason,
+        };
+        let meta = fs::metadata(open_path).map_err(|e| failed(e.to_string()))?;
+        let version = FileVersion {
+            device: meta.dev(),
+            inode: meta.ino(),
+            size: meta.size(),
+            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+        };
+        if let Some(stored) = self.captured.get(&version) {
+            return Ok(CapturedFile {
+                original_path: original_path.to_string(),
+                stored_name: stored.clone(),
+            });
+        }
+        let base = Path::new(original_path)
+            .file_name()
+            .map_or_else(|| "file".to_string(), |n| n.to_string_lossy().into_owned());
+        let stored_name = format!("{}-{base}", self.captured.len() + 1);
+        let dest = self.dir.join(&stored_name);
+        if !self.try_hard_link(original_path, &meta, &dest) {
+            fs::copy(open_path, &dest).map_err(|e| failed(format!("copying it failed: {e}")))?;
+        }
+        self.captured.insert(version, stored_name.clone());
+        Ok(CapturedFile {
+            original_path: original_path.to_string(),
+            stored_name,
+        })
+    }
+
+    /// A hard link is as good as a copy when nobody running as us can
+    /// change the file: it is not ours, and not writable by group or others.
+    /// (Root can write anything, so root always copies.)
+    fn try_hard_link(&self, original_path: &str, meta: &fs::Metadata, dest: &Path) -> bool {
+        let writable_by_us =
+            self.euid == 0 || (meta.uid() == self.euid) || meta.mode() & 0o022 != 0;
+        if writable_by_us {
+            return false;
+        }
+        let same_file = fs::metadata(original_path)
+            .is_ok_and(|m| m.dev() == meta.dev() && m.ino() == meta.ino());
+        same_file && fs::hard_link(original_path, dest).is_ok()
+    }
+}

@@ -1,0 +1,222 @@
+//! Capturing the memory a syscall wrote, as the syscall table describes it.
+
+use trace_format::{MemoryWrite, TraceWriter};
+use tracee::syscalls::Output;
+use tracee::{RemoteAddr, Task};
+
+use crate::error::RecordError;
+
+/// Largest piece read from the tracee at once; big reads (a 200 MiB
+/// `read`) stream through a buffer of this size into the trace.
+const PIECE: usize = 1 << 20;
+/// Kernel limit on iovec counts (UIO_MAXIOV).
+const MAX_IOVECS: u64 = 1024;
+/// `struct msghdr` on x86-64.
+const MSGHDR_LEN: usize = 56;
+
+/// Values read at syscall entry that outputs need at exit: the in-lengths
+/// of socket address buffers, which the kernel overwrites with the out
+/// length.
+pub fn entry_lengths(task: &Task, outputs: &[Output], args: [u64; 6]) -> Vec<Option<u32>> {
+    outputs
+        .iter()
+        .map(|output| match *output {
+            Output::SockAddr { len, .. } => read_u32(task, args[usize::from(len)]),
+            Output::MsgHdr { arg } => read_u32(task, args[usize::from(arg)].wrapping_add(8)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn read_u32(task: &Task, addr: u64) -> Option<u32> {
+    if addr == 0 {
+        return None;
+    }
+    task.read_u32(RemoteAddr(addr)).ok()
+}
+
+/// Captures every output of a finished syscall.
+pub fn capture(
+    task: &Task,
+    writer: &mut TraceWriter,
+    outputs: &[Output],
+    args: [u64; 6],
+    result: i64,
+    entry_lengths: &[Option<u32>],
+) -> Result<Vec<MemoryWrite>, RecordError> {
+    let mut writes = Vec::new();
+    let arg = |i: u8| args[usize::from(i)];
+    let positive = u64::try_from(result).ok().filter(|&r| r > 0);
+    let succeeded = result >= 0;
+    for (index, output) in outputs.iter().enumerate() {
+        let entry_length = entry_lengths.get(index).copied().flatten();
+        match *output {
+            Output::Fixed { arg: a, len } => {
+                push(&mut writes, span(task, writer, arg(a), u64::from(len))?);
+            }
+            Output::ResultBytes { arg: a } => {
+                if let Some(n) = positive {
+                    push(&mut writes, span(task, writer, arg(a), n)?);
+                }
+            }
+            Output::ResultElements { arg: a, size } => {
+                if let Some(n) = positive {
+                    push(
+                        &mut writes,
+                        span(task, writer, arg(a), n.saturating_mul(u64::from(size)))?,
+                    );
+                }
+            }
+            Output::ArgElements {
+                arg: a,
+                count,
+                size,
+            } => {
+                let len = arg(count).saturating_mul(u64::from(size));
+                push(&mut writes, span(task, writer, arg(a), len)?);
+            }
+            Output::ArgBytes { arg: a, size } => {
+                if succeeded {
+                    push(&mut writes, span(task, writer, arg(a), arg(size))?);
+                }
+            }
+            Output::Iovecs { arg: a, count } => {
+                if let Some(n) = positive {
+                    scatter(task, writer, &mut writes, arg(a), arg(count), n)?;
+                }
+            }
+            Output::SockAddr { arg: a, len } => {
+                if succeeded {
+                    sockaddr(task, writer, &mut writes, arg(a), arg(len), entry_length)?;
+                }
+            }
+            Output::MsgHdr { arg: a } => {
+                if succeeded {
+                    msghdr(
+                        task,
+                        writer,
+                        &mut writes,
+                        arg(a),
+                        positive.unwrap_or(0),
+                        entry_length,
+                    )?;
+                }
+            }
+            Output::FdSets => {
+                let bytes = arg(0).div_ceil(64) * 8;
+                for set in [args[1], args[2], args[3]] {
+                    push(&mut writes, span(task, writer, set, bytes)?);
+                }
+            }
+        }
+    }
+    Ok(writes)
+}
+
+fn push(writes: &mut Vec<MemoryWrite>, write: Option<MemoryWrite>) {
+    writes.extend(write);
+}
+
+/// Streams up to `len` readable bytes at `addr` into the trace. Unreadable
+/// memory ends the span early (the kernel did not write there either).
+pub fn span(
+    task: &Task,
+    writer: &mut TraceWriter,
+    addr: u64,
+    len: u64,
+) -> Result<Option<MemoryWrite>, RecordError> {
+    if addr == 0 || len == 0 {
+        return Ok(None);
+    }
+    let mut buf = vec![0u8; (len as usize).min(PIECE)];
+    let start = writer.data_position();
+    let mut done = 0u64;
+    while done < len {
+        let want = ((len - done) as usize).min(PIECE);
+        let got = task.read_partial(RemoteAddr(addr + done), &mut buf[..want]);
+        writer.append_data(&buf[..got])?;
+        done += got as u64;
+        if got < want {
+            break;
+        }
+    }
+    Ok((done > 0).then_some(MemoryWrite {
+        addr,
+        data: trace_format::DataRef {
+            offset: start,
+            len: done,
+        },
+    }))
+}
+
+fn read_iovecs(task: &Task, addr: u64, count: u64) -> Result<Vec<(u64, u64)>, RecordError> {
+    let count = count.min(MAX_IOVECS) as usize;
+    let mut raw = vec![0u8; count * 16];
+    task.read_bytes(RemoteAddr(addr), &mut raw)?;
+    Ok(raw
+        .chunks_exact(16)
+        .map(|iov| {
+            let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+            (word(&iov[..8]), word(&iov[8..]))
+        })
+        .collect())
+}
+
+fn scatter(
+    task: &Task,
+    writer: &mut TraceWriter,
+    writes: &mut Vec<MemoryWrite>,
+    iov_addr: u64,
+    count: u64,
+    mut remaining: u64,
+) -> Result<(), RecordError> {
+    for (base, len) in read_iovecs(task, iov_addr, count)? {
+        if remaining == 0 {
+            break;
+        }
+        let take = len.min(remaining);
+        push(writes, span(task, writer, base, take)?);
+        remaining -= take;
+    }
+    Ok(())
+}
+
+fn sockaddr(
+    task: &Task,
+    writer: &mut TraceWriter,
+    writes: &mut Vec<MemoryWrite>,
+    addr: u64,
+    len_addr: u64,
+    in_len: Option<u32>,
+) -> Result<(), RecordError> {
+    if len_addr == 0 {
+        return Ok(());
+    }
+    let out_len = task.read_u32(RemoteAddr(len_addr))?;
+    push(writes, span(task, writer, len_addr, 4)?);
+    let written = u64::from(out_len.min(in_len.unwrap_or(out_len)));
+    push(writes, span(task, writer, addr, written)?);
+    Ok(())
+}
+
+fn msghdr(
+    task: &Task,
+    writer: &mut TraceWriter,
+    writes: &mut Vec<MemoryWrite>,
+    addr: u64,
+    received: u64,
+    in_namelen: Option<u32>,
+) -> Result<(), RecordError> {
+    let mut raw = [0u8; MSGHDR_LEN];
+    task.read_bytes(RemoteAddr(addr), &mut raw)?;
+    let word = |at: usize| u64::from_le_bytes(raw[at..at + 8].try_into().unwrap_or([0; 8]));
+    let (name, namelen) = (word(0), word(8) & 0xffff_ffff);
+    let (iov, iovlen) = (word(16), word(24));
+    let (control, controllen) = (word(32), word(40));
+    push(writes, span(task, writer, addr, MSGHDR_LEN as u64)?);
+    let name_written = namelen.min(u64::from(in_namelen.unwrap_or(namelen as u32)));
+    push(writes, span(task, writer, name, name_written)?);
+    scatter(task, writer, writes, iov, iovlen, received)?;
+    push(writes, span(task, writer, control, controllen)?);
+    Ok(())
+}

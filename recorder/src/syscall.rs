@@ -1,0 +1,309 @@
+//! Recording one syscall: what to capture at entry, and at exit the event
+//! that tells replay what to do (DESIGN.md principle 2).
+
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+
+use trace_format::{
+    MapAction, MappingSource, OutputStream, Registers, SyscallAction, SyscallEvent, TraceWriter,
+};
+use tracee::syscalls::{self, Handling, Output, Special, SyscallSpec};
+use tracee::Task;
+
+use crate::error::RecordError;
+use crate::files::FileCapture;
+use crate::outputs;
+
+/// What happens to the syscall, decided at entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    Emulate,
+    Execute,
+    Mmap,
+    Brk,
+    Mremap,
+    Execve,
+    /// The recorder made it fail with ENOSYS (rseq).
+    Refused,
+}
+
+/// A syscall between its entry and exit stops.
+pub struct PendingSyscall {
+    pub regs: Registers,
+    pub spec: &'static SyscallSpec,
+    plan: Plan,
+    outputs: Vec<Output>,
+    entry_lengths: Vec<Option<u32>>,
+    /// Set when the kernel reported PTRACE_EVENT_EXEC during this execve.
+    pub exec_happened: bool,
+}
+
+impl PendingSyscall {
+    /// exit and exit_group have no exit stop; their event is written when
+    /// the thread reports PTRACE_EVENT_EXIT.
+    pub fn is_exit(&self) -> bool {
+        matches!(self.spec.name, "exit" | "exit_group")
+    }
+}
+
+fn unsupported(what: String) -> RecordError {
+    RecordError::Unsupported { what }
+}
+
+fn syscall_label(spec: &SyscallSpec) -> String {
+    format!("syscall {} ({})", spec.name, spec.number)
+}
+
+/// At a syscall-entry stop: looks the syscall up, refuses what cannot be
+/// recorded, and reads what the exit will need.
+pub fn on_entry(task: &Task, regs: Registers) -> Result<PendingSyscall, RecordError> {
+    let nr = regs.orig_rax;
+    let spec =
+        syscalls::lookup(nr).ok_or_else(|| unsupported(format!("syscall number {}", nr as i64)))?;
+    let args = regs.syscall_args();
+    let (plan, outputs) = match spec.handling {
+        Handling::Unsupported => return Err(unsupported(syscall_label(spec))),
+        Handling::Emulate(outputs) => (Plan::Emulate, outputs.to_vec()),
+        Handling::Execute => (Plan::Execute, Vec::new()),
+        Handling::Special(special) => plan_special(task, spec, special, args, regs)?,
+    };
+    let entry_lengths = outputs::entry_lengths(task, &outputs, args);
+    Ok(PendingSyscall {
+        regs,
+        spec,
+        plan,
+        outputs,
+        entry_lengths,
+        exec_happened: false,
+    })
+}
+
+fn plan_special(
+    task: &Task,
+    spec: &SyscallSpec,
+    special: Special,
+    args: [u64; 6],
+    regs: Registers,
+) -> Result<(Plan, Vec<Output>), RecordError> {
+    let emulate = |outputs: &[Output]| Ok((Plan::Emulate, outputs.to_vec()));
+    match special {
+        Special::Mmap => Ok((Plan::Mmap, Vec::new())),
+        Special::Brk => Ok((Plan::Brk, Vec::new())),
+        Special::Mremap => Ok((Plan::Mremap, Vec::new())),
+        Special::Execve => Ok((Plan::Execve, Vec::new())),
+        Special::Rseq => {
+            // Number -1 makes the kernel skip the call and return ENOSYS.
+            let mut refused = regs;
+            refused.orig_rax = u64::MAX;
+            task.set_regs(&refused)?;
+            Ok((Plan::Refused, Vec::new()))
+        }
+        Special::Ioctl => match ioctl_outputs(args[1] as u32) {
+            Some(outputs) => emulate(outputs),
+            None => Err(unsupported(format!("ioctl request {:#x}", args[1] as u32))),
+        },
+        Special::Fcntl => match args[1] as i32 {
+            libc::F_GETLK | libc::F_OFD_GETLK => emulate(&[Output::Fixed { arg: 2, len: 32 }]),
+            F_GETOWN_EX => emulate(&[Output::Fixed { arg: 2, len: 8 }]),
+            _ => emulate(&[]),
+        },
+        Special::Prctl => match args[0] as i32 {
+            libc::PR_GET_NAME => emulate(&[Output::Fixed { arg: 1, len: 16 }]),
+            libc::PR_GET_PDEATHSIG | libc::PR_GET_CHILD_SUBREAPER | libc::PR_GET_TSC => {
+                emulate(&[Output::Fixed { arg: 1, len: 4 }])
+            }
+            libc::PR_GET_TID_ADDRESS => emulate(&[Output::Fixed { arg: 1, len: 8 }]),
+            libc::PR_SET_TSC => Err(unsupported(
+                "prctl(PR_SET_TSC), which would stop rewind from recording rdtsc,".into(),
+            )),
+            libc::PR_SET_SECCOMP => Err(unsupported("prctl(PR_SET_SECCOMP)".into())),
+            _ => emulate(&[]),
+        },
+        Special::ArchPrctl => match args[0] as i32 {
+            ARCH_SET_FS | ARCH_SET_GS | ARCH_SET_CPUID => Ok((Plan::Execute, Vec::new())),
+            ARCH_GET_FS | ARCH_GET_GS => emulate(&[Output::Fixed { arg: 1, len: 8 }]),
+            ARCH_CET_STATUS => emulate(&[Output::Fixed { arg: 1, len: 24 }]),
+            ARCH_MAP_VDSO_X32 | ARCH_MAP_VDSO_32 | ARCH_MAP_VDSO_64 => Err(unsupported(format!(
+                "{} with code {:#x}",
+                spec.name, args[0]
+            ))),
+            _ => emulate(&[]),
+        },
+    }
+}
+
+/// fcntl command missing from libc for this target.
+const F_GETOWN_EX: i32 = 16;
+const ARCH_SET_GS: i32 = 0x1001;
+const ARCH_SET_FS: i32 = 0x1002;
+const ARCH_GET_FS: i32 = 0x1003;
+const ARCH_GET_GS: i32 = 0x1004;
+const ARCH_SET_CPUID: i32 = 0x1012;
+const ARCH_MAP_VDSO_X32: i32 = 0x2001;
+const ARCH_MAP_VDSO_32: i32 = 0x2002;
+const ARCH_MAP_VDSO_64: i32 = 0x2003;
+const ARCH_CET_STATUS: i32 = 0x3001;
+
+/// Terminal and file ioctls that programs use without asking; anything
+/// else is refused rather than guessed.
+fn ioctl_outputs(request: u32) -> Option<&'static [Output]> {
+    const NONE: &[Output] = &[];
+    const TERMIOS: &[Output] = &[Output::Fixed { arg: 2, len: 36 }];
+    const TERMIOS2: &[Output] = &[Output::Fixed { arg: 2, len: 44 }];
+    const WINSIZE: &[Output] = &[Output::Fixed { arg: 2, len: 8 }];
+    const INT: &[Output] = &[Output::Fixed { arg: 2, len: 4 }];
+    match request {
+        0x5401 => Some(TERMIOS),                         // TCGETS
+        0x802c_542a => Some(TERMIOS2),                   // TCGETS2
+        0x5413 => Some(WINSIZE),                         // TIOCGWINSZ
+        0x541b | 0x540f | 0x5411 | 0x5429 => Some(INT),  // FIONREAD, TIOCGPGRP, TIOCOUTQ, TIOCGSID
+        0x5402..=0x5404 | 0x5414 | 0x5410 => Some(NONE), // TCSETS*, TIOCSWINSZ, TIOCSPGRP
+        0x5421 | 0x5450 | 0x5451 | 0x5452 => Some(NONE), // FIONBIO, FIONCLEX, FIOCLEX, FIOASYNC
+        0x540b | 0x5409 | 0x540a => Some(NONE),          // TCFLSH, TCSBRK, TCXONC
+        _ => None,
+    }
+}
+
+/// The (device, inode) of the recorder's stdout and stderr, to recognize
+/// tracee writes that replay should reproduce.
+pub struct OutputIds {
+    stdout: Option<(u64, u64)>,
+    stderr: Option<(u64, u64)>,
+}
+
+impl OutputIds {
+    pub fn of_this_process() -> OutputIds {
+        let id = |fd: i32| {
+            std::fs::metadata(format!("/proc/self/fd/{fd}"))
+                .ok()
+                .map(|m| (m.dev(), m.ino()))
+        };
+        OutputIds {
+            stdout: id(1),
+            stderr: id(2),
+        }
+    }
+
+    fn stream_of(&self, tid: i32, fd: u64) -> Option<OutputStream> {
+        let meta = std::fs::metadata(format!("/proc/{tid}/fd/{fd}")).ok()?;
+        let id = Some((meta.dev(), meta.ino()));
+        match (id == self.stdout, id == self.stderr) {
+            (true, true) if fd == 2 => Some(OutputStream::Stderr),
+            (true, _) => Some(OutputStream::Stdout),
+            (false, true) => Some(OutputStream::Stderr),
+            (false, false) => None,
+        }
+    }
+}
+
+/// Everything the exit handler needs besides the syscall itself.
+pub struct ExitContext<'a> {
+    pub writer: &'a mut TraceWriter,
+    pub files: &'a mut FileCapture,
+    pub output_ids: &'a OutputIds,
+    pub brk_end: &'a mut u64,
+}
+
+/// At the syscall-exit stop (or at PTRACE_EVENT_EXIT for exit calls):
+/// captures results and decides the replay action.
+pub fn on_exit(
+    task: &Task,
+    pending: &PendingSyscall,
+    result: i64,
+    cx: ExitContext<'_>,
+) -> Result<SyscallEvent, RecordError> {
+    let args = pending.regs.syscall_args();
+    let failed = (-4095..0).contains(&result);
+    let writes = outputs::capture(
+        task,
+        cx.writer,
+        &pending.outputs,
+        args,
+        result,
+        &pending.entry_lengths,
+    )?;
+    let action = match pending.plan {
+        Plan::Emulate | Plan::Refused => SyscallAction::Emulate,
+        Plan::Execute => SyscallAction::Execute,
+        Plan::Mmap if failed => SyscallAction::Emulate,
+        Plan::Mmap => SyscallAction::Map(map_action(task, cx.files, args, result as u64)?),
+        Plan::Brk => {
+            let old_end = *cx.brk_end;
+            *cx.brk_end = result as u64;
+            SyscallAction::Brk {
+                old_end,
+                new_end: result as u64,
+            }
+        }
+        Plan::Mremap if failed => SyscallAction::Emulate,
+        Plan::Mremap => SyscallAction::Remap {
+            new_addr: result as u64,
+        },
+        Plan::Execve if pending.exec_happened => SyscallAction::Exec,
+        Plan::Execve => SyscallAction::Emulate,
+    };
+    let output = match pending.spec.name {
+        "write" | "writev" | "pwrite64" | "pwritev" | "pwritev2" if result > 0 => {
+            cx.output_ids.stream_of(task.tid, args[0])
+        }
+        _ => None,
+    };
+    Ok(SyscallEvent {
+        regs: pending.regs,
+        result,
+        writes,
+        action,
+        output,
+    })
+}
+
+fn map_action(
+    task: &Task,
+    files: &mut FileCapture,
+    args: [u64; 6],
+    addr: u64,
+) -> Result<MapAction, RecordError> {
+    let [_, len, prot, flags, fd, offset] = args;
+    let anonymous = flags & libc::MAP_ANONYMOUS as u64 != 0;
+    let source = if anonymous {
+        MappingSource::Anonymous {
+            name: String::new(),
+        }
+    } else {
+        let fd_path = PathBuf::from(format!("/proc/{}/fd/{}", task.tid, fd as i32));
+        let original = std::fs::read_link(&fd_path)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let meta = std::fs::metadata(&fd_path).map_err(|e| RecordError::Capture {
+            path: original.clone(),
+            reason: e.to_string(),
+        })?;
+        if !meta.is_file() {
+            if original == "/dev/zero" {
+                return Ok(MapAction {
+                    addr,
+                    len,
+                    prot: prot as u32,
+                    flags: (flags | libc::MAP_ANONYMOUS as u64) as u32,
+                    source: MappingSource::Anonymous {
+                        name: String::new(),
+                    },
+                });
+            }
+            return Err(RecordError::Unsupported {
+                what: format!("mapping {original}, which is not a regular file,"),
+            });
+        }
+        MappingSource::File {
+            file: files.capture(&fd_path, original.trim_end_matches(" (deleted)"))?,
+            offset,
+        }
+    };
+    Ok(MapAction {
+        addr,
+        len,
+        prot: prot as u32,
+        flags: flags as u32,
+        source,
+    })
+}

@@ -1,0 +1,76 @@
+//! Why a replay stopped.
+
+use std::fmt;
+
+use trace_format::TraceError;
+use tracee::TraceeError;
+
+/// Exit status of a replay that diverged from its recording (EX_SOFTWARE).
+pub const DIVERGENCE_EXIT_CODE: i32 = 70;
+
+/// The replay did something other than the recording at `event`.
+#[derive(Debug)]
+pub struct Divergence {
+    pub event: u64,
+    /// The recorded id of the thread.
+    pub tid: i32,
+    /// What was being replayed (`syscall read`, `rdtsc`, ...).
+    pub at: String,
+    /// Expected against actual, in words.
+    pub details: String,
+}
+
+#[derive(Debug)]
+pub enum ReplayError {
+    Divergence(Divergence),
+    Trace(TraceError),
+    Tracee(TraceeError),
+    /// The trace cannot be replayed by this rewind (its shape is wrong).
+    BadTrace {
+        event: u64,
+        reason: String,
+    },
+    /// Writing the replayed output failed.
+    Output(std::io::Error),
+}
+
+impl ReplayError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ReplayError::Divergence(_) => DIVERGENCE_EXIT_CODE,
+            _ => 1,
+        }
+    }
+}
+
+impl fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReplayError::Divergence(d) => write!(
+                f,
+                "replay diverged from the recording at event {} (thread {}, {}): {}",
+                d.event, d.tid, d.at, d.details
+            ),
+            ReplayError::Trace(e) => write!(f, "{e}"),
+            ReplayError::Tracee(e) => write!(f, "replay failed: {e}"),
+            ReplayError::BadTrace { event, reason } => {
+                write!(f, "the trace cannot be replayed at event {event}: {reason}")
+            }
+            ReplayError::Output(e) => write!(f, "cannot write the replayed output: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ReplayError {}
+
+impl From<TraceError> for ReplayError {
+    fn from(e: TraceError) -> Self {
+        ReplayError::Trace(e)
+    }
+}
+
+impl From<TraceeError> for ReplayError {
+    fn from(e: TraceeError) -> Self {
+        ReplayError::Tracee(e)
+    }
+}

@@ -1,0 +1,101 @@
+//! Replaying an exec: the tracee execs a stub (this very binary), whose
+//! address space is then torn down and rebuilt from the recorded mappings,
+//! contents and registers. Nothing of the host's files is used.
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use trace_format::{ExecEvent, MappingSource, TraceReader};
+use tracee::maps;
+use tracee::remote::{self, REWIND_PAGE, REWIND_REGION_LEN, REWIND_SCRATCH};
+use tracee::{PtraceEvent, Resume, Stop, SyscallStopKind, Task, TraceeError};
+
+use crate::error::ReplayError;
+use crate::memory;
+
+fn in_rewind_region(start: u64) -> bool {
+    (REWIND_PAGE..REWIND_PAGE + REWIND_REGION_LEN).contains(&start)
+}
+
+fn is_vsyscall(source: &MappingSource) -> bool {
+    matches!(source, MappingSource::Special { name } if name == "[vsyscall]")
+}
+
+/// At the entry stop of a recorded execve: makes the tracee exec `stub`
+/// instead, and runs it to the exit stop of that execve.
+pub fn exec_stub(task: &mut Task, stub: &Path) -> Result<(), ReplayError> {
+    let mut regs = task.regs()?;
+    let mut path = stub.as_os_str().as_bytes().to_vec();
+    path.push(0);
+    // Scratch layout: argv[0] pointer, NULL, then the path.
+    let path_addr = REWIND_SCRATCH + 16;
+    let mut scratch = Vec::with_capacity(16 + path.len());
+    scratch.extend_from_slice(&path_addr.to_le_bytes());
+    scratch.extend_from_slice(&0u64.to_le_bytes());
+    scratch.extend_from_slice(&path);
+    remote::put_scratch(task, &scratch)?;
+    regs.orig_rax = libc::SYS_execve as u64;
+    regs.rdi = path_addr;
+    regs.rsi = REWIND_SCRATCH;
+    regs.rdx = REWIND_SCRATCH + 8;
+    task.set_regs(&regs)?;
+    match task.step(Resume::Syscall, 0)? {
+        Stop::Event(PtraceEvent::Exec, _) => {}
+        other => {
+            return Err(TraceeError::UnexpectedStop {
+                tid: task.tid,
+                expected: "the exec of the replay stub",
+                got: format!("{other:?}"),
+            }
+            .into())
+        }
+    }
+    let stop = task.step(Resume::Syscall, 0)?;
+    if stop != Stop::Syscall || task.syscall_stop_kind()? != SyscallStopKind::Exit {
+        return Err(TraceeError::UnexpectedStop {
+            tid: task.tid,
+            expected: "the exit of the stub's execve",
+            got: format!("{stop:?}"),
+        }
+        .into());
+    }
+    task.reopen_memory()?;
+    Ok(())
+}
+
+/// At the exit stop of the stub's execve: replaces its address space with
+/// the recorded one and sets the recorded registers.
+pub fn rebuild(
+    task: &mut Task,
+    reader: &mut TraceReader,
+    exec: &ExecEvent,
+) -> Result<(), ReplayError> {
+    remote::install_rewind_page(task)?;
+    for entry in maps::read_maps(task.tid)? {
+        if in_rewind_region(entry.start) || entry.name == "[vsyscall]" {
+            continue;
+        }
+        memory::unmap(task, entry.start, entry.len())?;
+    }
+    for mapping in &exec.mappings {
+        if in_rewind_region(mapping.start) || is_vsyscall(&mapping.source) {
+            continue;
+        }
+        memory::map_region(
+            task,
+            reader,
+            mapping.start,
+            mapping.end - mapping.start,
+            mapping.prot,
+            mapping.flags,
+            &mapping.source,
+        )?;
+    }
+    for mapping in &exec.mappings {
+        if !in_rewind_region(mapping.start) {
+            memory::apply_writes(task, reader, &mapping.contents)?;
+        }
+    }
+    task.set_regs(&exec.regs)?;
+    Ok(())
+}

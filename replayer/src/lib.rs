@@ -1,0 +1,42 @@
+//! rewind's replay session: rebuilds the recorded processes from a trace,
+//! runs them to each recorded event, verifies every event, and applies the
+//! recorded results (DESIGN.md "Replay").
+#![forbid(unsafe_code)]
+
+mod error;
+mod exec;
+mod memory;
+mod output;
+mod session;
+mod verify;
+
+use std::path::PathBuf;
+
+use trace_format::{ExitStatus, TraceReader};
+
+pub use error::{Divergence, ReplayError, DIVERGENCE_EXIT_CODE};
+pub use session::ReplaySession;
+
+pub struct ReplayOptions {
+    pub trace_dir: PathBuf,
+    /// Reproduce the program's stdout and stderr writes.
+    pub echo_output: bool,
+}
+
+/// Replays a whole trace without a debugger; returns the recorded (and
+/// verified) exit status.
+pub fn replay_to_end(options: &ReplayOptions) -> Result<ExitStatus, ReplayError> {
+    let trace_dir = std::fs::canonicalize(&options.trace_dir)
+        .map_err(|e| trace_format::TraceError::io(&options.trace_dir, e))?;
+    let reader = TraceReader::open(&trace_dir)?;
+    if let Some(early) = reader.early_end() {
+        eprintln!("rewind: warning: {early}");
+    }
+    let stub = std::env::current_exe().map_err(|e| {
+        ReplayError::Tracee(tracee::TraceeError::Spawn {
+            what: "cannot find this rewind binary to use as the replay stub".into(),
+            source: e,
+        })
+    })?;
+    ReplaySession::new(reader, stub, options.echo_output).run_to_end()
+}

@@ -1,0 +1,72 @@
+//! The processor: CPUID leaves for the trace header, and the time stamp
+//! counter the recorder reads in place of a trapped rdtsc.
+
+use std::arch::x86_64::{__cpuid_count, __rdtscp, _rdtsc};
+
+use trace_format::{CpuInfo, CpuidLeaf};
+
+fn cpuid(leaf: u32, subleaf: u32) -> CpuidLeaf {
+    let r = __cpuid_count(leaf, subleaf);
+    CpuidLeaf {
+        leaf,
+        subleaf,
+        eax: r.eax,
+        ebx: r.ebx,
+        ecx: r.ecx,
+        edx: r.edx,
+    }
+}
+
+/// Vendor, family, model, and the leaves that change what programs do:
+/// features (1, 7), the xsave layout (0xd) and extended features.
+pub fn cpu_info() -> CpuInfo {
+    let vendor_leaf = cpuid(0, 0);
+    let mut vendor = Vec::with_capacity(12);
+    for word in [vendor_leaf.ebx, vendor_leaf.edx, vendor_leaf.ecx] {
+        vendor.extend_from_slice(&word.to_le_bytes());
+    }
+    let max_leaf = vendor_leaf.eax;
+    let signature = cpuid(1, 0).eax;
+    let base_family = (signature >> 8) & 0xf;
+    let family = if base_family == 0xf {
+        base_family + ((signature >> 20) & 0xff)
+    } else {
+        base_family
+    };
+    let model = ((signature >> 4) & 0xf) | (((signature >> 16) & 0xf) << 4);
+    let mut leaves = vec![vendor_leaf, cpuid(1, 0)];
+    if max_leaf >= 7 {
+        leaves.push(cpuid(7, 0));
+        leaves.push(cpuid(7, 1));
+    }
+    if max_leaf >= 0xd {
+        for subleaf in 0..4 {
+            leaves.push(cpuid(0xd, subleaf));
+        }
+    }
+    let max_extended = cpuid(0x8000_0000, 0).eax;
+    if max_extended >= 0x8000_0001 {
+        leaves.push(cpuid(0x8000_0001, 0));
+    }
+    CpuInfo {
+        vendor: String::from_utf8_lossy(&vendor).into_owned(),
+        family,
+        model,
+        stepping: signature & 0xf,
+        cpuid: leaves,
+    }
+}
+
+/// The time stamp counter, as rdtsc would give it.
+pub fn read_tsc() -> u64 {
+    // SAFETY: rdtsc is unprivileged for the recorder (only tracees trap).
+    unsafe { _rdtsc() }
+}
+
+/// The time stamp counter and TSC_AUX, as rdtscp would give them.
+pub fn read_tscp() -> (u64, u32) {
+    let mut aux = 0u32;
+    // SAFETY: rdtscp writes TSC_AUX to `aux`, a live u32.
+    let tsc = unsafe { __rdtscp(&mut aux) };
+    (tsc, aux)
+}

@@ -1,0 +1,103 @@
+//! Control of traced Linux tasks: what recording and replay share.
+//!
+//! This is the one crate (with `syscallbuf`) where `unsafe` lives: every
+//! raw syscall is wrapped here and turned into a `Result` on the spot.
+
+mod addr;
+pub mod cpu;
+mod error;
+pub mod maps;
+mod ptrace;
+pub mod remote;
+pub mod spawn;
+pub mod syscalls;
+mod task;
+mod wait;
+
+pub use addr::RemoteAddr;
+pub use error::TraceeError;
+pub use ptrace::{Resume, PTRACE_OPTIONS};
+pub use task::{SyscallStopKind, Task};
+pub use wait::{PtraceEvent, Stop};
+
+/// A Linux thread id.
+pub type Tid = i32;
+
+/// Sends `signal` to the process `pid`; used to end tracees we started.
+pub fn kill_process(pid: Tid, signal: i32) {
+    // SAFETY: kill has no memory effects; errors (already gone) are moot.
+    unsafe {
+        libc::kill(pid, signal);
+    }
+}
+
+/// The effective user id of this process.
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    unsafe { libc::geteuid() }
+}
+
+/// A thread's id as the kernel reports it to the thread itself.
+pub fn own_pid() -> Tid {
+    std::process::id() as Tid
+}
+
+/// The conventional name of a signal number.
+pub fn signal_name(signal: i32) -> String {
+    const NAMES: [&str; 32] = [
+        "0",
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
+    ];
+    usize::try_from(signal)
+        .ok()
+        .and_then(|i| NAMES.get(i))
+        .map_or_else(|| format!("SIGRT{signal}"), |n| n.to_string())
+}
+
+/// Waits until a tracee we killed is gone, so that it leaves no zombie.
+/// A killed tracee may still report a PTRACE_EVENT_EXIT stop; it is
+/// resumed until the kernel reports its death.
+pub fn reap(pid: Tid) {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid writes one int.
+        let got = unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
+        if got == -1 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        if got == -1 || libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+            return;
+        }
+        let _ = ptrace::resume(pid, Resume::Continue, 0);
+    }
+}

@@ -1,0 +1,137 @@
+//! Starting a tracee: fork, prepare the child, stop it, seize it, and run
+//! it into its first exec.
+
+use std::ffi::CString;
+use std::io;
+
+use crate::error::TraceeError;
+use crate::ptrace::{self, Resume};
+use crate::task::{SyscallStopKind, Task};
+use crate::wait::{PtraceEvent, Stop};
+use crate::Tid;
+
+/// What the child execs, and how it is set up first.
+pub struct SpawnSpec {
+    /// The path to execute (already resolved; no PATH search happens).
+    pub program: CString,
+    pub argv: Vec<CString>,
+    pub envp: Vec<CString>,
+    /// Replace stdin, stdout and stderr with /dev/null (replay: the
+    /// tracee's I/O is emulated and must not reach the terminal).
+    pub null_stdio: bool,
+}
+
+/// Forks a child that disables address-space randomization, makes rdtsc
+/// trap (PR_TSC_SIGSEGV, inherited across exec), stops itself, and once
+/// resumed execs `spec.program`. Returns it seized and stopped before the
+/// exec.
+pub fn spawn_stopped(spec: &SpawnSpec) -> Result<Task, TraceeError> {
+    let argv: Vec<*const libc::c_char> = spec
+        .argv
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let envp: Vec<*const libc::c_char> = spec
+        .envp
+        .iter()
+        .map(|e| e.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let dev_null = c"/dev/null";
+    let spawn_error = |what: &str| TraceeError::Spawn {
+        what: what.to_string(),
+        source: io::Error::last_os_error(),
+    };
+
+    // SAFETY: the child only makes async-signal-safe calls on memory
+    // prepared before the fork, then execs or exits.
+    let pid = unsafe { libc::fork() };
+    if pid == -1 {
+        return Err(spawn_error("cannot fork"));
+    }
+    if pid == 0 {
+        // SAFETY: async-signal-safe calls only; pointers are valid C
+        // strings and NULL-terminated arrays owned by this frame.
+        unsafe {
+            libc::personality(libc::ADDR_NO_RANDOMIZE as libc::c_ulong);
+            libc::prctl(libc::PR_SET_TSC, libc::PR_TSC_SIGSEGV, 0, 0, 0);
+            if spec.null_stdio {
+                let fd = libc::open(dev_null.as_ptr(), libc::O_RDWR);
+                if fd >= 0 {
+                    for target in 0..3 {
+                        libc::dup2(fd, target);
+                    }
+                    if fd > 2 {
+                        libc::close(fd);
+                    }
+                }
+            }
+            libc::kill(libc::getpid(), libc::SIGSTOP);
+            libc::execve(spec.program.as_ptr(), argv.as_ptr(), envp.as_ptr());
+            libc::_exit(127);
+        }
+    }
+    seize_stopped_child(pid)
+}
+
+fn seize_stopped_child(pid: Tid) -> Result<Task, TraceeError> {
+    let mut status = 0;
+    // SAFETY: waitpid writes one int.
+    let got = unsafe { libc::waitpid(pid, &mut status, libc::WUNTRACED) };
+    if got != pid || !libc::WIFSTOPPED(status) {
+        return Err(TraceeError::Spawn {
+            what: "the new process did not stop before exec".into(),
+            source: io::Error::last_os_error(),
+        });
+    }
+    ptrace::seize(pid)?;
+    let task = Task::new(pid)?;
+    // Seizing a stopped task makes the kernel report its stop to us as a
+    // group-stop event.
+    match task.wait()? {
+        Stop::Event(PtraceEvent::Stop, _) => Ok(task),
+        other => Err(TraceeError::UnexpectedStop {
+            tid: pid,
+            expected: "the group stop of a freshly seized child",
+            got: format!("{other:?}"),
+        }),
+    }
+}
+
+/// How the first exec went.
+pub enum FirstExec {
+    /// The tracee is at the exit stop of a successful execve.
+    Done,
+    /// execve failed with this errno; the child will exit.
+    Failed(i32),
+}
+
+/// Runs a freshly spawned tracee through its execve, to the syscall exit
+/// stop after the new program is loaded. The memory file is reopened for
+/// the new address space.
+pub fn run_to_first_exec(task: &mut Task) -> Result<FirstExec, TraceeError> {
+    let unexpected = |got: Stop, expected: &'static str| TraceeError::UnexpectedStop {
+        tid: task.tid,
+        expected,
+        got: format!("{got:?}"),
+    };
+    let stop = task.step(Resume::Syscall, 0)?;
+    if stop != Stop::Syscall || task.syscall_stop_kind()? != SyscallStopKind::Entry {
+        return Err(unexpected(stop, "the entry of execve"));
+    }
+    match task.step(Resume::Syscall, 0)? {
+        Stop::Event(PtraceEvent::Exec, _) => {}
+        Stop::Syscall => {
+            let errno = -(task.regs()?.rax as i64);
+            return Ok(FirstExec::Failed(errno as i32));
+        }
+        other => return Err(unexpected(other, "the exec of the new program")),
+    }
+    let stop = task.step(Resume::Syscall, 0)?;
+    if stop != Stop::Syscall || task.syscall_stop_kind()? != SyscallStopKind::Exit {
+        return Err(unexpected(stop, "the exit of execve"));
+    }
+    task.reopen_memory()?;
+    Ok(FirstExec::Done)
+}
