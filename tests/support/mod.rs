@@ -1,0 +1,167 @@
+//! Helpers for tests that run the real `rewind` binary on real programs.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub fn rewind_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_rewind")
+}
+
+/// A fresh directory, removed with everything in it when dropped (also when
+/// the test fails).
+pub struct TempDir(PathBuf);
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "{tag}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Compiles `tests/programs/NAME.c` with the machine's C compiler, once per
+/// set of flags, and returns the executable.
+pub fn compile(name: &str, flags: &[&str]) -> PathBuf {
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/programs")
+        .join(format!("{name}.c"));
+    let out_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("programs");
+    std::fs::create_dir_all(&out_dir).expect("programs dir");
+    let suffix: String = flags
+        .iter()
+        .map(|f| f.trim_start_matches('-'))
+        .collect::<Vec<_>>()
+        .join("_");
+    let exe = out_dir.join(if suffix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}-{suffix}")
+    });
+    let fresh = std::fs::metadata(&exe)
+        .and_then(|e| e.modified())
+        .ok()
+        .zip(std::fs::metadata(&source).and_then(|s| s.modified()).ok())
+        .is_some_and(|(built, written)| built >= written);
+    if fresh {
+        return exe;
+    }
+    let tmp = out_dir.join(format!(
+        ".{name}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let status = Command::new("cc")
+        .args(["-O1", "-g", "-Wall", "-o"])
+        .arg(&tmp)
+        .arg(&source)
+        .args(flags)
+        .status()
+        .expect("run cc");
+    assert!(status.success(), "compiling {} failed", source.display());
+    std::fs::rename(&tmp, &exe).expect("move compiled program");
+    exe
+}
+
+/// A trace root for one test: every trace the test records goes there.
+pub struct Traces {
+    pub root: TempDir,
+}
+
+impl Traces {
+    pub fn new(tag: &str) -> Traces {
+        Traces {
+            root: TempDir::new(&format!("traces-{tag}")),
+        }
+    }
+
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(rewind_bin());
+        command.env("REWIND_TRACE_DIR", self.root.path());
+        command
+    }
+
+    /// `rewind record PROGRAM ARGS...` with stdin from `/dev/null`.
+    pub fn record(&self, program: &Path, args: &[&str]) -> Output {
+        self.command()
+            .arg("record")
+            .arg(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run rewind record")
+    }
+
+    /// `rewind replay -a` of the latest trace.
+    pub fn replay(&self) -> Output {
+        self.command()
+            .args(["replay", "-a"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run rewind replay")
+    }
+
+    /// The directory of the latest trace.
+    pub fn latest(&self) -> PathBuf {
+        std::fs::canonicalize(self.root.path().join("latest-trace")).expect("latest trace")
+    }
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The recorder's own last line is not the program's output.
+pub fn program_stderr(record: &Output) -> String {
+    text(&record.stderr)
+        .lines()
+        .filter(|l| !l.starts_with("rewind: trace saved to "))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// Records `program`, replays it, and checks that the replay reproduced
+/// stdout, stderr and the exit status with clean verification. Returns the
+/// recording's output.
+pub fn record_and_replay(traces: &Traces, program: &Path, args: &[&str]) -> Output {
+    let record = traces.record(program, args);
+    let record_err = text(&record.stderr);
+    assert!(
+        record_err.contains("rewind: trace saved to "),
+        "recording {} failed (status {:?}): {record_err}",
+        program.display(),
+        record.status.code()
+    );
+    let replay = traces.replay();
+    let replay_err = text(&replay.stderr);
+    assert!(
+        !replay_err.contains("diverged"),
+        "replay diverged: {replay_err}"
+    );
+    assert_eq!(
+        replay.status.code(),
+        record.status.code(),
+        "exit status differs; replay stderr: {replay_err}"
+    );
+    assert_eq!(text(&replay.stdout), text(&record.stdout), "stdout differs");
+    assert_eq!(replay_err, program_stderr(&record), "stderr differs");
+    record
+}
