@@ -3,6 +3,7 @@
 
 mod cmd;
 mod fail;
+mod stats;
 
 use argh::FromArgs;
 
@@ -27,12 +28,19 @@ enum Command {
 
 fn main() {
     let cli: Cli = argh::from_env();
+    let name = match &cli.command {
+        Command::Record(_) => "record",
+        Command::Replay(_) => "replay",
+        Command::Ls(_) => "ls",
+        Command::Dump(_) => "dump",
+    };
     let result = match cli.command {
         Command::Record(args) => cmd::record::run(args),
         Command::Replay(args) => cmd::replay::run(&args),
         Command::Ls(args) => cmd::ls::run(&args),
         Command::Dump(args) => cmd::dump::run(&args),
     };
+    stats::report(name);
     match result {
         Ok(code) => std::process::exit(code),
         Err(Failure { message, exit_code }) => {

@@ -159,7 +159,7 @@ fn ioctl_outputs(request: u32) -> Option<&'static [Output]> {
         0x541b | 0x540f | 0x5411 | 0x5429 => Some(INT),  // FIONREAD, TIOCGPGRP, TIOCOUTQ, TIOCGSID
         0x5402..=0x5404 | 0x5414 | 0x5410 => Some(NONE), // TCSETS*, TIOCSWINSZ, TIOCSPGRP
         0x5421 | 0x5450 | 0x5451 | 0x5452 => Some(NONE), // FIONBIO, FIONCLEX, FIOCLEX, FIOASYNC
-        0x540b | 0x5409 | 0x540a => Some(NONE),          // TCFLSH, TCSBRK, TCXONC
+        0x5409..=0x540b => Some(NONE),                   // TCSBRK, TCXONC, TCFLSH
         _ => None,
     }
 }
