@@ -2,11 +2,12 @@
 //! so that the noise of a shared machine affects both sides alike.
 #![forbid(unsafe_code)]
 
+mod record_replay;
 mod trace;
 
 type Benchmark = fn() -> Result<(), String>;
 
-const ALL: &[(&str, Benchmark)] = &[("trace", trace::run)];
+const ALL: &[(&str, Benchmark)] = &[("trace", trace::run), ("record", record_replay::run_all)];
 
 fn main() {
     let names: Vec<String> = std::env::args().skip(1).collect();

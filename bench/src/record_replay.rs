@@ -1,0 +1,163 @@
+//! Record and replay against native runs and strace, on three kinds of
+//! workload: CPU-bound, syscall-heavy, startup-dominated. Ratios are to the
+//! native wall time measured in the same run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+struct Workload {
+    name: &'static str,
+    program: PathBuf,
+    args: Vec<String>,
+    runs: u32,
+}
+
+fn rewind_binary() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the bench binary: {e}"))?;
+    let rewind = exe.with_file_name("rewind");
+    if rewind.is_file() {
+        Ok(rewind)
+    } else {
+        Err(format!(
+            "{} is missing; run through `cargo xtask bench`",
+            rewind.display()
+        ))
+    }
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    let out = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .ok()?;
+    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (!path.is_empty()).then(|| PathBuf::from(path))
+}
+
+/// The Python interpreter itself (a pyenv shim would add a fork and a
+/// shell to every run).
+fn python() -> Result<PathBuf, String> {
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .map_err(|e| format!("python3: {e}"))?;
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+fn run(command: &mut Command) -> Result<f64, String> {
+    let start = Instant::now();
+    let status = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| format!("{command:?}: {e}"))?;
+    if !status.success() {
+        return Err(format!("{command:?} failed with {status}"));
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// Seconds for `runs` native runs, recordings, replays, and strace runs.
+fn measure(
+    w: &Workload,
+    rewind: &Path,
+    strace: Option<&Path>,
+    scratch: &Path,
+) -> Result<[Option<f64>; 4], String> {
+    let (mut native, mut record, mut replay, mut traced) = (0.0, 0.0, 0.0, 0.0);
+    for i in 0..w.runs {
+        native += run(Command::new(&w.program).args(&w.args))?;
+        let trace = scratch.join(format!("trace-{i}"));
+        let _ = std::fs::remove_dir_all(&trace);
+        record += run(Command::new(rewind)
+            .arg("record")
+            .arg("-o")
+            .arg(&trace)
+            .arg(&w.program)
+            .args(&w.args))?;
+        replay += run(Command::new(rewind).args(["replay", "-a"]).arg(&trace))?;
+        let _ = std::fs::remove_dir_all(&trace);
+        if let Some(strace) = strace {
+            traced += run(Command::new(strace)
+                .args(["-f", "-o", "/dev/null"])
+                .arg(&w.program)
+                .args(&w.args))?;
+        }
+    }
+    Ok([
+        Some(native),
+        Some(record),
+        Some(replay),
+        strace.map(|_| traced),
+    ])
+}
+
+pub fn run_all() -> Result<(), String> {
+    let rewind = rewind_binary()?;
+    let strace = which("strace");
+    let scratch = std::env::temp_dir().join(format!("rewind-bench-rr-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+    let big = scratch.join("input-200mib");
+    {
+        let mut block: Vec<u8> = (0..1u32 << 20)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect();
+        let mut data = Vec::with_capacity(200 << 20);
+        for round in 0..200u8 {
+            block.iter_mut().for_each(|b| *b = b.wrapping_add(round));
+            data.extend_from_slice(&block);
+        }
+        std::fs::write(&big, data).map_err(|e| e.to_string())?;
+    }
+    let workloads = [
+        Workload {
+            name: "sha256sum 200 MiB (CPU)",
+            program: which("sha256sum").ok_or("sha256sum is not installed")?,
+            args: vec![big.to_string_lossy().into_owned()],
+            runs: 1,
+        },
+        Workload {
+            name: "ls -lR /usr (syscalls)",
+            program: which("ls").ok_or("ls is not installed")?,
+            args: vec!["-lR".into(), "/usr".into()],
+            runs: 1,
+        },
+        Workload {
+            name: "python3 -c pass x20 (startup)",
+            program: python()?,
+            args: vec!["-c".into(), "pass".into()],
+            runs: 20,
+        },
+    ];
+    println!("record/replay wall time as a ratio to native (one run of each)");
+    println!(
+        "{:<32} {:>10} {:>9} {:>9} {:>9}",
+        "workload", "native s", "record", "replay", "strace"
+    );
+    let result = (|| {
+        for w in &workloads {
+            let [native, record, replay, traced] =
+                measure(w, &rewind, strace.as_deref(), &scratch)?;
+            let native = native.unwrap_or(f64::NAN);
+            let ratio = |t: Option<f64>| {
+                t.map_or_else(|| "-".to_string(), |t| format!("{:.1}x", t / native))
+            };
+            println!(
+                "{:<32} {:>10.2} {:>9} {:>9} {:>9}",
+                w.name,
+                native,
+                ratio(record),
+                ratio(replay),
+                ratio(traced)
+            );
+        }
+        Ok(())
+    })();
+    if strace.is_none() {
+        println!("(strace is not installed: `apt-get install strace` adds its column)");
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
