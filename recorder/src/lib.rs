@@ -5,11 +5,15 @@
 mod error;
 mod exec;
 mod files;
+mod handlers;
 mod header;
 mod outputs;
 mod program;
+mod scheduler;
 mod session;
+mod signals;
 mod syscall;
+mod task;
 mod vdso;
 
 use std::ffi::{CString, OsString};
@@ -23,6 +27,8 @@ pub use error::RecordError;
 pub use program::resolve_program;
 
 pub struct RecordOptions {
+    /// Randomize scheduling (rr's chaos mode) with this seed.
+    pub chaos_seed: Option<u64>,
     /// The program as the user named it (searched on PATH without a slash).
     pub program: OsString,
     pub args: Vec<OsString>,
@@ -43,7 +49,7 @@ pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
         .chain(options.args.iter().cloned())
         .collect();
     let (trace_dir, root) = make_trace_dir(options, &program)?;
-    let result = record_into(&trace_dir, &program, &argv);
+    let result = record_into(&trace_dir, &program, &argv, options.chaos_seed);
     match result {
         Ok(status) => {
             if let Some(root) = root {
@@ -85,7 +91,11 @@ fn record_into(
     trace_dir: &Path,
     program: &Path,
     argv: &[OsString],
+    chaos_seed: Option<u64>,
 ) -> Result<ExitStatus, RecordError> {
+    // Before any thread exists: the record loop waits for tracee stops on
+    // a signalfd for SIGCHLD, which no thread may consume.
+    tracee::waiter::block_sigchld();
     let header = header::build(argv);
     let writer = TraceWriter::create(trace_dir, &header)?;
     let spec = SpawnSpec {
@@ -111,8 +121,8 @@ fn record_into(
             });
         }
         let files = files::FileCapture::new(writer.files_dir());
-        let mut session = session::Session::new(task, writer, files);
-        session.record_exec()?;
+        let mut session = session::Session::new(task, writer, files, chaos_seed)?;
+        session.record_exec(pid)?;
         let status = session.run()?;
         session
             .into_writer()
@@ -121,6 +131,7 @@ fn record_into(
         Ok(status)
     })();
     if outcome.is_err() {
+        // Other tracees die with this process (PTRACE_O_EXITKILL).
         tracee::kill_process(pid, libc::SIGKILL);
         tracee::reap(pid);
     }

@@ -1,35 +1,89 @@
-//! The record event loop: runs the tracee from stop to stop and turns each
-//! stop into trace events.
+//! The record event loop. Every traced thread stops at each syscall, signal
+//! and ptrace event; the loop turns stops into trace events and decides
+//! which one thread runs user code at a time (DESIGN.md "Recording").
+//!
+//! Trace order is execution order. Three rules keep it so:
+//! - stops of other threads that arrive while one thread runs user code are
+//!   queued and handled only when it stops;
+//! - a thread whose syscall has not returned when something else happens
+//!   gets a `SyscallEntry` event first (`flush_entries`), so that replay
+//!   advances it to that syscall at the right moment;
+//! - a thread running user code while others wait is preempted at the end
+//!   of its slice, at a fingerprinted execution point.
 
-use trace_format::{
-    Event, EventRecord, ExitEvent, ExitStatus, RdtscEvent, SyscallAction, TraceWriter,
-};
-use tracee::{PtraceEvent, RemoteAddr, Resume, Stop, SyscallStopKind, Task, TraceeError};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use trace_format::{Event, EventRecord, ExitStatus, SyscallEntryEvent, TraceWriter};
+use tracee::waiter::ChildWaiter;
+use tracee::{Resume, Stop, Task, Tid};
 
 use crate::error::RecordError;
 use crate::exec;
 use crate::files::FileCapture;
-use crate::syscall::{self, ExitContext, OutputIds, PendingSyscall};
+use crate::scheduler::Scheduler;
+use crate::syscall::OutputIds;
+use crate::task::{AddressSpace, RecordTask, TaskState};
+
+/// How long to wait for a syscall to return before treating its thread as
+/// blocked and letting another run.
+const SYSCALL_GRACE: Duration = Duration::from_micros(200);
+/// A syscall still running in the kernel (not sleeping) gets this long.
+const SYSCALL_GRACE_MAX: Duration = Duration::from_millis(5);
 
 pub struct Session {
-    task: Task,
-    writer: TraceWriter,
-    files: FileCapture,
-    output_ids: OutputIds,
-    brk_end: u64,
-    pending: Option<PendingSyscall>,
+    pub(crate) tasks: BTreeMap<Tid, RecordTask>,
+    pub(crate) writer: TraceWriter,
+    pub(crate) files: FileCapture,
+    pub(crate) output_ids: OutputIds,
+    waiter: ChildWaiter,
+    /// Stops seen while another thread ran user code.
+    queue: VecDeque<(Tid, Stop)>,
+    /// First stops of new threads that arrived before their parent's
+    /// clone event.
+    pub(crate) early_stops: HashMap<Tid, Stop>,
+    /// Threads in a syscall whose `SyscallEntry` is not written yet, in
+    /// the order they entered.
+    pub(crate) unannounced: Vec<Tid>,
+    /// vfork parents whose return waits until their child's exec is
+    /// recorded: (parent, child).
+    pub(crate) held_vforks: Vec<(Tid, Tid)>,
+    /// The thread running user code, since when, and its slice.
+    running: Option<(Tid, Instant, Duration)>,
+    /// A thread just resumed into a syscall, waited for briefly.
+    grace: Option<(Tid, Instant)>,
+    pub(crate) scheduler: Scheduler,
+    /// The first process's id; its exit status is the recording's.
+    main_pid: Tid,
+    pub(crate) main_status: Option<ExitStatus>,
 }
 
 impl Session {
-    pub fn new(task: Task, writer: TraceWriter, files: FileCapture) -> Session {
-        Session {
-            task,
+    pub fn new(
+        task: Task,
+        writer: TraceWriter,
+        files: FileCapture,
+        chaos_seed: Option<u64>,
+    ) -> Result<Session, RecordError> {
+        let tid = task.tid;
+        let mut tasks = BTreeMap::new();
+        tasks.insert(tid, RecordTask::new(task, tid, AddressSpace::new(0)));
+        Ok(Session {
+            tasks,
             writer,
             files,
             output_ids: OutputIds::of_this_process(),
-            brk_end: 0,
-            pending: None,
-        }
+            waiter: ChildWaiter::new()?,
+            queue: VecDeque::new(),
+            early_stops: HashMap::new(),
+            unannounced: Vec::new(),
+            held_vforks: Vec::new(),
+            running: None,
+            grace: None,
+            scheduler: Scheduler::new(chaos_seed),
+            main_pid: tid,
+            main_status: None,
+        })
     }
 
     /// Hands the writer back so the caller can finish the trace.
@@ -37,157 +91,209 @@ impl Session {
         self.writer
     }
 
-    fn emit(&mut self, event: Event) -> Result<(), RecordError> {
-        self.writer.append_event(&EventRecord {
-            tid: self.task.tid,
-            event,
-        })?;
+    pub(crate) fn task(&mut self, tid: Tid) -> Result<&mut RecordTask, RecordError> {
+        self.tasks
+            .get_mut(&tid)
+            .ok_or_else(|| internal(format!("thread {tid} is not tracked")))
+    }
+
+    /// Writes an event of `tid`. Threads that entered a syscall since the
+    /// last event get their `SyscallEntry` first; `tid`'s own pending
+    /// entry is implied by the event.
+    pub(crate) fn emit(&mut self, tid: Tid, event: Event) -> Result<(), RecordError> {
+        self.unannounced.retain(|&t| t != tid);
+        self.flush_entries()?;
+        self.writer.append_event(&EventRecord { tid, event })?;
+        Ok(())
+    }
+
+    /// Writes `SyscallEntry` events for threads still inside a syscall.
+    pub(crate) fn flush_entries(&mut self) -> Result<(), RecordError> {
+        for tid in std::mem::take(&mut self.unannounced) {
+            let Some(pending) = self.tasks.get(&tid).and_then(|t| t.pending.as_ref()) else {
+                continue;
+            };
+            let event = Event::SyscallEntry(SyscallEntryEvent {
+                regs: pending.regs,
+                executed: pending.is_executed(),
+            });
+            self.writer.append_event(&EventRecord { tid, event })?;
+        }
         Ok(())
     }
 
     /// Captures the address space at the exit stop of an execve.
-    pub fn record_exec(&mut self) -> Result<(), RecordError> {
-        let capture = exec::capture_exec(&mut self.task, &mut self.writer, &mut self.files)?;
-        self.brk_end = capture.brk_end;
-        self.emit(Event::Exec(capture.event))
+    pub(crate) fn record_exec(&mut self, tid: Tid) -> Result<(), RecordError> {
+        let record = self
+            .tasks
+            .get_mut(&tid)
+            .ok_or_else(|| internal(format!("exec in unknown thread {tid}")))?;
+        let capture = exec::capture_exec(&mut record.task, &mut self.writer, &mut self.files)?;
+        record.space = AddressSpace::new(capture.brk_end);
+        self.emit(tid, Event::Exec(capture.event))
     }
 
-    /// Runs the tracee to its end; returns how it ended.
+    /// Runs the recording until every traced thread is gone; returns the
+    /// first process's exit status.
     pub fn run(&mut self) -> Result<ExitStatus, RecordError> {
-        loop {
-            let stop = self.task.step(Resume::Syscall, 0)?;
-            match stop {
-                Stop::Syscall => self.on_syscall_stop()?,
-                Stop::Event(PtraceEvent::Exec, _) => {
-                    if let Some(pending) = &mut self.pending {
-                        pending.exec_happened = true;
+        while !self.tasks.is_empty() {
+            if self.running.is_none() {
+                while let Some((tid, stop)) = self.queue.pop_front() {
+                    self.on_stop(tid, stop)?;
+                }
+                if self.grace.is_none() {
+                    if let Some(tid) = self.scheduler.pick(&self.tasks) {
+                        let started = self.start(tid);
+                        self.tolerate_death(tid, started)?;
                     }
-                }
-                Stop::Event(PtraceEvent::Exit, _) => self.on_exit_event()?,
-                Stop::Event(PtraceEvent::Stop, _) => {}
-                Stop::Exited(code) => return self.finish(ExitStatus::Exited(code)),
-                Stop::Killed {
-                    signal,
-                    core_dumped,
-                } => {
-                    return self.finish(ExitStatus::Killed {
-                        signal,
-                        core_dumped,
-                    })
-                }
-                Stop::Signal(libc::SIGSEGV) if self.try_rdtsc()? => {}
-                Stop::Signal(signal) => {
-                    return Err(RecordError::Unsupported {
-                        what: format!(
-                            "delivering signal {} ({signal})",
-                            tracee::signal_name(signal)
-                        ),
-                    })
-                }
-                Stop::Event(event, _) => {
-                    return Err(TraceeError::UnexpectedStop {
-                        tid: self.task.tid,
-                        expected: "a stop this recorder handles",
-                        got: format!("{event:?}"),
-                    }
-                    .into())
                 }
             }
+            if self.tasks.is_empty() {
+                break;
+            }
+            match self.waiter.wait_any(self.timeout())? {
+                Some((tid, stop)) => match self.running {
+                    Some((running, ..)) if running != tid => self.queue.push_back((tid, stop)),
+                    _ => self.on_stop(tid, stop)?,
+                },
+                None => self.on_timeout()?,
+            }
+        }
+        self.main_status
+            .ok_or_else(|| internal("the recorded program ended without an exit status".into()))
+    }
+
+    /// Whether a thread other than `tid` could use the processor.
+    fn others_waiting(&self, tid: Tid) -> bool {
+        !self.queue.is_empty()
+            || self
+                .tasks
+                .values()
+                .any(|t| t.tid() != tid && t.state == TaskState::Stopped)
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        if self.grace.is_some() {
+            return Some(SYSCALL_GRACE);
+        }
+        let (tid, since, slice) = self.running?;
+        if self.others_waiting(tid) || self.scheduler.is_chaos() {
+            Some(slice.saturating_sub(since.elapsed()))
+        } else {
+            None
         }
     }
 
-    fn on_syscall_stop(&mut self) -> Result<(), RecordError> {
-        match self.task.syscall_stop_kind()? {
-            SyscallStopKind::Entry => {
-                let regs = self.task.regs()?;
-                self.pending = Some(syscall::on_entry(&self.task, regs)?);
-                Ok(())
+    fn on_timeout(&mut self) -> Result<(), RecordError> {
+        if let Some((tid, since)) = self.grace {
+            let sleeping = matches!(tracee::waiter::thread_state(tid), Some('S' | 'D'));
+            if sleeping || since.elapsed() >= SYSCALL_GRACE_MAX {
+                self.grace = None;
             }
-            SyscallStopKind::Exit => {
-                let Some(pending) = self.pending.take() else {
-                    return Err(TraceeError::UnexpectedStop {
-                        tid: self.task.tid,
-                        expected: "a syscall entry",
-                        got: "a syscall exit".into(),
-                    }
-                    .into());
-                };
-                let result = self.task.regs()?.rax as i64;
-                let event = self.exit_event(&pending, result)?;
-                let is_exec = event.action == SyscallAction::Exec;
-                self.emit(Event::Syscall(event))?;
-                if is_exec {
-                    self.record_exec()?;
-                }
-                Ok(())
-            }
-            SyscallStopKind::Seccomp => Err(TraceeError::UnexpectedStop {
-                tid: self.task.tid,
-                expected: "a syscall entry or exit",
-                got: "a seccomp stop".into(),
-            }
-            .into()),
+            return Ok(());
         }
-    }
-
-    fn exit_event(
-        &mut self,
-        pending: &PendingSyscall,
-        result: i64,
-    ) -> Result<trace_format::SyscallEvent, RecordError> {
-        syscall::on_exit(
-            &self.task,
-            pending,
-            result,
-            ExitContext {
-                writer: &mut self.writer,
-                files: &mut self.files,
-                output_ids: &self.output_ids,
-                brk_end: &mut self.brk_end,
-            },
-        )
-    }
-
-    /// The thread is exiting. An exit syscall in flight never returns, so
-    /// its event is written now.
-    fn on_exit_event(&mut self) -> Result<(), RecordError> {
-        if let Some(pending) = self.pending.take() {
-            if pending.is_exit() {
-                let event = self.exit_event(&pending, 0)?;
-                self.emit(Event::Syscall(event))?;
+        if let Some((tid, since, slice)) = self.running {
+            let others = self.others_waiting(tid) || self.scheduler.is_chaos();
+            if since.elapsed() >= slice && others {
+                let record = self.task(tid)?;
+                if !record.interrupt_requested {
+                    record.interrupt_requested = true;
+                    record.task.interrupt()?;
+                }
             }
         }
         Ok(())
     }
 
-    fn finish(&mut self, status: ExitStatus) -> Result<ExitStatus, RecordError> {
-        self.emit(Event::Exit(ExitEvent {
-            status,
-            process_exit: true,
-        }))?;
-        Ok(status)
+    /// Lets `tid` run user code.
+    fn start(&mut self, tid: Tid) -> Result<(), RecordError> {
+        self.flush_entries()?;
+        let slice = self.scheduler.slice();
+        let record = self.task(tid)?;
+        let signal = std::mem::take(&mut record.resume_signal);
+        record.state = TaskState::Running;
+        record.task.resume(Resume::Syscall, signal)?;
+        self.running = Some((tid, Instant::now(), slice));
+        Ok(())
     }
 
-    /// A SIGSEGV from rdtsc or rdtscp (PR_TSC_SIGSEGV): run it on the
-    /// tracee's behalf, record the value, and suppress the signal. Returns
-    /// false for any other SIGSEGV.
-    fn try_rdtsc(&mut self) -> Result<bool, RecordError> {
-        let regs = self.task.regs()?;
-        let mut insn = [0u8; 3];
-        if self.task.read_partial(RemoteAddr(regs.rip), &mut insn) < 2 {
-            return Ok(false);
-        }
-        let (value, aux) = match insn {
-            [0x0f, 0x31, _] => (tracee::cpu::read_tsc(), None),
-            [0x0f, 0x01, 0xf9] => {
-                let (tsc, aux) = tracee::cpu::read_tscp();
-                (tsc, Some(aux))
-            }
-            _ => return Ok(false),
+    /// Resumes `tid` (which was running user code when it stopped) to go
+    /// on running it without a scheduling decision.
+    pub(crate) fn keep_running(&mut self, tid: Tid) -> Result<(), RecordError> {
+        let record = self.task(tid)?;
+        let signal = std::mem::take(&mut record.resume_signal);
+        record.state = TaskState::Running;
+        record.task.resume(Resume::Syscall, signal)?;
+        let slice = match self.running {
+            Some((_, since, slice)) => (since, slice),
+            None => (Instant::now(), self.scheduler.slice()),
         };
-        let event = RdtscEvent { regs, value, aux };
-        self.task.set_regs(&event.regs_after())?;
-        self.emit(Event::Rdtsc(event))?;
-        Ok(true)
+        self.running = Some((tid, slice.0, slice.1));
+        Ok(())
     }
+
+    /// `tid` went into a syscall: wait briefly for it when others could
+    /// run, so that quick syscalls need no `SyscallEntry`. `announced`:
+    /// an event (`Clone`) already marks the entry.
+    pub(crate) fn entered_kernel(&mut self, tid: Tid, announced: bool) -> Result<(), RecordError> {
+        self.task(tid)?.state = TaskState::InKernel;
+        if !announced {
+            self.unannounced.push(tid);
+        }
+        if self.others_waiting(tid) {
+            self.grace = Some((tid, Instant::now()));
+        }
+        Ok(())
+    }
+
+    fn on_stop(&mut self, tid: Tid, stop: Stop) -> Result<(), RecordError> {
+        if matches!(self.running, Some((running, ..)) if running == tid) {
+            self.running = None;
+        }
+        if matches!(self.grace, Some((waited, _)) if waited == tid) {
+            self.grace = None;
+        }
+        if !self.tasks.contains_key(&tid) {
+            if !stop.is_death() {
+                self.early_stops.insert(tid, stop);
+            }
+            return Ok(());
+        }
+        let handled = self.dispatch(tid, stop);
+        self.tolerate_death(tid, handled)
+    }
+
+    /// A thread killed while the recorder dealt with it (by another
+    /// thread's exit_group or exec, or from outside) fails ptrace calls
+    /// with ESRCH; its death is reported and recorded next.
+    fn tolerate_death(
+        &mut self,
+        tid: Tid,
+        result: Result<(), RecordError>,
+    ) -> Result<(), RecordError> {
+        match result {
+            Err(RecordError::Tracee(e)) if e.is_gone() => {
+                if let Some(record) = self.tasks.get_mut(&tid) {
+                    record.state = TaskState::Exiting;
+                }
+                if matches!(self.running, Some((running, ..)) if running == tid) {
+                    self.running = None;
+                }
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    pub(crate) fn is_main_process(&self, tgid: Tid) -> bool {
+        tgid == self.main_pid
+    }
+}
+
+pub(crate) fn internal(what: String) -> RecordError {
+    RecordError::Tracee(tracee::TraceeError::UnexpectedStop {
+        tid: 0,
+        expected: "a consistent recording",
+        got: what,
+    })
 }

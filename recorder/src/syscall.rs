@@ -25,6 +25,8 @@ enum Plan {
     Execve,
     /// The recorder made it fail with ENOSYS (rseq).
     Refused,
+    /// clone, fork, vfork, clone3.
+    Clone,
 }
 
 /// A syscall between its entry and exit stops.
@@ -43,6 +45,18 @@ impl PendingSyscall {
     /// the thread reports PTRACE_EVENT_EXIT.
     pub fn is_exit(&self) -> bool {
         matches!(self.spec.name, "exit" | "exit_group")
+    }
+
+    /// Whether replay runs this syscall (rather than emulating it).
+    pub fn is_executed(&self) -> bool {
+        matches!(
+            self.plan,
+            Plan::Execute | Plan::Mremap | Plan::Execve | Plan::Clone
+        )
+    }
+
+    pub fn is_execve(&self) -> bool {
+        self.plan == Plan::Execve
     }
 }
 
@@ -91,6 +105,7 @@ fn plan_special(
         Special::Brk => Ok((Plan::Brk, Vec::new())),
         Special::Mremap => Ok((Plan::Mremap, Vec::new())),
         Special::Execve => Ok((Plan::Execve, Vec::new())),
+        Special::Clone => Ok((Plan::Clone, Vec::new())),
         Special::Rseq => {
             // Number -1 makes the kernel skip the call and return ENOSYS.
             let mut refused = regs;
@@ -201,7 +216,7 @@ pub struct ExitContext<'a> {
     pub writer: &'a mut TraceWriter,
     pub files: &'a mut FileCapture,
     pub output_ids: &'a OutputIds,
-    pub brk_end: &'a mut u64,
+    pub brk_end: &'a std::cell::Cell<u64>,
 }
 
 /// At the syscall-exit stop (or at PTRACE_EVENT_EXIT for exit calls):
@@ -228,8 +243,7 @@ pub fn on_exit(
         Plan::Mmap if failed => SyscallAction::Emulate,
         Plan::Mmap => SyscallAction::Map(map_action(task, cx.files, args, result as u64)?),
         Plan::Brk => {
-            let old_end = *cx.brk_end;
-            *cx.brk_end = result as u64;
+            let old_end = cx.brk_end.replace(result as u64);
             SyscallAction::Brk {
                 old_end,
                 new_end: result as u64,
@@ -241,6 +255,8 @@ pub fn on_exit(
         },
         Plan::Execve if pending.exec_happened => SyscallAction::Exec,
         Plan::Execve => SyscallAction::Emulate,
+        Plan::Clone if failed => SyscallAction::Emulate,
+        Plan::Clone => SyscallAction::Clone,
     };
     let output = match pending.spec.name {
         "write" | "writev" | "pwrite64" | "pwritev" | "pwritev2" if result > 0 => {

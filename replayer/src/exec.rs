@@ -8,7 +8,7 @@ use std::path::Path;
 use trace_format::{ExecEvent, MappingSource, TraceReader};
 use tracee::maps;
 use tracee::remote::{self, REWIND_PAGE, REWIND_REGION_LEN, REWIND_SCRATCH};
-use tracee::{PtraceEvent, Resume, Stop, SyscallStopKind, Task, TraceeError};
+use tracee::{PtraceEvent, Resume, Stop, SyscallStopKind, Task, Tid, TraceeError};
 
 use crate::error::ReplayError;
 use crate::memory;
@@ -21,9 +21,18 @@ fn is_vsyscall(source: &MappingSource) -> bool {
     matches!(source, MappingSource::Special { name } if name == "[vsyscall]")
 }
 
+/// What happened while the stub was exec'd.
+pub struct StubExec {
+    /// The exec'ing thread's id afterwards (the leader's, when another
+    /// thread exec'd).
+    pub tid: Tid,
+    /// Replayed threads that died meanwhile (the process's other threads).
+    pub died: Vec<Tid>,
+}
+
 /// At the entry stop of a recorded execve: makes the tracee exec `stub`
 /// instead, and runs it to the exit stop of that execve.
-pub fn exec_stub(task: &mut Task, stub: &Path) -> Result<(), ReplayError> {
+pub fn exec_stub(task: &mut Task, stub: &Path) -> Result<StubExec, ReplayError> {
     let mut regs = task.regs()?;
     let mut path = stub.as_os_str().as_bytes().to_vec();
     path.push(0);
@@ -39,16 +48,21 @@ pub fn exec_stub(task: &mut Task, stub: &Path) -> Result<(), ReplayError> {
     regs.rsi = REWIND_SCRATCH;
     regs.rdx = REWIND_SCRATCH + 8;
     task.set_regs(&regs)?;
-    match task.step(Resume::Syscall, 0)? {
-        Stop::Event(PtraceEvent::Exec, _) => {}
-        other => {
-            return Err(TraceeError::UnexpectedStop {
-                tid: task.tid,
-                expected: "the exec of the replay stub",
-                got: format!("{other:?}"),
-            }
-            .into())
+    task.resume(Resume::Syscall, 0)?;
+    // The other threads of the process die first; the exec is then
+    // reported on the leader's id.
+    let mut died = Vec::new();
+    let exec_tid = loop {
+        let (tid, stop) = tracee::wait_any()?;
+        match stop {
+            Stop::Event(PtraceEvent::Exec, _) => break tid,
+            Stop::Event(PtraceEvent::Exit, _) => Task::new(tid)?.resume(Resume::Continue, 0)?,
+            Stop::Exited(_) | Stop::Killed { .. } => died.push(tid),
+            _ => Task::new(tid)?.resume(Resume::Syscall, 0)?,
         }
+    };
+    if exec_tid != task.tid {
+        *task = Task::new(exec_tid)?;
     }
     let stop = task.step(Resume::Syscall, 0)?;
     if stop != Stop::Syscall || task.syscall_stop_kind()? != SyscallStopKind::Exit {
@@ -60,7 +74,10 @@ pub fn exec_stub(task: &mut Task, stub: &Path) -> Result<(), ReplayError> {
         .into());
     }
     task.reopen_memory()?;
-    Ok(())
+    Ok(StubExec {
+        tid: exec_tid,
+        died,
+    })
 }
 
 /// At the exit stop of the stub's execve: replaces its address space with

@@ -7,7 +7,10 @@ mod error;
 mod exec;
 mod memory;
 mod output;
+mod point;
 mod session;
+mod task;
+mod trampoline;
 mod verify;
 
 use std::path::PathBuf;

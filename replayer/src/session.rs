@@ -1,46 +1,33 @@
-//! The replay loop: follows the trace event by event, driving the tracee
-//! to each recorded stop, verifying it, and applying what was recorded.
+//! The replay loop: follows the trace event by event. Each event names a
+//! thread; that thread alone is resumed to the recorded stop, verified, and
+//! given what the recording recorded. Threads never run concurrently, so
+//! the replay reproduces the recording's order exactly.
 
+use std::collections::HashMap;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use trace_format::{
-    Event, EventRecord, ExecEvent, ExitStatus, RdtscEvent, SyscallAction, SyscallEvent, TraceReader,
+    CloneEvent, Event, EventRecord, ExecEvent, ExitEvent, ExitStatus, RdtscEvent, Registers,
+    SignalDisposition, SignalEvent, SyscallAction, SyscallEntryEvent, SyscallEvent, TraceReader,
 };
 use tracee::spawn::{self, FirstExec, SpawnSpec};
-use tracee::{PtraceEvent, Resume, Stop, SyscallStopKind, Task};
+use tracee::{PtraceEvent, RemoteAddr, Resume, Stop, SyscallStopKind, Task, Tid};
 
 use crate::error::ReplayError;
-use crate::{exec, memory, output, verify};
-
-/// A replayed thread and what the kernel will report when it resumes.
-struct ReplayTask {
-    task: Task,
-    recorded_tid: i32,
-    /// Stopped at the entry of a syscall that SYSEMU skipped: resuming with
-    /// PTRACE_SYSCALL first reports that syscall's exit.
-    at_emulated_entry: bool,
-    /// Reported PTRACE_EVENT_EXIT.
-    exiting: bool,
-    gone: bool,
-}
-
-impl Drop for ReplayTask {
-    /// A replay that stops early (divergence, error) ends its tracee.
-    fn drop(&mut self) {
-        if !self.gone {
-            tracee::kill_process(self.task.tid, libc::SIGKILL);
-            tracee::reap(self.task.tid);
-        }
-    }
-}
+use crate::task::ReplayTask;
+use crate::{exec, memory, output, point, verify};
 
 pub struct ReplaySession {
     reader: TraceReader,
     stub: PathBuf,
     echo_output: bool,
-    task: Option<ReplayTask>,
+    /// Replayed threads by recorded id.
+    tasks: HashMap<Tid, ReplayTask>,
+    /// The status the first process ended with.
+    main_status: Option<ExitStatus>,
+    main_tid: Option<Tid>,
 }
 
 impl ReplaySession {
@@ -49,7 +36,9 @@ impl ReplaySession {
             reader,
             stub,
             echo_output,
-            task: None,
+            tasks: HashMap::new(),
+            main_status: None,
+            main_tid: None,
         }
     }
 
@@ -57,45 +46,40 @@ impl ReplaySession {
         &self.reader
     }
 
-    /// Replays every event; returns how the program ended.
+    /// Replays every event; returns how the first process ended.
     pub fn run_to_end(&mut self) -> Result<ExitStatus, ReplayError> {
         for item in self.reader.events() {
             let (number, record) = item?;
-            if let Some(status) = self.replay_event(number, &record)? {
-                return Ok(status);
-            }
+            self.replay_event(number, &record)?;
         }
         let last = self.reader.event_count();
-        Err(ReplayError::BadTrace {
-            event: last,
-            reason: match self.reader.early_end() {
-                Some(early) => format!("{early}; the replay stopped there"),
-                None => "the trace ends before the program did".into(),
-            },
-        })
+        match (self.main_status, self.reader.early_end()) {
+            (Some(status), None) => Ok(status),
+            (_, Some(early)) => Err(ReplayError::BadTrace {
+                event: last,
+                reason: format!("{early}; the replay stopped there"),
+            }),
+            (None, None) => Err(ReplayError::BadTrace {
+                event: last,
+                reason: "the trace ends before the program did".into(),
+            }),
+        }
     }
 
-    fn replay_event(
-        &mut self,
-        number: u64,
-        record: &EventRecord,
-    ) -> Result<Option<ExitStatus>, ReplayError> {
-        if let Some(task) = &self.task {
-            if task.recorded_tid != record.tid {
-                return Err(ReplayError::BadTrace {
-                    event: number,
-                    reason: format!(
-                        "thread {} is not replayable yet (only one thread is)",
-                        record.tid
-                    ),
-                });
-            }
-        }
+    fn replay_event(&mut self, number: u64, record: &EventRecord) -> Result<(), ReplayError> {
+        let tid = record.tid;
         match &record.event {
-            Event::Exec(e) => self.replay_exec(number, record.tid, e).map(|()| None),
-            Event::Syscall(e) => self.replay_syscall(number, e).map(|()| None),
-            Event::Rdtsc(e) => self.replay_rdtsc(number, e).map(|()| None),
-            Event::Exit(e) => self.replay_exit(number, e.status).map(Some),
+            Event::Exec(e) => self.replay_exec(number, tid, e),
+            Event::SyscallEntry(e) => self.replay_syscall_entry(number, tid, e),
+            Event::Syscall(e) => self.replay_syscall(number, tid, e),
+            Event::Clone(e) => self.replay_clone(number, tid, e),
+            Event::Rdtsc(e) => self.replay_rdtsc(number, tid, e),
+            Event::Signal(e) => self.replay_signal(number, tid, e),
+            Event::Preemption(p) => {
+                let task = task_in(&mut self.tasks, number, tid)?;
+                point::run_to(task, number, p)
+            }
+            Event::Exit(e) => self.replay_exit(number, tid, e),
             other => Err(ReplayError::BadTrace {
                 event: number,
                 reason: format!("{} events cannot be replayed yet", other.kind_name()),
@@ -103,104 +87,60 @@ impl ReplaySession {
         }
     }
 
-    fn replay_exec(&mut self, number: u64, tid: i32, exec: &ExecEvent) -> Result<(), ReplayError> {
-        if self.task.is_none() {
-            let stub = CString::new(self.stub.as_os_str().as_bytes()).map_err(|_| {
-                ReplayError::BadTrace {
-                    event: number,
-                    reason: "the path of this rewind binary contains a NUL byte".into(),
-                }
-            })?;
-            let spec = SpawnSpec {
-                program: stub,
-                argv: vec![c"rewind-replay-stub".to_owned()],
-                envp: Vec::new(),
-                null_stdio: true,
-            };
-            let mut task = spawn::spawn_stopped(&spec)?;
-            let mut replay_task = ReplayTask {
-                task: Task::new(task.tid)?,
-                recorded_tid: tid,
-                at_emulated_entry: false,
-                exiting: false,
-                gone: false,
-            };
-            if let FirstExec::Failed(errno) = spawn::run_to_first_exec(&mut task)? {
-                replay_task.gone = true;
-                tracee::kill_process(task.tid, libc::SIGKILL);
-                tracee::reap(task.tid);
-                return Err(ReplayError::Tracee(tracee::TraceeError::Spawn {
-                    what: format!("cannot start the replay stub {}", self.stub.display()),
-                    source: std::io::Error::from_raw_os_error(errno),
-                }));
-            }
-            replay_task.task = task;
-            self.task = Some(replay_task);
+    fn replay_exec(&mut self, number: u64, tid: Tid, exec: &ExecEvent) -> Result<(), ReplayError> {
+        if self.tasks.is_empty() {
+            let task = self.spawn_stub(number)?;
+            self.tasks.insert(tid, ReplayTask::new(task, tid, tid));
+            self.main_tid = Some(tid);
         }
-        let Some(task) = self.task.as_mut() else {
-            return Ok(());
-        };
+        let task = task_in(&mut self.tasks, number, tid)?;
         exec::rebuild(&mut task.task, &mut self.reader, exec)
     }
 
-    /// Resumes the tracee and returns its next stop, first consuming the
-    /// exit stop the kernel reports for a SYSEMU-skipped syscall when the
-    /// resume is PTRACE_SYSCALL.
-    fn resume(&mut self, number: u64, how: Resume) -> Result<Stop, ReplayError> {
-        let task = task_of(&mut self.task, number)?;
-        if task.at_emulated_entry && how == Resume::Syscall {
-            let stop = task.task.step(Resume::Syscall, 0)?;
-            if stop != Stop::Syscall || task.task.syscall_stop_kind()? != SyscallStopKind::Exit {
-                let tid = task.recorded_tid;
-                return Err(verify::diverged(
-                    number,
-                    tid,
-                    "finishing an emulated syscall",
-                    format!("expected its exit stop, got {stop:?}"),
-                ));
-            }
+    fn spawn_stub(&self, number: u64) -> Result<Task, ReplayError> {
+        let stub =
+            CString::new(self.stub.as_os_str().as_bytes()).map_err(|_| ReplayError::BadTrace {
+                event: number,
+                reason: "the path of this rewind binary contains a NUL byte".into(),
+            })?;
+        let spec = SpawnSpec {
+            program: stub,
+            argv: vec![c"rewind-replay-stub".to_owned()],
+            envp: Vec::new(),
+            null_stdio: true,
+        };
+        let mut task = spawn::spawn_stopped(&spec)?;
+        if let FirstExec::Failed(errno) = spawn::run_to_first_exec(&mut task)? {
+            tracee::kill_process(task.tid, libc::SIGKILL);
+            tracee::reap(task.tid);
+            return Err(ReplayError::Tracee(tracee::TraceeError::Spawn {
+                what: format!("cannot start the replay stub {}", self.stub.display()),
+                source: std::io::Error::from_raw_os_error(errno),
+            }));
         }
-        task.at_emulated_entry = false;
-        let stop = task.task.step(how, 0)?;
-        if let Stop::Event(PtraceEvent::Exit, _) = stop {
-            task.exiting = true;
-        }
-        if stop.is_death() {
-            task.gone = true;
-        }
-        Ok(stop)
+        Ok(task)
     }
 
-    /// Finishes a SYSEMU-skipped syscall so that remote syscalls can run.
-    fn leave_emulated_entry(&mut self, number: u64) -> Result<(), ReplayError> {
-        let task = task_of(&mut self.task, number)?;
-        let stop = task.task.step(Resume::Syscall, 0)?;
-        task.at_emulated_entry = false;
-        if stop == Stop::Syscall && task.task.syscall_stop_kind()? == SyscallStopKind::Exit {
+    /// Brings `tid` to the entry of its next syscall and checks the
+    /// registers, unless a `SyscallEntry` event already did.
+    fn enter_syscall(
+        &mut self,
+        number: u64,
+        tid: Tid,
+        regs: &Registers,
+        executed: bool,
+    ) -> Result<(), ReplayError> {
+        let at = format!("syscall {}", tracee::syscalls::name(regs.orig_rax));
+        let task = task_in(&mut self.tasks, number, tid)?;
+        if std::mem::take(&mut task.entered) {
             return Ok(());
         }
-        Err(verify::diverged(
-            number,
-            task.recorded_tid,
-            "leaving a syscall",
-            format!("expected its exit stop, got {stop:?}"),
-        ))
-    }
-
-    fn replay_syscall(&mut self, number: u64, event: &SyscallEvent) -> Result<(), ReplayError> {
-        let name = tracee::syscalls::name(event.number());
-        let at = format!("syscall {name}");
-        let how = match event.action {
-            SyscallAction::Emulate | SyscallAction::Map(_) | SyscallAction::Brk { .. } => {
-                Resume::Sysemu
-            }
-            SyscallAction::Execute | SyscallAction::Remap { .. } | SyscallAction::Exec => {
-                Resume::Syscall
-            }
+        let how = if executed {
+            Resume::Syscall
+        } else {
+            Resume::Sysemu
         };
-        let stop = self.resume(number, how)?;
-        let task = task_of(&mut self.task, number)?;
-        let tid = task.recorded_tid;
+        let stop = task.resume(number, how, None)?;
         let is_entry =
             stop == Stop::Syscall && task.task.syscall_stop_kind()? == SyscallStopKind::Entry;
         if !is_entry {
@@ -211,29 +151,55 @@ impl ReplaySession {
                 format!("expected the syscall's entry, got {stop:?}"),
             ));
         }
-        let regs = task.task.regs()?;
-        verify::registers(number, tid, &at, &event.regs, &regs)?;
-        if how == Resume::Sysemu {
-            task.at_emulated_entry = true;
+        let replayed = task.task.regs()?;
+        verify::registers(number, tid, &at, regs, &replayed)?;
+        task.at_emulated_entry = !executed;
+        Ok(())
+    }
+
+    fn replay_syscall_entry(
+        &mut self,
+        number: u64,
+        tid: Tid,
+        event: &SyscallEntryEvent,
+    ) -> Result<(), ReplayError> {
+        self.enter_syscall(number, tid, &event.regs, event.executed)?;
+        task_in(&mut self.tasks, number, tid)?.entered = true;
+        Ok(())
+    }
+
+    fn replay_syscall(
+        &mut self,
+        number: u64,
+        tid: Tid,
+        event: &SyscallEvent,
+    ) -> Result<(), ReplayError> {
+        let at = format!("syscall {}", tracee::syscalls::name(event.number()));
+        if event.action == SyscallAction::Clone {
+            return self.finish_clone(number, tid, &at, event);
         }
+        if event.action == SyscallAction::Restart {
+            return self.restart_syscall(number, tid, event);
+        }
+        let executed = matches!(
+            event.action,
+            SyscallAction::Execute | SyscallAction::Remap { .. } | SyscallAction::Exec
+        );
+        self.enter_syscall(number, tid, &event.regs, executed)?;
+        let echo = self.echo_output;
+        let task = task_in(&mut self.tasks, number, tid)?;
         match &event.action {
             SyscallAction::Emulate => {
-                memory::apply_writes(
-                    &task_of(&mut self.task, number)?.task,
-                    &mut self.reader,
-                    &event.writes,
-                )?;
-                let task = &task_of(&mut self.task, number)?.task;
-                if let (Some(stream), true) = (event.output, self.echo_output) {
-                    output::echo(task, event, stream)?;
+                memory::apply_writes(&task.task, &mut self.reader, &event.writes)?;
+                if let (Some(stream), true) = (event.output, echo) {
+                    output::echo(&task.task, event, stream)?;
                 }
-                set_result(task, event)
+                set_result(&task.task, event)
             }
             SyscallAction::Map(map) => {
-                self.leave_emulated_entry(number)?;
-                let task = &task_of(&mut self.task, number)?.task;
+                task.leave_emulated_entry(number)?;
                 memory::map_region(
-                    task,
+                    &task.task,
                     &self.reader,
                     map.addr,
                     map.len,
@@ -241,85 +207,226 @@ impl ReplaySession {
                     map.flags,
                     &map.source,
                 )?;
-                set_result(task, event)
+                set_result(&task.task, event)
             }
             SyscallAction::Brk { old_end, new_end } => {
-                self.leave_emulated_entry(number)?;
-                let task = &task_of(&mut self.task, number)?.task;
-                memory::move_break(task, *old_end, *new_end)?;
-                set_result(task, event)
+                task.leave_emulated_entry(number)?;
+                memory::move_break(&task.task, *old_end, *new_end)?;
+                set_result(&task.task, event)
             }
-            SyscallAction::Execute => self.finish_executed(number, &at, event, None),
+            SyscallAction::Execute => finish_executed(task, number, &at, event, None),
             SyscallAction::Remap { new_addr } => {
-                self.finish_executed(number, &at, event, Some(*new_addr))
+                finish_executed(task, number, &at, event, Some(*new_addr))
             }
-            SyscallAction::Exec => {
-                let task = task_of(&mut self.task, number)?;
-                exec::exec_stub(&mut task.task, &self.stub)
-            }
+            SyscallAction::Exec => self.exec_stub(number, tid),
+            SyscallAction::Clone | SyscallAction::Restart => Ok(()),
         }
     }
 
-    /// Lets a syscall run in the tracee and checks its result. `remap_to`
-    /// forces an mremap that moved in the recording to the same place.
-    fn finish_executed(
+    /// The recorded attempt was interrupted and restarted by the kernel:
+    /// skip it and leave the thread about to run the syscall instruction
+    /// again, as the kernel's restart does.
+    fn restart_syscall(
         &mut self,
         number: u64,
-        at: &str,
+        tid: Tid,
         event: &SyscallEvent,
-        remap_to: Option<u64>,
     ) -> Result<(), ReplayError> {
-        let task = task_of(&mut self.task, number)?;
-        let tid = task.recorded_tid;
-        if let Some(new_addr) = remap_to.filter(|&a| a != event.regs.rdi) {
-            let mut forced = event.regs;
-            forced.r10 |= (libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED) as u64;
-            forced.r8 = new_addr;
-            task.task.set_regs(&forced)?;
-        }
-        let stop = task.task.step(Resume::Syscall, 0)?;
-        match stop {
-            Stop::Event(PtraceEvent::Exit, _)
-                if matches!(at, "syscall exit" | "syscall exit_group") =>
-            {
-                task.exiting = true;
-                return Ok(());
-            }
-            Stop::Syscall if task.task.syscall_stop_kind()? == SyscallStopKind::Exit => {}
-            other => {
+        let task = task_in(&mut self.tasks, number, tid)?;
+        let executing = task.entered && !task.at_emulated_entry;
+        self.enter_syscall(number, tid, &event.regs, false)?;
+        let task = task_in(&mut self.tasks, number, tid)?;
+        if executing {
+            // Entered for real: turn it into no syscall at all.
+            let mut cancelled = task.task.regs()?;
+            cancelled.orig_rax = u64::MAX;
+            task.task.set_regs(&cancelled)?;
+            let stop = task.task.step(Resume::Syscall, 0)?;
+            if stop != Stop::Syscall {
                 return Err(verify::diverged(
                     number,
                     tid,
-                    at,
-                    format!("expected the syscall's exit, got {other:?}"),
+                    "restart",
+                    format!("expected the syscall's exit, got {stop:?}"),
                 ));
             }
         }
-        let mut regs = task.task.regs()?;
-        let result = regs.rax as i64;
-        if result != event.result {
+        let mut regs = event.regs;
+        regs.rax = if event.result == -516 {
+            libc::SYS_restart_syscall as u64
+        } else {
+            regs.orig_rax
+        };
+        regs.rip -= 2;
+        task.task.set_regs(&regs)?;
+        Ok(())
+    }
+
+    /// Runs the recorded execve as an exec of the stub. If a thread other
+    /// than the leader exec'd, it now has the leader's id (the kernel's
+    /// rule), in the recording and in the replay alike.
+    fn exec_stub(&mut self, number: u64, tid: Tid) -> Result<(), ReplayError> {
+        let task = task_in(&mut self.tasks, number, tid)?;
+        let old_tid = task.tid();
+        let outcome = exec::exec_stub(&mut task.task, &self.stub)?;
+        let new_tid = outcome.tid;
+        for other in self.tasks.values_mut() {
+            if outcome.died.contains(&other.tid()) {
+                other.gone = true;
+            }
+        }
+        if new_tid == old_tid {
+            return Ok(());
+        }
+        let leader = self
+            .tasks
+            .iter()
+            .find(|(&recorded, t)| recorded != tid && t.tid() == new_tid)
+            .map(|(&recorded, _)| recorded);
+        let mut execing = self
+            .tasks
+            .remove(&tid)
+            .ok_or_else(|| ReplayError::BadTrace {
+                event: number,
+                reason: format!("thread {tid} vanished during its exec"),
+            })?;
+        let key = match leader {
+            Some(recorded_leader) => {
+                if let Some(mut old) = self.tasks.remove(&recorded_leader) {
+                    old.gone = true;
+                }
+                recorded_leader
+            }
+            None => tid,
+        };
+        execing.recorded_tid = key;
+        execing.recorded_process = key;
+        self.tasks.insert(key, execing);
+        Ok(())
+    }
+
+    /// The thread creation the recording saw: the parent runs its clone
+    /// into the kernel, the child appears, and the thread ids the kernel
+    /// wrote are replaced by the recorded ones.
+    fn replay_clone(
+        &mut self,
+        number: u64,
+        tid: Tid,
+        event: &CloneEvent,
+    ) -> Result<(), ReplayError> {
+        self.enter_syscall(number, tid, &event.regs, true)?;
+        let parent = task_in(&mut self.tasks, number, tid)?;
+        let mut stop = parent.task.step(Resume::Syscall, 0)?;
+        // A signal the replay does not deliver (SIGCHLD from a replayed
+        // child) makes fork fail with ERESTARTNOINTR; the kernel restarts
+        // it once the signal is dealt with.
+        while stop == Stop::Syscall && parent.task.regs()?.rax as i64 == -i64::from(ERESTARTNOINTR)
+        {
+            let entry = parent.resume(number, Resume::Syscall, None)?;
+            if entry != Stop::Syscall || parent.task.syscall_stop_kind()? != SyscallStopKind::Entry
+            {
+                return Err(verify::diverged(
+                    number,
+                    tid,
+                    "clone",
+                    format!("expected clone to restart, got {entry:?}"),
+                ));
+            }
+            stop = parent.task.step(Resume::Syscall, 0)?;
+        }
+        if !matches!(
+            stop,
+            Stop::Event(
+                PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork,
+                _
+            )
+        ) {
+            return Err(verify::diverged(
+                number,
+                tid,
+                "clone",
+                format!("expected a new thread, got {stop:?}"),
+            ));
+        }
+        parent.in_clone = true;
+        let child_tid = parent.task.event_msg()? as Tid;
+        let (ptid, ctid) = tid_pointers(&parent.task, &event.regs)?;
+        let child = Task::new(child_tid)?;
+        let first = child.wait()?;
+        if !matches!(first, Stop::Event(PtraceEvent::Stop, _)) {
+            return Err(verify::diverged(
+                number,
+                event.child_tid,
+                "clone",
+                format!("the new thread first stopped with {first:?}"),
+            ));
+        }
+        let recorded_id = event.child_tid.to_le_bytes();
+        if event.flags & libc::CLONE_PARENT_SETTID as u64 != 0 && ptid != 0 {
+            parent.task.write_bytes(RemoteAddr(ptid), &recorded_id)?;
+        }
+        if event.flags & libc::CLONE_CHILD_SETTID as u64 != 0 && ctid != 0 {
+            child.write_bytes(RemoteAddr(ctid), &recorded_id)?;
+        }
+        let child_regs = child.regs()?;
+        verify::registers(
+            number,
+            event.child_tid,
+            "the new thread",
+            &event.child_regs,
+            &child_regs,
+        )?;
+        let process = if event.flags & libc::CLONE_THREAD as u64 != 0 {
+            parent.recorded_process
+        } else {
+            event.child_tid
+        };
+        self.tasks.insert(
+            event.child_tid,
+            ReplayTask::new(child, event.child_tid, process),
+        );
+        Ok(())
+    }
+
+    /// The parent's clone returns: with the recorded child id.
+    fn finish_clone(
+        &mut self,
+        number: u64,
+        tid: Tid,
+        at: &str,
+        event: &SyscallEvent,
+    ) -> Result<(), ReplayError> {
+        let task = task_in(&mut self.tasks, number, tid)?;
+        if !std::mem::take(&mut task.in_clone) {
+            return Err(ReplayError::BadTrace {
+                event: number,
+                reason: format!("thread {tid} returns from a clone it did not start"),
+            });
+        }
+        task.entered = false;
+        let stop = task.task.step(Resume::Syscall, 0)?;
+        if stop != Stop::Syscall || task.task.syscall_stop_kind()? != SyscallStopKind::Exit {
             return Err(verify::diverged(
                 number,
                 tid,
                 at,
-                format!(
-                    "it returned {} in the recording, {result} in the replay",
-                    event.result
-                ),
+                format!("expected the end of clone, got {stop:?}"),
             ));
         }
-        if remap_to.is_some() {
-            regs.r10 = event.regs.r10;
-            regs.r8 = event.regs.r8;
-            task.task.set_regs(&regs)?;
-        }
+        let mut regs = task.task.regs()?;
+        regs.rax = event.result as u64;
+        task.task.set_regs(&regs)?;
         Ok(())
     }
 
-    fn replay_rdtsc(&mut self, number: u64, event: &RdtscEvent) -> Result<(), ReplayError> {
-        let stop = self.resume(number, Resume::Sysemu)?;
-        let task = task_of(&mut self.task, number)?;
-        let tid = task.recorded_tid;
+    fn replay_rdtsc(
+        &mut self,
+        number: u64,
+        tid: Tid,
+        event: &RdtscEvent,
+    ) -> Result<(), ReplayError> {
+        let task = task_in(&mut self.tasks, number, tid)?;
+        let stop = task.resume(number, Resume::Sysemu, Some(libc::SIGSEGV))?;
         if stop != Stop::Signal(libc::SIGSEGV) {
             return Err(verify::diverged(
                 number,
@@ -334,43 +441,194 @@ impl ReplaySession {
         Ok(())
     }
 
-    fn replay_exit(
+    /// A signal delivered where the recording delivered it: at the
+    /// faulting instruction, or (sent by the replayer) at the syscall
+    /// boundary the thread stands at.
+    fn replay_signal(
         &mut self,
         number: u64,
-        recorded: ExitStatus,
-    ) -> Result<ExitStatus, ReplayError> {
-        let mut stop = self.resume(number, Resume::Continue)?;
-        while let Stop::Event(PtraceEvent::Exit, _) = stop {
-            stop = self.resume(number, Resume::Continue)?;
+        tid: Tid,
+        event: &SignalEvent,
+    ) -> Result<(), ReplayError> {
+        let at = format!("signal {}", tracee::signal_name(event.signo));
+        let task = task_in(&mut self.tasks, number, tid)?;
+        if !event.synchronous {
+            let tgid = tracee::signals::thread_group(task.tid()).unwrap_or(task.tid());
+            tracee::signals::tgkill(tgid, task.tid(), event.signo)?;
         }
-        let task = task_of(&mut self.task, number)?;
-        let replayed = match stop {
-            Stop::Exited(code) => ExitStatus::Exited(code),
-            Stop::Killed {
-                signal,
-                core_dumped,
-            } => ExitStatus::Killed {
-                signal,
-                core_dumped,
-            },
-            other => {
-                return Err(verify::diverged(
-                    number,
-                    task.recorded_tid,
-                    "exit",
-                    format!("expected the exit, got {other:?}"),
-                ));
-            }
-        };
-        if replayed != recorded {
+        let stop = task.resume(number, Resume::Sysemu, Some(event.signo))?;
+        if stop != Stop::Signal(event.signo) {
             return Err(verify::diverged(
                 number,
-                task.recorded_tid,
-                "exit",
-                format!("the recording ended with {recorded:?}, the replay with {replayed:?}"),
+                tid,
+                &at,
+                format!("expected the signal, got {stop:?}"),
             ));
         }
-        Ok(replayed)
+        let regs = task.task.regs()?;
+        verify::registers(number, tid, &at, &event.regs, &regs)?;
+        let mut siginfo = [0u8; 128];
+        let len = event.siginfo.len().min(128);
+        siginfo[..len].copy_from_slice(&event.siginfo[..len]);
+        tracee::signals::set_siginfo(task.tid(), &siginfo)?;
+        match &event.disposition {
+            SignalDisposition::Handler { regs: handler, .. } => {
+                let stop = task.task.step(Resume::SingleStep, event.signo)?;
+                if stop != Stop::Signal(libc::SIGTRAP) {
+                    return Err(verify::diverged(
+                        number,
+                        tid,
+                        &at,
+                        format!("expected the handler, got {stop:?}"),
+                    ));
+                }
+                let entered = task.task.regs()?;
+                verify::registers(number, tid, &at, handler, &entered)
+            }
+            SignalDisposition::Fatal { .. } => {
+                task.resume_signal = event.signo;
+                Ok(())
+            }
+            SignalDisposition::Ignored => Ok(()),
+        }
+    }
+
+    fn replay_exit(&mut self, number: u64, tid: Tid, event: &ExitEvent) -> Result<(), ReplayError> {
+        let main = self.main_tid == Some(tid) && event.process_exit;
+        if event.process_exit {
+            // The kernel reports a leader's death only after the other
+            // threads of its process are reaped.
+            for other in self.tasks.values_mut() {
+                let ending = other.doomed || other.exiting;
+                if other.recorded_process == tid && other.recorded_tid != tid && ending {
+                    other.finish_dying()?;
+                }
+            }
+        }
+        let task = task_in(&mut self.tasks, number, tid)?;
+        if !task.exiting && !task.gone && task.resume_signal == 0 {
+            // Killed by another thread's exec or exit_group, which the
+            // replay has not reached yet.
+            task.doomed = true;
+            if main {
+                self.main_status = Some(event.status);
+            }
+            return Ok(());
+        }
+        let stop = task.finish_dying()?;
+        let replayed = match stop {
+            Some(Stop::Exited(code)) => Some(ExitStatus::Exited(code)),
+            Some(Stop::Killed {
+                signal,
+                core_dumped,
+            }) => Some(ExitStatus::Killed {
+                signal,
+                core_dumped,
+            }),
+            _ => None,
+        };
+        if let Some(replayed) = replayed.filter(|_| event.process_exit) {
+            if replayed != event.status {
+                return Err(verify::diverged(
+                    number,
+                    tid,
+                    "exit",
+                    format!(
+                        "the recording ended with {:?}, the replay with {replayed:?}",
+                        event.status
+                    ),
+                ));
+            }
+        }
+        if main {
+            self.main_status = Some(event.status);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ReplaySession {
+    /// Ends every replayed thread that is still alive and reaps it.
+    fn drop(&mut self) {
+        // Dropping the tasks sends SIGKILL to those alive; then every
+        // tracee (the replayer's only children) is reaped, other threads
+        // before leaders as the kernel requires.
+        let alive = self.tasks.values().any(|t| !t.gone);
+        self.tasks.clear();
+        if alive {
+            tracee::reap_all();
+        }
+    }
+}
+
+/// Lets an executed syscall run and checks its result. `remap_to` forces
+/// an mremap that moved in the recording to the same place.
+fn finish_executed(
+    task: &mut ReplayTask,
+    number: u64,
+    at: &str,
+    event: &SyscallEvent,
+    remap_to: Option<u64>,
+) -> Result<(), ReplayError> {
+    let tid = task.recorded_tid;
+    if let Some(new_addr) = remap_to.filter(|&a| a != event.regs.rdi) {
+        let mut forced = event.regs;
+        forced.r10 |= (libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED) as u64;
+        forced.r8 = new_addr;
+        task.task.set_regs(&forced)?;
+    }
+    let stop = task.task.step(Resume::Syscall, 0)?;
+    match stop {
+        Stop::Event(PtraceEvent::Exit, _)
+            if matches!(at, "syscall exit" | "syscall exit_group") =>
+        {
+            task.exiting = true;
+            return Ok(());
+        }
+        Stop::Syscall if task.task.syscall_stop_kind()? == SyscallStopKind::Exit => {}
+        other => {
+            return Err(verify::diverged(
+                number,
+                tid,
+                at,
+                format!("expected the syscall's exit, got {other:?}"),
+            ));
+        }
+    }
+    let mut regs = task.task.regs()?;
+    let result = regs.rax as i64;
+    if result != event.result {
+        return Err(verify::diverged(
+            number,
+            tid,
+            at,
+            format!(
+                "it returned {} in the recording, {result} in the replay",
+                event.result
+            ),
+        ));
+    }
+    if remap_to.is_some() {
+        regs.r10 = event.regs.r10;
+        regs.r8 = event.regs.r8;
+        task.task.set_regs(&regs)?;
+    }
+    Ok(())
+}
+
+/// The kernel's "restart this syscall whatever the signal handler says".
+const ERESTARTNOINTR: i32 = 513;
+
+/// Where clone was asked to write the new thread's id: (parent's, child's).
+fn tid_pointers(task: &Task, regs: &Registers) -> Result<(u64, u64), ReplayError> {
+    if regs.orig_rax as i64 == libc::SYS_clone3 {
+        let child = task.read_u64(RemoteAddr(regs.rdi + 16))?;
+        let parent = task.read_u64(RemoteAddr(regs.rdi + 24))?;
+        Ok((parent, child))
+    } else if regs.orig_rax as i64 == libc::SYS_clone {
+        Ok((regs.rdx, regs.r10))
+    } else {
+        Ok((0, 0))
     }
 }
 
@@ -382,11 +640,15 @@ fn set_result(task: &Task, event: &SyscallEvent) -> Result<(), ReplayError> {
     Ok(())
 }
 
-/// The replayed task; a borrow of the field alone, so that the rest of the
-/// session stays usable.
-fn task_of(slot: &mut Option<ReplayTask>, number: u64) -> Result<&mut ReplayTask, ReplayError> {
-    slot.as_mut().ok_or(ReplayError::BadTrace {
+/// The replayed thread `tid`; borrows only the map, so that the rest of
+/// the session stays usable.
+fn task_in(
+    tasks: &mut HashMap<Tid, ReplayTask>,
+    number: u64,
+    tid: Tid,
+) -> Result<&mut ReplayTask, ReplayError> {
+    tasks.get_mut(&tid).ok_or_else(|| ReplayError::BadTrace {
         event: number,
-        reason: "the trace does not start with an exec".into(),
+        reason: format!("thread {tid} has no earlier exec or clone in the trace"),
     })
 }

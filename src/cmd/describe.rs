@@ -14,6 +14,11 @@ pub fn event_details(event: &Event) -> String {
             e.regs.rsp,
             e.mappings.len()
         ),
+        Event::SyscallEntry(e) => format!(
+            "{}(...) entered{}",
+            tracee::syscalls::name(e.regs.orig_rax),
+            if e.executed { " [execute]" } else { "" }
+        ),
         Event::Syscall(e) => syscall_details(e),
         Event::Clone(e) => format!(
             "{} child={} flags={:#x}",
@@ -26,17 +31,18 @@ pub fn event_details(event: &Event) -> String {
             e.flags
         ),
         Event::Signal(e) => format!(
-            "signal {} {}{}",
-            e.signo,
+            "{} {}{}",
+            tracee::signal_name(e.signo),
             match &e.disposition {
                 SignalDisposition::Handler { regs, .. } => format!("handler={:#x}", regs.rip),
                 SignalDisposition::Ignored => "ignored".into(),
                 SignalDisposition::Fatal { core_dumped: true } => "fatal (core dumped)".into(),
                 SignalDisposition::Fatal { core_dumped: false } => "fatal".into(),
             },
-            match &e.point {
-                Some(p) => format!(" at rip={:#x}", p.regs.rip),
-                None => String::new(),
+            match (&e.point, e.synchronous) {
+                (Some(p), _) => format!(" at rip={:#x}", p.regs.rip),
+                (None, true) => format!(" raised at rip={:#x}", e.regs.rip),
+                (None, false) => format!(" at a syscall boundary, rip={:#x}", e.regs.rip),
             }
         ),
         Event::Preemption(p) => format!(
@@ -97,6 +103,8 @@ fn syscall_details(e: &SyscallEvent) -> String {
         }
         SyscallAction::Remap { new_addr } => line.push_str(&format!(" [remap to {new_addr:#x}]")),
         SyscallAction::Exec => line.push_str(" [exec]"),
+        SyscallAction::Clone => line.push_str(" [clone]"),
+        SyscallAction::Restart => line.push_str(" [restarted]"),
     }
     for w in &e.writes {
         line.push_str(&format!(" wrote {}@{:#x}", w.data.len, w.addr));

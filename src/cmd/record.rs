@@ -16,6 +16,13 @@ pub struct RecordArgs {
     /// a new one in the trace directory
     #[argh(option, short = 'o')]
     output: Option<PathBuf>,
+    /// randomize thread scheduling (slice lengths and the choice of the
+    /// next thread) so that rare interleavings show up
+    #[argh(switch)]
+    chaos: bool,
+    /// seed for --chaos (default: a random one, printed)
+    #[argh(option)]
+    chaos_seed: Option<u64>,
     /// the program to record, then its arguments (put -- before them when
     /// they start with a dash)
     #[argh(positional, greedy)]
@@ -30,7 +37,16 @@ pub fn run(args: RecordArgs) -> Result<i32, Failure> {
             2,
         ));
     };
+    let chaos_seed = match (args.chaos, args.chaos_seed) {
+        (_, Some(seed)) => Some(seed),
+        (true, None) => Some(random_seed()),
+        (false, None) => None,
+    };
+    if let Some(seed) = chaos_seed {
+        eprintln!("rewind: chaos mode, seed {seed}");
+    }
     let options = RecordOptions {
+        chaos_seed,
         program,
         args: command.collect(),
         output_dir: args.output,
@@ -41,5 +57,18 @@ pub fn run(args: RecordArgs) -> Result<i32, Failure> {
             Ok(status.shell_code())
         }
         Err(e) => Err(Failure::new(&e, e.exit_code())),
+    }
+}
+
+fn random_seed() -> u64 {
+    use std::io::Read;
+    let mut bytes = [0u8; 8];
+    let from_urandom =
+        std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    match from_urandom {
+        Ok(()) => u64::from_le_bytes(bytes),
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64),
     }
 }

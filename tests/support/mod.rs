@@ -70,7 +70,7 @@ pub fn compile(name: &str, flags: &[&str]) -> PathBuf {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let status = Command::new("cc")
-        .args(["-O1", "-g", "-Wall", "-o"])
+        .args(["-O1", "-g", "-Wall", "-pthread", "-o"])
         .arg(&tmp)
         .arg(&source)
         .args(flags)

@@ -93,6 +93,13 @@ pub enum SyscallAction {
     Remap { new_addr: u64 },
     /// A successful execve; the next event of this thread is its `Exec`.
     Exec,
+    /// The exit of a clone, fork or vfork whose `Clone` event came
+    /// earlier: run it to its end; the result is the recorded child id.
+    Clone,
+    /// A signal interrupted the syscall and ran no handler, so the kernel
+    /// ran it again: replay skips this attempt and rewinds the thread to
+    /// the syscall instruction.
+    Restart,
 }
 
 /// The mapping an mmap created.
@@ -130,6 +137,14 @@ impl SyscallEvent {
     }
 }
 
+/// The entry of a syscall whose end is recorded by a later event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyscallEntryEvent {
+    pub regs: Registers,
+    /// Replay runs the syscall (rather than emulating it).
+    pub executed: bool,
+}
+
 /// What kind of task a clone created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloneKind {
@@ -138,11 +153,15 @@ pub enum CloneKind {
     Vfork,
 }
 
-/// A new task, reported in the parent's thread.
+/// A new task, reported in the parent's thread when the kernel created
+/// it; the parent's syscall ends in a later `Syscall` event with action
+/// `Clone`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloneEvent {
     pub kind: CloneKind,
     pub flags: u64,
+    /// The parent's registers at the entry of clone, fork, vfork or clone3.
+    pub regs: Registers,
     /// The new task's id as the recording saw it.
     pub child_tid: i32,
     /// The new task's registers when it first stopped.
@@ -191,8 +210,13 @@ pub struct SignalEvent {
     pub signo: i32,
     /// The kernel's 128-byte siginfo.
     pub siginfo: Vec<u8>,
-    /// Where an asynchronous signal arrived; `None` for a signal the
-    /// thread's own instruction raised, which replay reaches by itself.
+    /// The thread's registers when the signal was about to be delivered.
+    pub regs: Registers,
+    /// Raised by the thread's own instruction (a fault, int3, ud2): replay
+    /// reaches it by running. Otherwise replay sends it.
+    pub synchronous: bool,
+    /// Where an asynchronous signal arrived in user code; `None` when it
+    /// arrived at a syscall boundary (or was synchronous).
     pub point: Option<ExecutionPoint>,
     pub disposition: SignalDisposition,
 }
@@ -258,6 +282,9 @@ pub struct ExitEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     Exec(ExecEvent),
+    /// A thread entered a syscall that did not return before other
+    /// events; its `Syscall` event follows later.
+    SyscallEntry(SyscallEntryEvent),
     Syscall(SyscallEvent),
     Clone(CloneEvent),
     Signal(SignalEvent),
@@ -272,6 +299,7 @@ impl Event {
     pub fn kind_name(&self) -> &'static str {
         match self {
             Event::Exec(_) => "exec",
+            Event::SyscallEntry(_) => "syscall-entry",
             Event::Syscall(_) => "syscall",
             Event::Clone(_) => "clone",
             Event::Signal(_) => "signal",
@@ -299,7 +327,11 @@ impl Event {
                 _ => Vec::new(),
             },
             Event::BufferedSyscalls(b) => vec![b.records],
-            Event::Clone(_) | Event::Preemption(_) | Event::Rdtsc(_) | Event::Exit(_) => Vec::new(),
+            Event::SyscallEntry(_)
+            | Event::Clone(_)
+            | Event::Preemption(_)
+            | Event::Rdtsc(_)
+            | Event::Exit(_) => Vec::new(),
         }
     }
 }

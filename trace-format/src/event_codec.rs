@@ -193,6 +193,8 @@ impl Encode for SyscallAction {
                 enc.u64(*new_addr);
             }
             SyscallAction::Exec => enc.u8(5),
+            SyscallAction::Clone => enc.u8(6),
+            SyscallAction::Restart => enc.u8(7),
         }
     }
 }
@@ -211,6 +213,8 @@ impl Decode for SyscallAction {
                 new_addr: dec.u64()?,
             }),
             5 => Ok(SyscallAction::Exec),
+            6 => Ok(SyscallAction::Clone),
+            7 => Ok(SyscallAction::Restart),
             tag => Err(unknown("syscall action", u64::from(tag))),
         }
     }
@@ -265,6 +269,7 @@ impl Encode for CloneEvent {
             CloneKind::Vfork => 2,
         });
         enc.u64(self.flags);
+        self.regs.encode(enc);
         enc.i32(self.child_tid);
         self.child_regs.encode(enc);
     }
@@ -281,6 +286,7 @@ impl Decode for CloneEvent {
         Ok(CloneEvent {
             kind,
             flags: dec.u64()?,
+            regs: Registers::decode(dec)?,
             child_tid: dec.i32()?,
             child_regs: Registers::decode(dec)?,
         })
@@ -328,6 +334,8 @@ impl Encode for SignalEvent {
     fn encode(&self, enc: &mut Encoder<'_>) {
         enc.i32(self.signo);
         enc.bytes(&self.siginfo);
+        self.regs.encode(enc);
+        enc.bool(self.synchronous);
         enc.option(&self.point, |enc, p| p.encode(enc));
         match &self.disposition {
             SignalDisposition::Handler { frame, regs } => {
@@ -348,6 +356,8 @@ impl Decode for SignalEvent {
     fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let signo = dec.i32()?;
         let siginfo = dec.bytes()?.to_vec();
+        let regs = Registers::decode(dec)?;
+        let synchronous = dec.bool()?;
         let point = dec.option(ExecutionPoint::decode)?;
         let disposition = match dec.u8()? {
             0 => SignalDisposition::Handler {
@@ -363,6 +373,8 @@ impl Decode for SignalEvent {
         Ok(SignalEvent {
             signo,
             siginfo,
+            regs,
+            synchronous,
             point,
             disposition,
         })
@@ -430,11 +442,16 @@ impl Encode for EventRecord {
             Event::Rdtsc(_) => 6,
             Event::BufferedSyscalls(_) => 7,
             Event::Exit(_) => 8,
+            Event::SyscallEntry(_) => 9,
         };
         enc.u8(tag);
         enc.i32(self.tid);
         match &self.event {
             Event::Exec(e) => e.encode(enc),
+            Event::SyscallEntry(e) => {
+                e.regs.encode(enc);
+                enc.bool(e.executed);
+            }
             Event::Syscall(e) => e.encode(enc),
             Event::Clone(e) => e.encode(enc),
             Event::Signal(e) => e.encode(enc),
@@ -470,6 +487,10 @@ impl Decode for EventRecord {
             8 => Event::Exit(ExitEvent {
                 status: ExitStatus::decode(dec)?,
                 process_exit: dec.bool()?,
+            }),
+            9 => Event::SyscallEntry(SyscallEntryEvent {
+                regs: Registers::decode(dec)?,
+                executed: dec.bool()?,
             }),
             tag => return Err(unknown("event", u64::from(tag))),
         };

@@ -42,6 +42,23 @@ pub enum TraceeError {
     },
 }
 
+impl TraceeError {
+    /// The thread no longer exists or is dying (killed while we looked at
+    /// it); its death will still be reported by waitpid.
+    pub fn is_gone(&self) -> bool {
+        match self {
+            TraceeError::Ptrace { source, .. } => source.raw_os_error() == Some(libc::ESRCH),
+            TraceeError::Memory { source, .. } | TraceeError::Proc { source, .. } => {
+                matches!(
+                    source.raw_os_error(),
+                    Some(libc::ESRCH) | Some(libc::ENOENT)
+                ) || source.kind() == std::io::ErrorKind::UnexpectedEof
+            }
+            _ => false,
+        }
+    }
+}
+
 impl fmt::Display for TraceeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -5,14 +5,19 @@
 
 mod addr;
 pub mod cpu;
+pub mod debugregs;
 mod error;
+pub mod fingerprint;
 pub mod maps;
 mod ptrace;
 pub mod remote;
+pub mod signals;
 pub mod spawn;
 pub mod syscalls;
 mod task;
 mod wait;
+pub mod waiter;
+pub mod x86;
 
 pub use addr::RemoteAddr;
 pub use error::TraceeError;
@@ -99,5 +104,40 @@ pub fn reap(pid: Tid) {
             return;
         }
         let _ = ptrace::resume(pid, Resume::Continue, 0);
+    }
+}
+
+/// Waits for the next stop of any tracee.
+pub fn wait_any() -> Result<(Tid, Stop), TraceeError> {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid writes one int.
+        let got = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
+        if got > 0 {
+            return Ok((got, Stop::decode(status)));
+        }
+        let source = std::io::Error::last_os_error();
+        if source.kind() != std::io::ErrorKind::Interrupted {
+            return Err(TraceeError::Wait { tid: -1, source });
+        }
+    }
+}
+
+/// Reaps every child of this process, resuming those that still stop
+/// (a killed tracee may report PTRACE_EVENT_EXIT first), until none is left.
+pub fn reap_all() {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid writes one int.
+        let got = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
+        if got == -1 {
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return;
+        }
+        if libc::WIFSTOPPED(status) {
+            let _ = ptrace::resume(got, Resume::Continue, 0);
+        }
     }
 }

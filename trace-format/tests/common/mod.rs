@@ -142,20 +142,41 @@ pub fn sample_events() -> Vec<EventRecord> {
             action: SyscallAction::Exec,
             output: None,
         }),
+        Event::SyscallEntry(SyscallEntryEvent {
+            regs: regs(16),
+            executed: true,
+        }),
+        Event::Syscall(SyscallEvent {
+            regs: regs(17),
+            result: 1236,
+            writes: vec![],
+            action: SyscallAction::Clone,
+            output: None,
+        }),
+        Event::Syscall(SyscallEvent {
+            regs: regs(24),
+            result: -513,
+            writes: vec![],
+            action: SyscallAction::Restart,
+            output: None,
+        }),
         Event::Clone(CloneEvent {
             kind: CloneKind::Thread,
+            regs: regs(18),
             flags: 0x3d0f00,
             child_tid: 1235,
             child_regs: regs(9),
         }),
         Event::Clone(CloneEvent {
             kind: CloneKind::Fork,
+            regs: regs(19),
             flags: 0x1200011,
             child_tid: 1300,
             child_regs: regs(10),
         }),
         Event::Clone(CloneEvent {
             kind: CloneKind::Vfork,
+            regs: regs(20),
             flags: 0x4111,
             child_tid: 1301,
             child_regs: regs(11),
@@ -163,6 +184,8 @@ pub fn sample_events() -> Vec<EventRecord> {
         Event::Signal(SignalEvent {
             signo: 14,
             siginfo: vec![14, 0, 0, 0, 0, 0, 0, 0, 0x80],
+            regs: regs(21),
+            synchronous: false,
             point: Some(point.clone()),
             disposition: SignalDisposition::Handler {
                 frame: vec![MemoryWrite {
@@ -175,12 +198,16 @@ pub fn sample_events() -> Vec<EventRecord> {
         Event::Signal(SignalEvent {
             signo: 13,
             siginfo: vec![0; 128],
+            regs: regs(22),
+            synchronous: false,
             point: None,
             disposition: SignalDisposition::Ignored,
         }),
         Event::Signal(SignalEvent {
             signo: 11,
             siginfo: vec![11; 128],
+            regs: regs(23),
+            synchronous: true,
             point: None,
             disposition: SignalDisposition::Fatal { core_dumped: true },
         }),

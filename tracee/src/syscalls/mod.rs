@@ -48,6 +48,8 @@ pub enum Special {
     ArchPrctl,
     /// Made to fail with ENOSYS so that libc does not use it.
     Rseq,
+    /// clone, fork, vfork, clone3: a new task.
+    Clone,
 }
 
 /// How a syscall is recorded and replayed.

@@ -3,8 +3,8 @@
 //! structs: stat 144, statx 256, rusage 144, siginfo 128, utsname 390,
 //! sysinfo 112, statfs 120, timex 208, itimerval and itimerspec 32.
 //!
-//! Unsupported entries are work for later issues: processes and threads
-//! (clone, fork, futex), signals (kill, sigsuspend), and interfaces whose
+//! Unsupported entries are work for later issues (sigsuspend and
+//! sigtimedwait, which need signal masks replayed) and interfaces whose
 //! effects cannot be captured yet (SysV IPC, AIO, io_uring, userfaultfd).
 
 use super::Handling::{self, Emulate, Execute, Special as Sp, Unsupported};
@@ -92,9 +92,9 @@ pub static TABLE: &[SyscallSpec] = &[
     entry(53, "socketpair", Emulate(&[Fixed { arg: 3, len: 8 }])),
     entry(54, "setsockopt", NONE),
     entry(55, "getsockopt", Emulate(&[SockAddr { arg: 3, len: 4 }])),
-    entry(56, "clone", Unsupported),
-    entry(57, "fork", Unsupported),
-    entry(58, "vfork", Unsupported),
+    entry(56, "clone", Sp(Clone)),
+    entry(57, "fork", Sp(Clone)),
+    entry(58, "vfork", Sp(Clone)),
     entry(59, "execve", Sp(Execve)),
     entry(60, "exit", Execute),
     entry(
@@ -102,7 +102,7 @@ pub static TABLE: &[SyscallSpec] = &[
         "wait4",
         Emulate(&[Fixed { arg: 1, len: 4 }, Fixed { arg: 3, len: 144 }]),
     ),
-    entry(62, "kill", Unsupported),
+    entry(62, "kill", NONE),
     entry(63, "uname", Emulate(&[Fixed { arg: 0, len: 390 }])),
     entry(64, "semget", Unsupported),
     entry(65, "semop", Unsupported),
@@ -193,7 +193,7 @@ pub static TABLE: &[SyscallSpec] = &[
     entry(126, "capset", NONE),
     entry(127, "rt_sigpending", Emulate(&[Fixed { arg: 0, len: 8 }])),
     entry(128, "rt_sigtimedwait", Unsupported),
-    entry(129, "rt_sigqueueinfo", Unsupported),
+    entry(129, "rt_sigqueueinfo", NONE),
     entry(130, "rt_sigsuspend", Unsupported),
     entry(131, "sigaltstack", Execute),
     entry(132, "utime", NONE),
@@ -268,9 +268,9 @@ pub static TABLE: &[SyscallSpec] = &[
     entry(197, "removexattr", NONE),
     entry(198, "lremovexattr", NONE),
     entry(199, "fremovexattr", NONE),
-    entry(200, "tkill", Unsupported),
+    entry(200, "tkill", NONE),
     entry(201, "time", Emulate(&[Fixed { arg: 0, len: 8 }])),
-    entry(202, "futex", NONE),
+    entry(202, "futex", Emulate(&[Fixed { arg: 4, len: 4 }])),
     entry(203, "sched_setaffinity", NONE),
     entry(204, "sched_getaffinity", Emulate(&[ResultBytes { arg: 2 }])),
     entry(205, "set_thread_area", Unsupported),
@@ -287,7 +287,7 @@ pub static TABLE: &[SyscallSpec] = &[
     entry(216, "remap_file_pages", Unsupported),
     entry(217, "getdents64", Emulate(&[ResultBytes { arg: 1 }])),
     entry(218, "set_tid_address", NONE),
-    entry(219, "restart_syscall", Unsupported),
+    entry(219, "restart_syscall", NONE),
     entry(220, "semtimedop", Unsupported),
     entry(221, "fadvise64", NONE),
     entry(222, "timer_create", Emulate(&[Fixed { arg: 2, len: 4 }])),
@@ -310,7 +310,7 @@ pub static TABLE: &[SyscallSpec] = &[
         Emulate(&[ResultElements { arg: 1, size: 12 }]),
     ),
     entry(233, "epoll_ctl", NONE),
-    entry(234, "tgkill", Unsupported),
+    entry(234, "tgkill", NONE),
     entry(235, "utimes", NONE),
     entry(236, "vserver", NONE),
     entry(237, "mbind", NONE),
@@ -412,7 +412,7 @@ pub static TABLE: &[SyscallSpec] = &[
     entry(294, "inotify_init1", NONE),
     entry(295, "preadv", Emulate(&[Iovecs { arg: 1, count: 2 }])),
     entry(296, "pwritev", NONE),
-    entry(297, "rt_tgsigqueueinfo", Unsupported),
+    entry(297, "rt_tgsigqueueinfo", NONE),
     entry(298, "perf_event_open", Unsupported),
     entry(299, "recvmmsg", Unsupported),
     entry(300, "fanotify_init", NONE),
@@ -445,7 +445,7 @@ pub static TABLE: &[SyscallSpec] = &[
     entry(319, "memfd_create", NONE),
     entry(320, "kexec_file_load", NONE),
     entry(321, "bpf", Unsupported),
-    entry(322, "execveat", Unsupported),
+    entry(322, "execveat", Sp(Execve)),
     entry(323, "userfaultfd", Unsupported),
     entry(324, "membarrier", NONE),
     entry(325, "mlock2", NONE),
@@ -464,7 +464,7 @@ pub static TABLE: &[SyscallSpec] = &[
     entry(334, "rseq", Sp(Rseq)),
     entry(335, "uretprobe", Unsupported),
     entry(336, "uprobe", Unsupported),
-    entry(424, "pidfd_send_signal", Unsupported),
+    entry(424, "pidfd_send_signal", NONE),
     entry(425, "io_uring_setup", Unsupported),
     entry(426, "io_uring_enter", Unsupported),
     entry(427, "io_uring_register", Unsupported),
@@ -475,7 +475,7 @@ pub static TABLE: &[SyscallSpec] = &[
     entry(432, "fsmount", NONE),
     entry(433, "fspick", NONE),
     entry(434, "pidfd_open", NONE),
-    entry(435, "clone3", Unsupported),
+    entry(435, "clone3", Sp(Clone)),
     entry(436, "close_range", NONE),
     entry(437, "openat2", NONE),
     entry(438, "pidfd_getfd", NONE),

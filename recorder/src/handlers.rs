@@ -1,0 +1,417 @@
+//! What the record loop does at each kind of stop.
+
+use std::rc::Rc;
+
+use trace_format::{CloneEvent, CloneKind, Event, ExitEvent, ExitStatus};
+use tracee::{PtraceEvent, RemoteAddr, Resume, Stop, SyscallStopKind, Task, Tid};
+
+use crate::error::RecordError;
+use crate::session::{internal, Session};
+use crate::syscall::{self, ExitContext};
+use crate::task::{AddressSpace, RecordTask, TaskState};
+
+const CLONE_VM: u64 = libc::CLONE_VM as u64;
+/// -ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK:
+/// the kernel's "interrupted, restart or return EINTR" results, which a
+/// tracer sees at the syscall's exit stop.
+const RESTART_CODES: [i64; 4] = [-512, -513, -514, -516];
+const CLONE_THREAD: u64 = libc::CLONE_THREAD as u64;
+
+/// Decodes an exit status as waitpid reports it (also the event message of
+/// PTRACE_EVENT_EXIT).
+pub fn exit_status(raw: i32) -> ExitStatus {
+    if libc::WIFSIGNALED(raw) {
+        ExitStatus::Killed {
+            signal: libc::WTERMSIG(raw),
+            core_dumped: libc::WCOREDUMP(raw),
+        }
+    } else {
+        ExitStatus::Exited(libc::WEXITSTATUS(raw))
+    }
+}
+
+impl Session {
+    pub(crate) fn dispatch(&mut self, tid: Tid, stop: Stop) -> Result<(), RecordError> {
+        if !matches!(stop, Stop::Signal(_)) {
+            self.task(tid)?.boundary_regs = None;
+        }
+        match stop {
+            Stop::Syscall => match self.task(tid)?.task.syscall_stop_kind()? {
+                SyscallStopKind::Entry => self.on_syscall_entry(tid),
+                SyscallStopKind::Exit => self.on_syscall_exit(tid),
+                SyscallStopKind::Seccomp => self.resume_as_before(tid),
+            },
+            Stop::Signal(signal) => self.on_signal(tid, signal),
+            Stop::Event(PtraceEvent::Exec, _) => self.on_exec_event(tid),
+            Stop::Event(PtraceEvent::Exit, _) => self.on_exit_event(tid),
+            Stop::Event(PtraceEvent::Clone, _) => self.on_clone_event(tid, CloneKind::Thread),
+            Stop::Event(PtraceEvent::Fork, _) => self.on_clone_event(tid, CloneKind::Fork),
+            Stop::Event(PtraceEvent::Vfork, _) => self.on_clone_event(tid, CloneKind::Vfork),
+            Stop::Event(PtraceEvent::Stop, _) => self.on_interrupt_stop(tid),
+            Stop::Event(PtraceEvent::VforkDone | PtraceEvent::Seccomp, _) => {
+                self.resume_as_before(tid)
+            }
+            Stop::Exited(code) => self.on_death(tid, ExitStatus::Exited(code)),
+            Stop::Killed {
+                signal,
+                core_dumped,
+            } => self.on_death(
+                tid,
+                ExitStatus::Killed {
+                    signal,
+                    core_dumped,
+                },
+            ),
+        }
+    }
+
+    /// Resumes a thread that stopped for something the recording ignores,
+    /// in the state it was in.
+    pub(crate) fn resume_as_before(&mut self, tid: Tid) -> Result<(), RecordError> {
+        match self.task(tid)?.state {
+            TaskState::Running => self.keep_running(tid),
+            TaskState::InKernel => {
+                self.task(tid)?.task.resume(Resume::Syscall, 0)?;
+                Ok(())
+            }
+            TaskState::Exiting => {
+                self.task(tid)?.task.resume(Resume::Continue, 0)?;
+                Ok(())
+            }
+            TaskState::Stopped => Ok(()),
+        }
+    }
+
+    fn on_syscall_entry(&mut self, tid: Tid) -> Result<(), RecordError> {
+        let record = self.task(tid)?;
+        let regs = record.task.regs()?;
+        let pending = syscall::on_entry(&record.task, regs)?;
+        record.pending = Some(pending);
+        record.task.resume(Resume::Syscall, 0)?;
+        self.entered_kernel(tid, false)
+    }
+
+    fn on_syscall_exit(&mut self, tid: Tid) -> Result<(), RecordError> {
+        let record = self
+            .tasks
+            .get_mut(&tid)
+            .ok_or_else(|| internal(format!("syscall exit of unknown thread {tid}")))?;
+        let Some(pending) = record.pending.take() else {
+            // The exit half of an injected or restarted syscall.
+            record.state = TaskState::Stopped;
+            return Ok(());
+        };
+        // The kernel lets a vfork parent go when its child's exec starts,
+        // but replay can only exec the child at its recorded exec event:
+        // the parent's return is recorded after that.
+        // Likewise a child that exits lets its parent go when its memory is
+        // released, after PTRACE_EVENT_EXIT: the parent waits for its death.
+        if let Some(child) = record.vfork_child {
+            let child_busy = self.tasks.get(&child).is_some_and(|c| {
+                c.state == TaskState::Exiting || c.pending.as_ref().is_some_and(|p| p.is_execve())
+            });
+            if child_busy {
+                self.task(tid)?.pending = Some(pending);
+                self.held_vforks.push((tid, child));
+                return Ok(());
+            }
+            self.task(tid)?.vfork_child = None;
+        }
+        let record = self
+            .tasks
+            .get_mut(&tid)
+            .ok_or_else(|| internal(format!("syscall exit of unknown thread {tid}")))?;
+        let exit_regs = record.task.regs()?;
+        let result = exit_regs.rax as i64;
+        if RESTART_CODES.contains(&result) {
+            return self.on_interrupted_syscall(tid, pending, result);
+        }
+        let record = self
+            .tasks
+            .get_mut(&tid)
+            .ok_or_else(|| internal(format!("syscall exit of unknown thread {tid}")))?;
+        let event = syscall::on_exit(
+            &record.task,
+            &pending,
+            result,
+            ExitContext {
+                writer: &mut self.writer,
+                files: &mut self.files,
+                output_ids: &self.output_ids,
+                brk_end: &record.space.brk_end,
+            },
+        )?;
+        let is_exec = event.action == trace_format::SyscallAction::Exec;
+        let was_execve = pending.is_execve();
+        // The execve is the old thread's; its result and the new program
+        // belong to the id it has now.
+        let caller = record.pre_exec_tid.take().unwrap_or(tid);
+        self.emit(caller, Event::Syscall(event))?;
+        if is_exec {
+            self.record_exec(tid)?;
+        }
+        let record = self.task(tid)?;
+        record.state = TaskState::Stopped;
+        record.boundary_regs = Some(record.task.regs()?);
+        self.redeliver_deferred(tid)?;
+        if was_execve {
+            self.release_vfork_parent(tid)?;
+        }
+        Ok(())
+    }
+
+    /// A signal interrupted the syscall. Whether the kernel restarts it or
+    /// returns to a handler shows at the thread's very next stop, which
+    /// comes before it runs any user code; it is taken right here.
+    fn on_interrupted_syscall(
+        &mut self,
+        tid: Tid,
+        pending: syscall::PendingSyscall,
+        result: i64,
+    ) -> Result<(), RecordError> {
+        let record = self.task(tid)?;
+        record.task.resume(Resume::Syscall, 0)?;
+        let next = record.task.wait()?;
+        let handled = match next {
+            Stop::Signal(signo) => self.signal_will_run(tid, signo)?,
+            _ => false,
+        };
+        let record = self
+            .tasks
+            .get_mut(&tid)
+            .ok_or_else(|| internal(format!("syscall exit of unknown thread {tid}")))?;
+        let mut event = syscall::on_exit(
+            &record.task,
+            &pending,
+            result,
+            ExitContext {
+                writer: &mut self.writer,
+                files: &mut self.files,
+                output_ids: &self.output_ids,
+                brk_end: &record.space.brk_end,
+            },
+        )?;
+        event.action = if handled {
+            trace_format::SyscallAction::Emulate
+        } else {
+            trace_format::SyscallAction::Restart
+        };
+        self.emit(tid, Event::Syscall(event))?;
+        let record = self.task(tid)?;
+        record.state = TaskState::Running;
+        if handled {
+            record.boundary_regs = Some(record.task.regs()?);
+        }
+        self.dispatch(tid, next)
+    }
+
+    /// Records the held return of the vfork parent of `child`.
+    pub(crate) fn release_vfork_parent(&mut self, child: Tid) -> Result<(), RecordError> {
+        let (released, kept): (Vec<_>, Vec<_>) =
+            self.held_vforks.drain(..).partition(|&(_, c)| c == child);
+        self.held_vforks = kept;
+        for (parent, _) in released {
+            self.dispatch(parent, Stop::Syscall)?;
+        }
+        Ok(())
+    }
+
+    /// The kernel reports a successful exec on the thread group leader's
+    /// id. When another thread exec'd, it has taken over that id.
+    fn on_exec_event(&mut self, tid: Tid) -> Result<(), RecordError> {
+        let former = self.task(tid)?.task.event_msg()? as Tid;
+        if former != tid {
+            let mut execing = self
+                .tasks
+                .remove(&former)
+                .ok_or_else(|| internal(format!("exec by unknown thread {former}")))?;
+            self.unannounced.retain(|&t| t != former);
+            execing.task = Task::new(tid)?;
+            execing.pre_exec_tid = Some(former);
+            self.tasks.insert(tid, execing);
+        }
+        let record = self.task(tid)?;
+        if let Some(pending) = &mut record.pending {
+            pending.exec_happened = true;
+        }
+        record.task.resume(Resume::Syscall, 0)?;
+        Ok(())
+    }
+
+    /// A thread is about to die. Its exit syscall, which never returns, is
+    /// written now, then its end.
+    fn on_exit_event(&mut self, tid: Tid) -> Result<(), RecordError> {
+        let record = self.task(tid)?;
+        let status = exit_status(record.task.event_msg()? as i32);
+        let tgid = record.tgid;
+        record.state = TaskState::Exiting;
+        let pending = record.pending.take();
+        if let Some(pending) = pending.filter(|p| p.is_exit()) {
+            let record = self
+                .tasks
+                .get_mut(&tid)
+                .ok_or_else(|| internal(format!("exit of unknown thread {tid}")))?;
+            let event = syscall::on_exit(
+                &record.task,
+                &pending,
+                0,
+                ExitContext {
+                    writer: &mut self.writer,
+                    files: &mut self.files,
+                    output_ids: &self.output_ids,
+                    brk_end: &record.space.brk_end,
+                },
+            )?;
+            self.emit(tid, Event::Syscall(event))?;
+        }
+        // A leader's end is written at its death, which the kernel reports
+        // after every other thread of the process is gone: that is the
+        // process's exit. A leader dying because another of its threads
+        // exec'd lives on under that thread and never gets one.
+        if tid != tgid {
+            self.emit(
+                tid,
+                Event::Exit(ExitEvent {
+                    status,
+                    process_exit: false,
+                }),
+            )?;
+            self.task(tid)?.exit_written = true;
+        }
+        self.task(tid)?.task.resume(Resume::Continue, 0)?;
+        if tid != tgid {
+            // The kernel clears the thread's CLONE_CHILD_CLEARTID word when
+            // it dies, and other threads look at it (glibc reuses a thread
+            // stack once it reads zero): let the death complete before any
+            // other thread runs, as it will in replay.
+            loop {
+                let stop = self.task(tid)?.task.wait()?;
+                if stop.is_death() {
+                    return self.on_death(tid, exit_status_of(stop, status));
+                }
+                self.task(tid)?.task.resume(Resume::Continue, 0)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn on_death(&mut self, tid: Tid, status: ExitStatus) -> Result<(), RecordError> {
+        let Some(record) = self.tasks.remove(&tid) else {
+            return Ok(());
+        };
+        self.unannounced.retain(|&t| t != tid);
+        let process_exit = tid == record.tgid;
+        if process_exit && self.is_main_process(tid) {
+            self.main_status = Some(status);
+        }
+        if !record.exit_written {
+            self.emit(
+                tid,
+                Event::Exit(ExitEvent {
+                    status,
+                    process_exit,
+                }),
+            )?;
+        }
+        self.release_vfork_parent(tid)
+    }
+
+    /// The kernel created a thread or process. The `Clone` event comes
+    /// before anything the child does; the parent's syscall ends later.
+    fn on_clone_event(&mut self, tid: Tid, kind: CloneKind) -> Result<(), RecordError> {
+        let parent = self.task(tid)?;
+        let child_tid = parent.task.event_msg()? as Tid;
+        let Some(pending) = parent.pending.as_ref() else {
+            return Err(internal(format!("thread {tid} cloned outside a syscall")));
+        };
+        let regs = pending.regs;
+        let flags = clone_flags(&parent.task, &regs, kind)?;
+        let (parent_tgid, parent_space) = (parent.tgid, Rc::clone(&parent.space));
+        let first_stop = match self.early_stops.remove(&child_tid) {
+            Some(stop) => stop,
+            None => wait_for_thread(child_tid)?,
+        };
+        if !matches!(first_stop, Stop::Event(PtraceEvent::Stop, _)) {
+            return Err(internal(format!(
+                "new thread {child_tid} first stopped with {first_stop:?}"
+            )));
+        }
+        let child_task = Task::new(child_tid)?;
+        let child_regs = child_task.regs()?;
+        let tgid = if flags & CLONE_THREAD != 0 {
+            parent_tgid
+        } else {
+            child_tid
+        };
+        let space = if flags & CLONE_VM != 0 {
+            parent_space
+        } else {
+            AddressSpace::new(parent_space.brk_end.get())
+        };
+        self.emit(
+            tid,
+            Event::Clone(CloneEvent {
+                kind,
+                flags,
+                regs,
+                child_tid,
+                child_regs,
+            }),
+        )?;
+        self.tasks
+            .insert(child_tid, RecordTask::new(child_task, tgid, space));
+        let parent = self.task(tid)?;
+        if kind == CloneKind::Vfork {
+            parent.vfork_child = Some(child_tid);
+        }
+        parent.task.resume(Resume::Syscall, 0)?;
+        self.entered_kernel(tid, true)
+    }
+
+    /// A PTRACE_EVENT_STOP: the end of a time slice we asked for, or a
+    /// group stop, which the recording does not model.
+    fn on_interrupt_stop(&mut self, tid: Tid) -> Result<(), RecordError> {
+        let record = self.task(tid)?;
+        let requested = std::mem::take(&mut record.interrupt_requested);
+        if requested && record.state == TaskState::Running {
+            return self.preempt(tid);
+        }
+        self.resume_as_before(tid)
+    }
+}
+
+fn exit_status_of(stop: Stop, fallback: ExitStatus) -> ExitStatus {
+    match stop {
+        Stop::Exited(code) => ExitStatus::Exited(code),
+        Stop::Killed {
+            signal,
+            core_dumped,
+        } => ExitStatus::Killed {
+            signal,
+            core_dumped,
+        },
+        _ => fallback,
+    }
+}
+
+/// The clone flags of the syscall the parent is in.
+fn clone_flags(
+    task: &Task,
+    regs: &trace_format::Registers,
+    kind: CloneKind,
+) -> Result<u64, RecordError> {
+    Ok(match regs.orig_rax as i64 {
+        libc::SYS_clone => regs.rdi,
+        libc::SYS_clone3 => task.read_u64(RemoteAddr(regs.rdi))?,
+        libc::SYS_vfork => (libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD) as u64,
+        _ => match kind {
+            CloneKind::Vfork => (libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD) as u64,
+            _ => libc::SIGCHLD as u64,
+        },
+    })
+}
+
+/// Waits for one specific thread's next stop.
+fn wait_for_thread(tid: Tid) -> Result<Stop, RecordError> {
+    Ok(Task::new(tid)?.wait()?)
+}

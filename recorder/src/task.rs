@@ -1,0 +1,96 @@
+//! What the recorder keeps for each traced thread (rr's RecordTask): the
+//! shared `tracee::Task` plus recording state.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use trace_format::Registers;
+use tracee::{Task, Tid};
+
+use crate::syscall::PendingSyscall;
+
+/// State shared by the threads of one address space.
+pub struct AddressSpace {
+    /// The program break, as brk last returned it.
+    pub brk_end: Cell<u64>,
+}
+
+impl AddressSpace {
+    pub fn new(brk_end: u64) -> Rc<AddressSpace> {
+        Rc::new(AddressSpace {
+            brk_end: Cell::new(brk_end),
+        })
+    }
+}
+
+/// Where a thread is, from the recorder's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    /// Stopped, waiting to be scheduled.
+    Stopped,
+    /// Running user code (at most one thread at a time).
+    Running,
+    /// Resumed into a syscall that has not returned yet.
+    InKernel,
+    /// Reported PTRACE_EVENT_EXIT; dies when resumed.
+    Exiting,
+}
+
+/// A signal the recorder holds back until the thread's next syscall exit,
+/// where its delivery point is one replay can find.
+#[derive(Debug, Clone)]
+pub struct DeferredSignal {
+    pub signo: i32,
+    pub siginfo: [u8; 128],
+}
+
+pub struct RecordTask {
+    pub task: Task,
+    /// The process (thread group) id.
+    pub tgid: Tid,
+    pub space: Rc<AddressSpace>,
+    pub state: TaskState,
+    /// The syscall between its entry and exit stops.
+    pub pending: Option<PendingSyscall>,
+    /// Registers at the last syscall-exit stop, while no user code has run
+    /// since: a signal stopping the thread with these registers arrived at
+    /// that syscall boundary.
+    pub boundary_regs: Option<Registers>,
+    pub deferred: Vec<DeferredSignal>,
+    /// A deferred signal was re-sent with tgkill and will be reported next.
+    pub redelivering: Option<DeferredSignal>,
+    /// Signal to pass when the thread is next resumed.
+    pub resume_signal: i32,
+    /// A PTRACE_INTERRUPT was sent and its stop has not been seen.
+    pub interrupt_requested: bool,
+    /// Its `Exit` event is written.
+    pub exit_written: bool,
+    /// The child of the vfork this thread is in.
+    pub vfork_child: Option<Tid>,
+    /// The id this thread had before its exec gave it the leader's.
+    pub pre_exec_tid: Option<Tid>,
+}
+
+impl RecordTask {
+    pub fn new(task: Task, tgid: Tid, space: Rc<AddressSpace>) -> RecordTask {
+        RecordTask {
+            task,
+            tgid,
+            space,
+            state: TaskState::Stopped,
+            pending: None,
+            boundary_regs: None,
+            deferred: Vec::new(),
+            redelivering: None,
+            resume_signal: 0,
+            interrupt_requested: false,
+            exit_written: false,
+            vfork_child: None,
+            pre_exec_tid: None,
+        }
+    }
+
+    pub fn tid(&self) -> Tid {
+        self.task.tid
+    }
+}

@@ -1,0 +1,115 @@
+//! Running a thread to a recorded execution point (DESIGN.md "Ticks",
+//! software tick source): the first instant after its previous event where
+//! its state equals the recorded fingerprint. Where the instruction there
+//! can be moved, a trampoline filters passes inside the tracee; otherwise a
+//! hardware breakpoint stops every pass.
+
+use trace_format::{ExecutionPoint, Fingerprint, Registers};
+use tracee::{debugregs, fingerprint, Resume, Stop};
+
+use crate::error::ReplayError;
+use crate::task::ReplayTask;
+use crate::trampoline::Trampoline;
+use crate::verify;
+
+/// Stops before the replay gives up; a replay that never matches has
+/// diverged.
+const MAX_STOPS: u64 = 10_000_000;
+
+pub fn run_to(
+    task: &mut ReplayTask,
+    number: u64,
+    point: &ExecutionPoint,
+) -> Result<(), ReplayError> {
+    let Some(want) = &point.fingerprint else {
+        return Err(ReplayError::BadTrace {
+            event: number,
+            reason: "this execution point needs a hardware tick counter".into(),
+        });
+    };
+    if task.at_emulated_entry {
+        task.leave_emulated_entry(number)?;
+    }
+    let regs = task.task.regs()?;
+    if fingerprint::matches(&task.task, &regs, &point.regs, want) {
+        return Ok(());
+    }
+    match Trampoline::install(&task.task, &point.regs)? {
+        Some(trampoline) => {
+            let outcome = run_through_trampoline(task, number, point, want, &trampoline);
+            trampoline.remove(&task.task)?;
+            outcome
+        }
+        None => run_with_breakpoint(task, number, point, want),
+    }
+}
+
+fn never_reached(number: u64, tid: i32, rip: u64, stop: Stop) -> ReplayError {
+    verify::diverged(
+        number,
+        tid,
+        "preemption point",
+        format!("the thread stopped with {stop:?} before reaching rip {rip:#x}"),
+    )
+}
+
+fn run_through_trampoline(
+    task: &mut ReplayTask,
+    number: u64,
+    point: &ExecutionPoint,
+    want: &Fingerprint,
+    trampoline: &Trampoline,
+) -> Result<(), ReplayError> {
+    let tid = task.recorded_tid;
+    for _ in 0..MAX_STOPS {
+        let stop = task.resume(number, Resume::Sysemu, Some(libc::SIGTRAP))?;
+        let mut regs = task.task.regs()?;
+        if stop != Stop::Signal(libc::SIGTRAP) || regs.rip != trampoline.trap_return {
+            return Err(never_reached(number, tid, point.regs.rip, stop));
+        }
+        // All general registers matched; the trampoline restored the stack
+        // pointer and flags before trapping.
+        regs.rip = point.regs.rip;
+        if fingerprint::matches(&task.task, &regs, &point.regs, want) {
+            task.task.set_regs(&regs)?;
+            return Ok(());
+        }
+        regs.rip = trampoline.displaced;
+        task.task.set_regs(&regs)?;
+    }
+    Err(not_recurring(number, tid, &point.regs))
+}
+
+fn run_with_breakpoint(
+    task: &mut ReplayTask,
+    number: u64,
+    point: &ExecutionPoint,
+    want: &Fingerprint,
+) -> Result<(), ReplayError> {
+    let tid = task.recorded_tid;
+    debugregs::set_exec_breakpoint(task.tid(), 0, point.regs.rip)?;
+    let outcome = (|| {
+        for _ in 0..MAX_STOPS {
+            let stop = task.resume(number, Resume::Sysemu, Some(libc::SIGTRAP))?;
+            if stop != Stop::Signal(libc::SIGTRAP) {
+                return Err(never_reached(number, tid, point.regs.rip, stop));
+            }
+            let regs = task.task.regs()?;
+            if fingerprint::matches(&task.task, &regs, &point.regs, want) {
+                return Ok(());
+            }
+        }
+        Err(not_recurring(number, tid, &point.regs))
+    })();
+    debugregs::clear_breakpoints(task.tid())?;
+    outcome
+}
+
+fn not_recurring(number: u64, tid: i32, regs: &Registers) -> ReplayError {
+    verify::diverged(
+        number,
+        tid,
+        "preemption point",
+        format!("the recorded state at rip {:#x} never recurred", regs.rip),
+    )
+}

@@ -1,0 +1,161 @@
+//! What the replayer keeps for each replayed thread (rr's ReplayTask).
+
+use tracee::{PtraceEvent, Resume, Stop, SyscallStopKind, Task, Tid};
+
+use crate::error::ReplayError;
+use crate::verify;
+
+/// Where a replayed thread is stopped.
+pub struct ReplayTask {
+    pub task: Task,
+    /// The thread's id in the recording, which the trace uses.
+    pub recorded_tid: Tid,
+    /// Its process's id in the recording.
+    pub recorded_process: Tid,
+    /// At the entry of a syscall SYSEMU skipped: resuming with
+    /// PTRACE_SYSCALL first reports that syscall's exit.
+    pub at_emulated_entry: bool,
+    /// At a syscall entry whose `Syscall` event comes later.
+    pub entered: bool,
+    /// Inside clone, between the `Clone` event and the syscall's end.
+    pub in_clone: bool,
+    /// Reported PTRACE_EVENT_EXIT.
+    pub exiting: bool,
+    /// Dead and reaped.
+    pub gone: bool,
+    /// Its `Exit` event came while it was alive: another thread's exec,
+    /// exit_group or fatal signal ends it later in the replay.
+    pub doomed: bool,
+    /// Signal to deliver at the next resume.
+    pub resume_signal: i32,
+}
+
+impl ReplayTask {
+    pub fn new(task: Task, recorded_tid: Tid, recorded_process: Tid) -> ReplayTask {
+        ReplayTask {
+            task,
+            recorded_tid,
+            recorded_process,
+            at_emulated_entry: false,
+            entered: false,
+            in_clone: false,
+            exiting: false,
+            gone: false,
+            doomed: false,
+            resume_signal: 0,
+        }
+    }
+
+    pub fn tid(&self) -> Tid {
+        self.task.tid
+    }
+
+    /// Resumes the thread and returns its next stop that the replay cares
+    /// about. Signals the replay did not send (SIGCHLD from replayed
+    /// children, for one) are dropped unless `wanted` names them; a fault
+    /// nobody expected is a divergence.
+    pub fn resume(
+        &mut self,
+        event: u64,
+        how: Resume,
+        wanted: Option<i32>,
+    ) -> Result<Stop, ReplayError> {
+        if self.at_emulated_entry && how == Resume::Syscall {
+            let stop = self.task.step(Resume::Syscall, 0)?;
+            if stop != Stop::Syscall || self.task.syscall_stop_kind()? != SyscallStopKind::Exit {
+                return Err(verify::diverged(
+                    event,
+                    self.recorded_tid,
+                    "finishing an emulated syscall",
+                    format!("expected its exit stop, got {stop:?}"),
+                ));
+            }
+        }
+        self.at_emulated_entry = false;
+        let mut signal = std::mem::take(&mut self.resume_signal);
+        loop {
+            let stop = self.task.step(how, signal)?;
+            signal = 0;
+            match stop {
+                Stop::Signal(s) if Some(s) != wanted => {
+                    let info = self.task.siginfo()?;
+                    let code = i32::from_le_bytes([info[8], info[9], info[10], info[11]]);
+                    let fault = matches!(
+                        s,
+                        libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE | libc::SIGTRAP
+                    ) && code > 0;
+                    if fault {
+                        let regs = self.task.regs()?;
+                        return Err(verify::diverged(
+                            event,
+                            self.recorded_tid,
+                            "running",
+                            format!(
+                                "the replay raised signal {} at rip {:#x}, which the recording did not",
+                                tracee::signal_name(s),
+                                regs.rip
+                            ),
+                        ));
+                    }
+                }
+                Stop::Event(PtraceEvent::Stop, _) => {}
+                Stop::Event(PtraceEvent::Exit, _) => {
+                    self.exiting = true;
+                    return Ok(stop);
+                }
+                _ => {
+                    if stop.is_death() {
+                        self.gone = true;
+                    }
+                    return Ok(stop);
+                }
+            }
+        }
+    }
+
+    /// Lets a thread that is exiting (or being killed by its process's
+    /// exit) die, and reaps it. A thread killed while it ran is not in a
+    /// ptrace stop and cannot be resumed: it is only waited for. Returns
+    /// its death, unless it was already reaped.
+    pub fn finish_dying(&mut self) -> Result<Option<Stop>, ReplayError> {
+        let mut signal = std::mem::take(&mut self.resume_signal);
+        while !self.gone {
+            // ESRCH: not stopped (already dying); its death comes anyway.
+            let _ = self.task.resume(Resume::Continue, signal);
+            signal = 0;
+            let stop = self.task.wait()?;
+            if stop.is_death() {
+                self.gone = true;
+                return Ok(Some(stop));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Runs a SYSEMU-skipped syscall to its exit stop so that remote
+    /// syscalls can run.
+    pub fn leave_emulated_entry(&mut self, event: u64) -> Result<(), ReplayError> {
+        let stop = self.task.step(Resume::Syscall, 0)?;
+        self.at_emulated_entry = false;
+        if stop == Stop::Syscall && self.task.syscall_stop_kind()? == SyscallStopKind::Exit {
+            return Ok(());
+        }
+        Err(verify::diverged(
+            event,
+            self.recorded_tid,
+            "leaving a syscall",
+            format!("expected its exit stop, got {stop:?}"),
+        ))
+    }
+}
+
+impl Drop for ReplayTask {
+    /// A replay that stops early (divergence, error) ends its tracees; a
+    /// thread held in a ptrace stop is released so that it can die.
+    fn drop(&mut self) {
+        if !self.gone {
+            tracee::kill_process(self.task.tid, libc::SIGKILL);
+            let _ = self.task.resume(Resume::Continue, 0);
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Stopping a thread at a recorded execution point without a ptrace stop
+//! per pass (DESIGN.md "Ticks"). The instruction at the point is replaced by
+//! a jump to a trampoline in the tracee that compares the general registers
+//! with the recorded ones and traps only when all are equal; otherwise it
+//! runs the displaced instruction and jumps back. A spin loop then runs at
+//! nearly full speed in replay.
+
+use trace_format::Registers;
+use tracee::maps;
+use tracee::x86::{self, Instruction};
+use tracee::{remote, RemoteAddr, Task};
+
+use crate::error::ReplayError;
+
+const PAGE: u64 = 4096;
+/// jmp rel32 reaches ±2 GiB; stay well inside.
+const REACH: u64 = 0x7000_0000;
+/// The trampoline moves rsp below the red zone before it pushes flags.
+const RED_ZONE: u64 = 128;
+
+/// A patched execution point.
+pub struct Trampoline {
+    /// The patched instruction.
+    pub point: u64,
+    original: Vec<u8>,
+    page: u64,
+    /// Address right after the trap (rip at the SIGTRAP stop).
+    pub trap_return: u64,
+    /// The displaced instruction's copy, where a false candidate resumes.
+    pub displaced: u64,
+}
+
+/// The instruction at `addr`, if the trampoline can move it.
+pub fn relocatable_at(task: &Task, addr: u64) -> Option<Instruction> {
+    let mut bytes = [0u8; 16];
+    let got = task.read_partial(RemoteAddr(addr), &mut bytes);
+    x86::decode(&bytes[..got]).filter(|i| i.len >= 5)
+}
+
+/// GPR numbers in ModRM encoding order with their recorded values.
+fn register_values(regs: &Registers) -> [u64; 16] {
+    [
+        regs.rax,
+        regs.rcx,
+        regs.rdx,
+        regs.rbx,
+        // Compared after `lea rsp,[rsp-128]; pushfq`.
+        regs.rsp.wrapping_sub(RED_ZONE + 8),
+        regs.rbp,
+        regs.rsi,
+        regs.rdi,
+        regs.r8,
+        regs.r9,
+        regs.r10,
+        regs.r11,
+        regs.r12,
+        regs.r13,
+        regs.r14,
+        regs.r15,
+    ]
+}
+
+/// Machine code of a trampoline placed at `base` for `insn` (whose bytes
+/// are `original`) at `point`. Returns the code and the offsets of the
+/// byte after its int3 and of the displaced instruction.
+fn assemble(
+    base: u64,
+    point: u64,
+    insn: &Instruction,
+    original: &[u8],
+    regs: &Registers,
+) -> Option<(Vec<u8>, usize, usize)> {
+    let mut code: Vec<u8> = Vec::with_capacity(512);
+    code.extend_from_slice(&[0x48, 0x8d, 0x64, 0x24, 0x80]); // lea rsp, [rsp-128]
+    code.push(0x9c); // pushfq
+    let values = register_values(regs);
+    // cmp reg, [rip+data+8*i]; jne mismatch — both patched below.
+    let mut compares = Vec::new();
+    let mut mismatch_jumps = Vec::new();
+    for reg in 0..16u8 {
+        let rex = 0x48 | if reg >= 8 { 0x04 } else { 0 };
+        code.extend_from_slice(&[rex, 0x3b, ((reg & 7) << 3) | 0x05]);
+        compares.push(code.len());
+        code.extend_from_slice(&[0; 4]);
+        code.extend_from_slice(&[0x0f, 0x85]);
+        mismatch_jumps.push(code.len());
+        code.extend_from_slice(&[0; 4]);
+    }
+    let restore: [u8; 9] = [0x9d, 0x48, 0x8d, 0xa4, 0x24, 0x80, 0x00, 0x00, 0x00]; // popfq; lea rsp,[rsp+128]
+    code.extend_from_slice(&restore);
+    code.push(0xcc); // int3
+    let trap_return = code.len();
+    let mismatch = code.len();
+    code.extend_from_slice(&restore);
+    let displaced = code.len();
+    let mut moved = original[..insn.len].to_vec();
+    if let Some(at) = insn.rip_disp_offset {
+        let old = i32::from_le_bytes(moved[at..at + 4].try_into().ok()?);
+        let delta = point as i64 - (base + displaced as u64) as i64;
+        let new = i32::try_from(i64::from(old) + delta).ok()?;
+        moved[at..at + 4].copy_from_slice(&new.to_le_bytes());
+    }
+    code.extend_from_slice(&moved);
+    code.push(0xe9); // jmp back after the point
+    let back = (point + insn.len as u64) as i64 - (base + code.len() as u64 + 4) as i64;
+    code.extend_from_slice(&i32::try_from(back).ok()?.to_le_bytes());
+    while !code.len().is_multiple_of(8) {
+        code.push(0xcc);
+    }
+    let data = code.len();
+    for value in values {
+        code.extend_from_slice(&value.to_le_bytes());
+    }
+    for (i, &at) in compares.iter().enumerate() {
+        let rel = (data + 8 * i) as i64 - (at + 4) as i64;
+        code[at..at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
+    }
+    for &at in &mismatch_jumps {
+        let rel = mismatch as i64 - (at + 4) as i64;
+        code[at..at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
+    }
+    Some((code, trap_return, displaced))
+}
+
+/// A free page within jump range of `point`.
+fn free_page_near(task: &Task, point: u64) -> Result<Option<u64>, ReplayError> {
+    let mappings = maps::read_maps(task.tid)?;
+    let low = point.saturating_sub(REACH).max(0x10000);
+    let high = point.saturating_add(REACH);
+    let mut candidate = low & !(PAGE - 1);
+    for m in &mappings {
+        if m.start >= candidate + PAGE && candidate + PAGE <= high && candidate >= low {
+            return Ok(Some(candidate));
+        }
+        candidate = candidate.max(m.end);
+    }
+    Ok((candidate + PAGE <= high).then_some(candidate))
+}
+
+impl Trampoline {
+    /// Installs the trampoline for the point at `regs.rip`. None when the
+    /// instruction there cannot be moved or no page is near enough.
+    pub fn install(task: &Task, regs: &Registers) -> Result<Option<Trampoline>, ReplayError> {
+        let point = regs.rip;
+        let Some(insn) = relocatable_at(task, point) else {
+            return Ok(None);
+        };
+        let mut original = vec![0u8; 16];
+        let got = task.read_partial(RemoteAddr(point), &mut original);
+        original.truncate(got);
+        let Some(page) = free_page_near(task, point)? else {
+            return Ok(None);
+        };
+        let Some((code, trap_return, displaced)) = assemble(page, point, &insn, &original, regs)
+        else {
+            return Ok(None);
+        };
+        let mapped = remote::syscall(
+            task,
+            "mmap of a trampoline",
+            libc::SYS_mmap,
+            [
+                page,
+                PAGE,
+                (libc::PROT_READ | libc::PROT_EXEC) as u64,
+                (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE) as u64,
+                u64::MAX,
+                0,
+            ],
+        )?;
+        if mapped != page {
+            return Ok(None);
+        }
+        task.write_bytes(RemoteAddr(page), &code)?;
+        let jump = (page as i64 - (point + 5) as i64) as i32;
+        let mut patch = vec![0xe9];
+        patch.extend_from_slice(&jump.to_le_bytes());
+        task.write_bytes(RemoteAddr(point), &patch)?;
+        original.truncate(5);
+        Ok(Some(Trampoline {
+            point,
+            original,
+            page,
+            trap_return: page + trap_return as u64,
+            displaced: page + displaced as u64,
+        }))
+    }
+
+    /// Restores the instruction and unmaps the trampoline.
+    pub fn remove(self, task: &Task) -> Result<(), ReplayError> {
+        task.write_bytes(RemoteAddr(self.point), &self.original)?;
+        remote::syscall(
+            task,
+            "munmap of a trampoline",
+            libc::SYS_munmap,
+            [self.page, PAGE, 0, 0, 0, 0],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,96 @@
+//! Signals: sending them to tracees, and what a process does with them.
+
+use std::io;
+
+use crate::error::TraceeError;
+use crate::ptrace;
+use crate::Tid;
+
+/// What a process does with a signal when it is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// A handler runs.
+    Caught,
+    /// Explicitly ignored (SIG_IGN).
+    Ignored,
+    /// The default action.
+    Default,
+}
+
+/// The signals whose default action is to do nothing.
+pub fn default_is_ignore(signal: i32) -> bool {
+    matches!(
+        signal,
+        libc::SIGCHLD | libc::SIGCONT | libc::SIGURG | libc::SIGWINCH
+    )
+}
+
+/// The signals whose default action stops the process.
+pub fn default_is_stop(signal: i32) -> bool {
+    matches!(
+        signal,
+        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
+    )
+}
+
+/// The disposition of `signal` in process `pid`, from /proc/PID/status.
+pub fn disposition(pid: Tid, signal: i32) -> Result<Disposition, TraceeError> {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).map_err(|source| TraceeError::Proc {
+        path: path.clone().into(),
+        source,
+    })?;
+    let mask = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .unwrap_or(0)
+    };
+    let bit = 1u64 << (signal - 1);
+    Ok(if mask("SigCgt:") & bit != 0 {
+        Disposition::Caught
+    } else if mask("SigIgn:") & bit != 0 {
+        Disposition::Ignored
+    } else {
+        Disposition::Default
+    })
+}
+
+/// Sends `signal` to thread `tid` of process `pid`.
+pub fn tgkill(pid: Tid, tid: Tid, signal: i32) -> Result<(), TraceeError> {
+    // SAFETY: tgkill takes three integers.
+    let r = unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, signal) };
+    if r < 0 {
+        return Err(TraceeError::Ptrace {
+            request: "tgkill",
+            tid,
+            source: io::Error::last_os_error(),
+        });
+    }
+    Ok(())
+}
+
+/// Replaces the siginfo of the signal a tracee is stopped to deliver.
+pub fn set_siginfo(tid: Tid, info: &[u8; 128]) -> Result<(), TraceeError> {
+    // SAFETY: SETSIGINFO reads one 128-byte siginfo_t from data.
+    unsafe {
+        ptrace::raw(
+            libc::PTRACE_SETSIGINFO,
+            "SETSIGINFO",
+            tid,
+            std::ptr::null_mut(),
+            info.as_ptr().cast_mut().cast(),
+        )
+    }
+    .map(drop)
+}
+
+/// The thread group (process) id of thread `tid`.
+pub fn thread_group(tid: Tid) -> Option<Tid> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
+}

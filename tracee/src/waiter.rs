@@ -1,0 +1,133 @@
+//! Waiting for any tracee with a timeout. waitpid cannot time out, so the
+//! recorder blocks SIGCHLD (which the kernel sends to a tracer at every
+//! tracee stop) and sleeps in poll on a signalfd for it.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use crate::error::TraceeError;
+use crate::wait::Stop;
+use crate::Tid;
+
+/// Blocks SIGCHLD in the calling thread. Call it before creating any other
+/// thread (they inherit the mask), so that no thread consumes the signal
+/// that wakes `ChildWaiter`.
+pub fn block_sigchld() {
+    // SAFETY: the set is a local sigset_t initialized by sigemptyset.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGCHLD);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Waits for stops of any tracee.
+pub struct ChildWaiter {
+    signal_fd: i32,
+}
+
+impl ChildWaiter {
+    /// Requires SIGCHLD blocked in every thread (see `block_sigchld`).
+    pub fn new() -> Result<ChildWaiter, TraceeError> {
+        // SAFETY: the set is a local sigset_t; signalfd returns a new fd.
+        let fd = unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGCHLD);
+            libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK)
+        };
+        if fd < 0 {
+            return Err(TraceeError::Wait {
+                tid: -1,
+                source: io::Error::last_os_error(),
+            });
+        }
+        Ok(ChildWaiter { signal_fd: fd })
+    }
+
+    /// The next stop of any tracee, waiting at most `timeout` (forever when
+    /// `None`). `Ok(None)` means the time ran out.
+    pub fn wait_any(&self, timeout: Option<Duration>) -> Result<Option<(Tid, Stop)>, TraceeError> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            if let Some(found) = poll_any()? {
+                return Ok(Some(found));
+            }
+            let left = match deadline {
+                None => None,
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Ok(None);
+                    }
+                    Some(libc::timespec {
+                        tv_sec: left.as_secs() as libc::time_t,
+                        tv_nsec: libc::c_long::from(left.subsec_nanos()),
+                    })
+                }
+            };
+            let mut pfd = libc::pollfd {
+                fd: self.signal_fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let timeout = left
+                .as_ref()
+                .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+            // SAFETY: one valid pollfd; the timeout is null or points to a
+            // live timespec; no signal mask change.
+            let ready = unsafe { libc::ppoll(&mut pfd, 1, timeout, std::ptr::null()) };
+            if ready < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                return Err(TraceeError::Wait {
+                    tid: -1,
+                    source: io::Error::last_os_error(),
+                });
+            }
+            self.drain();
+        }
+    }
+
+    fn drain(&self) {
+        let mut info = [0u8; 128];
+        // SAFETY: reads at most 128 bytes into a 128-byte buffer; the fd
+        // is non-blocking.
+        while unsafe { libc::read(self.signal_fd, info.as_mut_ptr().cast(), info.len()) } > 0 {}
+    }
+}
+
+impl Drop for ChildWaiter {
+    fn drop(&mut self) {
+        // SAFETY: closes the fd this waiter owns.
+        unsafe {
+            libc::close(self.signal_fd);
+        }
+    }
+}
+
+/// One pending stop of any tracee, without blocking.
+pub fn poll_any() -> Result<Option<(Tid, Stop)>, TraceeError> {
+    let mut status = 0;
+    // SAFETY: waitpid writes one int.
+    let got = unsafe { libc::waitpid(-1, &mut status, libc::__WALL | libc::WNOHANG) };
+    match got {
+        0 => Ok(None),
+        -1 => {
+            let source = io::Error::last_os_error();
+            match source.raw_os_error() {
+                Some(libc::ECHILD) => Ok(None),
+                Some(libc::EINTR) => Ok(None),
+                _ => Err(TraceeError::Wait { tid: -1, source }),
+            }
+        }
+        tid => Ok(Some((tid, Stop::decode(status)))),
+    }
+}
+
+/// The state letter of `/proc/TID/stat` (R running, S sleeping, D disk
+/// wait, t traced stop, Z zombie...).
+pub fn thread_state(tid: Tid) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{tid}/stat")).ok()?;
+    let after_name = stat.rfind(')')?;
+    stat[after_name + 1..].trim_start().chars().next()
+}
