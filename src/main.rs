@@ -23,6 +23,7 @@ enum Command {
     Record(cmd::record::RecordArgs),
     Replay(cmd::replay::ReplayArgs),
     Ls(cmd::ls::LsArgs),
+    Ps(cmd::ps::PsArgs),
     Dump(cmd::dump::DumpArgs),
 }
 
@@ -32,12 +33,14 @@ fn main() {
         Command::Record(_) => "record",
         Command::Replay(_) => "replay",
         Command::Ls(_) => "ls",
+        Command::Ps(_) => "ps",
         Command::Dump(_) => "dump",
     };
     let result = match cli.command {
         Command::Record(args) => cmd::record::run(args),
         Command::Replay(args) => cmd::replay::run(&args),
         Command::Ls(args) => cmd::ls::run(&args),
+        Command::Ps(args) => cmd::ps::run(&args),
         Command::Dump(args) => cmd::dump::run(&args),
     };
     stats::report(name);

@@ -123,8 +123,10 @@ impl Session {
             .ok_or_else(|| internal(format!("syscall exit of unknown thread {tid}")))?;
         let exit_regs = record.task.regs()?;
         let result = exit_regs.rax as i64;
-        if RESTART_CODES.contains(&result) {
-            return self.on_interrupted_syscall(tid, pending, result);
+        let masked_wait =
+            tracee::syscalls::temporary_sigmask(&record.task, &pending.regs).is_some();
+        if RESTART_CODES.contains(&result) || (masked_wait && result == -i64::from(libc::EINTR)) {
+            return self.on_interrupted_syscall(tid, pending, result, masked_wait);
         }
         let record = self
             .tasks
@@ -168,13 +170,14 @@ impl Session {
         tid: Tid,
         pending: syscall::PendingSyscall,
         result: i64,
+        masked_wait: bool,
     ) -> Result<(), RecordError> {
         let record = self.task(tid)?;
         record.task.resume(Resume::Syscall, 0)?;
         let next = record.task.wait()?;
-        let handled = match next {
-            Stop::Signal(signo) => self.signal_will_run(tid, signo)?,
-            _ => false,
+        let handler = match next {
+            Stop::Signal(signo) if self.signal_will_run(tid, signo)? => Some(signo),
+            _ => None,
         };
         let record = self
             .tasks
@@ -191,15 +194,16 @@ impl Session {
                 brk_end: &record.space.brk_end,
             },
         )?;
-        event.action = if handled {
-            trace_format::SyscallAction::Emulate
-        } else {
-            trace_format::SyscallAction::Restart
+        event.action = match handler {
+            Some(signo) if masked_wait => trace_format::SyscallAction::MaskedWait { signo },
+            Some(_) => trace_format::SyscallAction::Emulate,
+            None if RESTART_CODES.contains(&result) => trace_format::SyscallAction::Restart,
+            None => trace_format::SyscallAction::Emulate,
         };
         self.emit(tid, Event::Syscall(event))?;
         let record = self.task(tid)?;
         record.state = TaskState::Running;
-        if handled {
+        if handler.is_some() {
             record.boundary_regs = Some(record.task.regs()?);
         }
         self.dispatch(tid, next)
@@ -374,7 +378,7 @@ impl Session {
         let record = self.task(tid)?;
         let requested = std::mem::take(&mut record.interrupt_requested);
         if requested && record.state == TaskState::Running {
-            return self.preempt(tid);
+            return self.preempt(tid, false);
         }
         self.resume_as_before(tid)
     }

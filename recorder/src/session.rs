@@ -21,7 +21,7 @@ use tracee::{Resume, Stop, Task, Tid};
 use crate::error::RecordError;
 use crate::exec;
 use crate::files::FileCapture;
-use crate::scheduler::Scheduler;
+use crate::scheduler::{Scheduler, Slice};
 use crate::syscall::OutputIds;
 use crate::task::{AddressSpace, RecordTask, TaskState};
 
@@ -145,6 +145,11 @@ impl Session {
                     if let Some(tid) = self.scheduler.pick(&self.tasks) {
                         let started = self.start(tid);
                         self.tolerate_death(tid, started)?;
+                        if self.running.is_none() && self.grace.is_none() {
+                            // Its slice ended before it stopped by itself
+                            // (chaos single steps): choose again.
+                            continue;
+                        }
                     }
                 }
             }
@@ -208,13 +213,41 @@ impl Session {
     /// Lets `tid` run user code.
     fn start(&mut self, tid: Tid) -> Result<(), RecordError> {
         self.flush_entries()?;
-        let slice = self.scheduler.slice();
+        let slice = match self.scheduler.slice() {
+            Slice::Time(duration) => duration,
+            Slice::Steps(steps) => return self.run_steps(tid, steps),
+        };
         let record = self.task(tid)?;
         let signal = std::mem::take(&mut record.resume_signal);
         record.state = TaskState::Running;
         record.task.resume(Resume::Syscall, signal)?;
         self.running = Some((tid, Instant::now(), slice));
         Ok(())
+    }
+
+    /// Chaos mode: runs `tid` for exactly `steps` instructions, then
+    /// preempts it. An instruction the recorder must see as a stop of its
+    /// own (a syscall) ends the stepping; the thread then runs normally
+    /// into it.
+    fn run_steps(&mut self, tid: Tid, steps: u32) -> Result<(), RecordError> {
+        self.task(tid)?.state = TaskState::Running;
+        for _ in 0..steps {
+            let record = self.task(tid)?;
+            let rip = record.task.regs()?.rip;
+            let mut bytes = [0u8; 16];
+            let got = record
+                .task
+                .read_partial(tracee::RemoteAddr(rip), &mut bytes);
+            if crate::signals::stops_by_itself(&bytes[..got]) {
+                return self.keep_running(tid);
+            }
+            let signal = std::mem::take(&mut record.resume_signal);
+            let stop = record.task.step(Resume::SingleStep, signal)?;
+            if stop != Stop::Signal(libc::SIGTRAP) {
+                return self.dispatch(tid, stop);
+            }
+        }
+        self.preempt(tid, true)
     }
 
     /// Resumes `tid` (which was running user code when it stopped) to go
@@ -226,7 +259,10 @@ impl Session {
         record.task.resume(Resume::Syscall, signal)?;
         let slice = match self.running {
             Some((_, since, slice)) => (since, slice),
-            None => (Instant::now(), self.scheduler.slice()),
+            None => match self.scheduler.slice() {
+                Slice::Time(duration) => (Instant::now(), duration),
+                Slice::Steps(_) => (Instant::now(), Duration::from_micros(50)),
+            },
         };
         self.running = Some((tid, slice.0, slice.1));
         Ok(())

@@ -176,7 +176,7 @@ impl Session {
     /// The point is moved a few instructions on, by single steps, to one
     /// that replay can patch with a jump (5 bytes or longer); a syscall or
     /// trap on the way is a natural switch point instead.
-    pub(crate) fn preempt(&mut self, tid: Tid) -> Result<(), RecordError> {
+    pub(crate) fn preempt(&mut self, tid: Tid, counted: bool) -> Result<(), RecordError> {
         let record = self.task(tid)?;
         for _ in 0..MAX_STEPS {
             let regs = record.task.regs()?;
@@ -187,6 +187,7 @@ impl Session {
                 break;
             }
             if insn.is_none() && stops_by_itself(&bytes[..got]) {
+                // Try again at the end of a later slice.
                 return self.keep_running(tid);
             }
             let stop = record.task.step(Resume::SingleStep, 0)?;
@@ -197,6 +198,7 @@ impl Session {
         let regs = record.task.regs()?;
         let fingerprint = fingerprint::capture(&record.task, &regs, Vec::new());
         record.state = TaskState::Stopped;
+        self.scheduler.slice_ended(tid, counted);
         self.emit(
             tid,
             Event::Preemption(ExecutionPoint {
@@ -211,28 +213,37 @@ impl Session {
 /// Single steps a preemption may take to reach a patchable instruction.
 const MAX_STEPS: usize = 32;
 
-/// Instructions whose execution the recorder must see as a stop of its own
-/// (syscall, rdtsc, rdtscp, int3, int n, ud2), which a single step would
-/// run unseen.
-fn stops_by_itself(bytes: &[u8]) -> bool {
+/// Instructions that must not be single-stepped: those whose execution
+/// the recorder must see as a stop of its own (syscall, rdtsc, rdtscp,
+/// int3, int n, ud2), which a step would run unseen; pushf, which would
+/// push the trap flag the step sets into the program's memory; and
+/// rep-prefixed string instructions, which a step (or an interrupt) stops
+/// between iterations, at a state no breakpoint in replay can find.
+pub(crate) fn stops_by_itself(bytes: &[u8]) -> bool {
     let mut at = 0;
+    let mut rep = false;
     while at < bytes.len()
         && matches!(
             bytes[at],
             0x66 | 0xf2 | 0xf3 | 0x2e | 0x3e | 0x26 | 0x36 | 0x64 | 0x65 | 0x40..=0x4f
         )
     {
+        rep |= matches!(bytes[at], 0xf2 | 0xf3);
         at += 1;
     }
-    matches!(
-        &bytes[at.min(bytes.len())..],
-        [0x0f, 0x05, ..]
-            | [0x0f, 0x31, ..]
-            | [0x0f, 0x01, 0xf9, ..]
-            | [0x0f, 0x0b, ..]
-            | [0xcc, ..]
-            | [0xcd, ..]
-    )
+    let rest = &bytes[at.min(bytes.len())..];
+    let string_op = matches!(rest, [0xa4..=0xa7, ..] | [0xaa..=0xaf, ..]);
+    (rep && string_op)
+        || matches!(
+            rest,
+            [0x0f, 0x05, ..]
+                | [0x0f, 0x31, ..]
+                | [0x0f, 0x01, 0xf9, ..]
+                | [0x0f, 0x0b, ..]
+                | [0xcc, ..]
+                | [0xcd, ..]
+                | [0x9c, ..]
+        )
 }
 
 fn core_dumping(signo: i32) -> bool {

@@ -37,8 +37,10 @@ pub fn run_to(
     match Trampoline::install(&task.task, &point.regs)? {
         Some(trampoline) => {
             let outcome = run_through_trampoline(task, number, point, want, &trampoline);
-            trampoline.remove(&task.task)?;
-            outcome
+            // A replay that went past the point has diverged; that is the
+            // error to report, not a failure to clean up after it.
+            let removed = trampoline.remove(&task.task);
+            outcome.and(removed)
         }
         None => run_with_breakpoint(task, number, point, want),
     }

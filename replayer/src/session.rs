@@ -181,6 +181,9 @@ impl ReplaySession {
         if event.action == SyscallAction::Restart {
             return self.restart_syscall(number, tid, event);
         }
+        if let SyscallAction::MaskedWait { signo } = event.action {
+            return self.masked_wait(number, tid, event, signo);
+        }
         let executed = matches!(
             event.action,
             SyscallAction::Execute | SyscallAction::Remap { .. } | SyscallAction::Exec
@@ -219,8 +222,58 @@ impl ReplaySession {
                 finish_executed(task, number, &at, event, Some(*new_addr))
             }
             SyscallAction::Exec => self.exec_stub(number, tid),
-            SyscallAction::Clone | SyscallAction::Restart => Ok(()),
+            SyscallAction::Clone | SyscallAction::Restart | SyscallAction::MaskedWait { .. } => {
+                Ok(())
+            }
         }
+    }
+
+    /// A wait under a temporary signal mask, ended by a signal whose handler
+    /// ran under that mask. The replay sends the signal and runs
+    /// rt_sigsuspend with the mask instead, which returns at once with the
+    /// kernel remembering the mask to restore after the handler, as the
+    /// recorded wait did; then the recorded result and outputs are put in
+    /// place, and the `Signal` event that follows delivers it.
+    fn masked_wait(
+        &mut self,
+        number: u64,
+        tid: Tid,
+        event: &SyscallEvent,
+        signo: i32,
+    ) -> Result<(), ReplayError> {
+        let at = format!("syscall {}", tracee::syscalls::name(event.number()));
+        self.enter_syscall(number, tid, &event.regs, false)?;
+        let task = task_in(&mut self.tasks, number, tid)?;
+        if task.at_emulated_entry {
+            task.leave_emulated_entry(number)?;
+        }
+        let Some(mask) = tracee::syscalls::temporary_sigmask(&task.task, &event.regs) else {
+            return Err(verify::diverged(
+                number,
+                tid,
+                &at,
+                "the wait has no signal mask in the replay".into(),
+            ));
+        };
+        let tgid = tracee::signals::thread_group(task.tid()).unwrap_or(task.tid());
+        tracee::signals::tgkill(tgid, task.tid(), signo)?;
+        task.signal_sent = Some(signo);
+        let suspended = tracee::remote::syscall_at(
+            &task.task,
+            tracee::remote::REWIND_SYSCALL,
+            libc::SYS_rt_sigsuspend,
+            [mask, 8, 0, 0, 0, 0],
+        )?;
+        if suspended != -514 {
+            return Err(verify::diverged(
+                number,
+                tid,
+                &at,
+                format!("the replayed wait returned {suspended} instead of being interrupted"),
+            ));
+        }
+        memory::apply_writes(&task.task, &mut self.reader, &event.writes)?;
+        set_result(&task.task, event)
     }
 
     /// The recorded attempt was interrupted and restarted by the kernel:
@@ -452,7 +505,8 @@ impl ReplaySession {
     ) -> Result<(), ReplayError> {
         let at = format!("signal {}", tracee::signal_name(event.signo));
         let task = task_in(&mut self.tasks, number, tid)?;
-        if !event.synchronous {
+        let already_sent = task.signal_sent.take() == Some(event.signo);
+        if !event.synchronous && !already_sent {
             let tgid = tracee::signals::thread_group(task.tid()).unwrap_or(task.tid());
             tracee::signals::tgkill(tgid, task.tid(), event.signo)?;
         }

@@ -28,6 +28,8 @@ pub struct ReplayTask {
     pub doomed: bool,
     /// Signal to deliver at the next resume.
     pub resume_signal: i32,
+    /// A signal the replayer already sent for the next `Signal` event.
+    pub signal_sent: Option<i32>,
 }
 
 impl ReplayTask {
@@ -43,6 +45,7 @@ impl ReplayTask {
             gone: false,
             doomed: false,
             resume_signal: 0,
+            signal_sent: None,
         }
     }
 

@@ -3,7 +3,8 @@
 //! a jump to a trampoline in the tracee that compares the general registers
 //! with the recorded ones and traps only when all are equal; otherwise it
 //! runs the displaced instruction and jumps back. A spin loop then runs at
-//! nearly full speed in replay.
+//! nearly full speed in replay. Only the thread being replayed runs while a
+//! trampoline exists, so one page serves as its code, data and stack.
 
 use trace_format::Registers;
 use tracee::maps;
@@ -15,8 +16,6 @@ use crate::error::ReplayError;
 const PAGE: u64 = 4096;
 /// jmp rel32 reaches ±2 GiB; stay well inside.
 const REACH: u64 = 0x7000_0000;
-/// The trampoline moves rsp below the red zone before it pushes flags.
-const RED_ZONE: u64 = 128;
 
 /// A patched execution point.
 pub struct Trampoline {
@@ -40,29 +39,59 @@ pub fn relocatable_at(task: &Task, addr: u64) -> Option<Instruction> {
 /// GPR numbers in ModRM encoding order with their recorded values.
 fn register_values(regs: &Registers) -> [u64; 16] {
     [
-        regs.rax,
-        regs.rcx,
-        regs.rdx,
-        regs.rbx,
-        // Compared after `lea rsp,[rsp-128]; pushfq`.
-        regs.rsp.wrapping_sub(RED_ZONE + 8),
-        regs.rbp,
-        regs.rsi,
-        regs.rdi,
-        regs.r8,
-        regs.r9,
-        regs.r10,
-        regs.r11,
-        regs.r12,
-        regs.r13,
-        regs.r14,
-        regs.r15,
+        regs.rax, regs.rcx, regs.rdx, regs.rbx, regs.rsp, regs.rbp, regs.rsi, regs.rdi, regs.r8,
+        regs.r9, regs.r10, regs.r11, regs.r12, regs.r13, regs.r14, regs.r15,
     ]
 }
 
+/// Appends `opcode bytes` followed by a rip-relative disp32 to the data
+/// slot at page offset `target`, fixed up once the code is complete.
+struct Assembler {
+    base: u64,
+    code: Vec<u8>,
+    /// (offset of a disp32 in `code`, page offset it refers to)
+    fixups: Vec<(usize, usize)>,
+}
+
+impl Assembler {
+    fn rip_relative(&mut self, opcode: &[u8], target: usize) {
+        self.code.extend_from_slice(opcode);
+        self.fixups.push((self.code.len(), target));
+        self.code.extend_from_slice(&[0; 4]);
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        self.code.extend_from_slice(bytes);
+    }
+
+    /// jne to a code offset patched later; returns where its rel32 is.
+    fn jne(&mut self) -> usize {
+        self.code.extend_from_slice(&[0x0f, 0x85]);
+        let at = self.code.len();
+        self.code.extend_from_slice(&[0; 4]);
+        at
+    }
+
+    fn link(&mut self) -> Option<()> {
+        for &(at, target) in &self.fixups {
+            let rel = i32::try_from(target as i64 - (at as i64 + 4)).ok()?;
+            self.code[at..at + 4].copy_from_slice(&rel.to_le_bytes());
+        }
+        Some(())
+    }
+}
+
+/// Page offsets of the trampoline's data.
+const SAVED_RSP: usize = 0xe00;
+const EXPECTED: usize = 0xe10;
+const STACK_TOP: usize = 0xff0;
+
 /// Machine code of a trampoline placed at `base` for `insn` (whose bytes
 /// are `original`) at `point`. Returns the code and the offsets of the
-/// byte after its int3 and of the displaced instruction.
+/// byte after its int3 and of the displaced instruction. It switches to a
+/// stack of its own inside the page, so that it writes nothing to the
+/// program's stack: the fingerprint hashes stack memory, and a replay
+/// must leave none of its own traces there.
 fn assemble(
     base: u64,
     point: u64,
@@ -70,56 +99,60 @@ fn assemble(
     original: &[u8],
     regs: &Registers,
 ) -> Option<(Vec<u8>, usize, usize)> {
-    let mut code: Vec<u8> = Vec::with_capacity(512);
-    code.extend_from_slice(&[0x48, 0x8d, 0x64, 0x24, 0x80]); // lea rsp, [rsp-128]
-    code.push(0x9c); // pushfq
-    let values = register_values(regs);
-    // cmp reg, [rip+data+8*i]; jne mismatch — both patched below.
-    let mut compares = Vec::new();
-    let mut mismatch_jumps = Vec::new();
-    for reg in 0..16u8 {
+    let mut asm = Assembler {
+        base,
+        code: Vec::with_capacity(512),
+        fixups: Vec::new(),
+    };
+    asm.rip_relative(&[0x48, 0x89, 0x25], SAVED_RSP); // mov [saved_rsp], rsp
+    asm.rip_relative(&[0x48, 0x8d, 0x25], STACK_TOP); // lea rsp, [stack_top]
+    asm.bytes(&[0x9c]); // pushfq
+    asm.bytes(&[0x50]); // push rax
+    asm.rip_relative(&[0x48, 0x8b, 0x05], SAVED_RSP); // mov rax, [saved_rsp]
+    asm.rip_relative(&[0x48, 0x3b, 0x05], EXPECTED + 8 * 4); // cmp rax, [expected rsp]
+    asm.bytes(&[0x58]); // pop rax (flags untouched)
+    let mut mismatch_jumps = vec![asm.jne()];
+    for reg in (0..16u8).filter(|&r| r != 4) {
         let rex = 0x48 | if reg >= 8 { 0x04 } else { 0 };
-        code.extend_from_slice(&[rex, 0x3b, ((reg & 7) << 3) | 0x05]);
-        compares.push(code.len());
-        code.extend_from_slice(&[0; 4]);
-        code.extend_from_slice(&[0x0f, 0x85]);
-        mismatch_jumps.push(code.len());
-        code.extend_from_slice(&[0; 4]);
+        asm.rip_relative(
+            &[rex, 0x3b, ((reg & 7) << 3) | 0x05],
+            EXPECTED + 8 * usize::from(reg),
+        );
+        mismatch_jumps.push(asm.jne());
     }
-    let restore: [u8; 9] = [0x9d, 0x48, 0x8d, 0xa4, 0x24, 0x80, 0x00, 0x00, 0x00]; // popfq; lea rsp,[rsp+128]
-    code.extend_from_slice(&restore);
-    code.push(0xcc); // int3
-    let trap_return = code.len();
-    let mismatch = code.len();
-    code.extend_from_slice(&restore);
-    let displaced = code.len();
+    asm.bytes(&[0x9d]); // popfq
+    asm.rip_relative(&[0x48, 0x8b, 0x25], SAVED_RSP); // mov rsp, [saved_rsp]
+    asm.bytes(&[0xcc]); // int3
+    let trap_return = asm.code.len();
+    let mismatch = asm.code.len();
+    asm.bytes(&[0x9d]);
+    asm.rip_relative(&[0x48, 0x8b, 0x25], SAVED_RSP);
+    let displaced = asm.code.len();
     let mut moved = original[..insn.len].to_vec();
     if let Some(at) = insn.rip_disp_offset {
         let old = i32::from_le_bytes(moved[at..at + 4].try_into().ok()?);
-        let delta = point as i64 - (base + displaced as u64) as i64;
+        let delta = point as i64 - (asm.base + displaced as u64) as i64;
         let new = i32::try_from(i64::from(old) + delta).ok()?;
         moved[at..at + 4].copy_from_slice(&new.to_le_bytes());
     }
-    code.extend_from_slice(&moved);
-    code.push(0xe9); // jmp back after the point
-    let back = (point + insn.len as u64) as i64 - (base + code.len() as u64 + 4) as i64;
-    code.extend_from_slice(&i32::try_from(back).ok()?.to_le_bytes());
-    while !code.len().is_multiple_of(8) {
-        code.push(0xcc);
+    asm.bytes(&moved);
+    asm.bytes(&[0xe9]); // jmp back after the point
+    let back = (point + insn.len as u64) as i64 - (asm.base + asm.code.len() as u64 + 4) as i64;
+    asm.bytes(&i32::try_from(back).ok()?.to_le_bytes());
+    if asm.code.len() > SAVED_RSP {
+        return None;
     }
-    let data = code.len();
-    for value in values {
-        code.extend_from_slice(&value.to_le_bytes());
+    for at in mismatch_jumps {
+        let rel = mismatch as i64 - (at as i64 + 4);
+        asm.code[at..at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
     }
-    for (i, &at) in compares.iter().enumerate() {
-        let rel = (data + 8 * i) as i64 - (at + 4) as i64;
-        code[at..at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
+    asm.link()?;
+    let mut page = asm.code;
+    page.resize(EXPECTED, 0xcc);
+    for value in register_values(regs) {
+        page.extend_from_slice(&value.to_le_bytes());
     }
-    for &at in &mismatch_jumps {
-        let rel = mismatch as i64 - (at + 4) as i64;
-        code[at..at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
-    }
-    Some((code, trap_return, displaced))
+    Some((page, trap_return, displaced))
 }
 
 /// A free page within jump range of `point`.
@@ -162,7 +195,7 @@ impl Trampoline {
             [
                 page,
                 PAGE,
-                (libc::PROT_READ | libc::PROT_EXEC) as u64,
+                (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) as u64,
                 (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE) as u64,
                 u64::MAX,
                 0,

@@ -46,8 +46,10 @@ pub fn event_details(event: &Event) -> String {
             }
         ),
         Event::Preemption(p) => format!(
-            "rip={:#x}{}",
+            "rip={:#x} rsp={:#x} eflags={:#x}{}",
             p.regs.rip,
+            p.regs.rsp,
+            p.regs.eflags,
             p.ticks.map_or_else(String::new, |t| format!(" ticks={t}"))
         ),
         Event::Rdtsc(e) => format!(
@@ -105,6 +107,10 @@ fn syscall_details(e: &SyscallEvent) -> String {
         SyscallAction::Exec => line.push_str(" [exec]"),
         SyscallAction::Clone => line.push_str(" [clone]"),
         SyscallAction::Restart => line.push_str(" [restarted]"),
+        SyscallAction::MaskedWait { signo } => line.push_str(&format!(
+            " [interrupted by {}]",
+            tracee::signal_name(*signo)
+        )),
     }
     for w in &e.writes {
         line.push_str(&format!(" wrote {}@{:#x}", w.data.len, w.addr));

@@ -3,5 +3,6 @@
 pub mod describe;
 pub mod dump;
 pub mod ls;
+pub mod ps;
 pub mod record;
 pub mod replay;

@@ -13,7 +13,7 @@ static void *claimer(void *arg) {
     if (id == 2)
         for (int i = 0; i < 20000; i++) work = work + i;
     if (slot == 0) {                               // check
-        for (int i = 0; i < 40; i++) work = work * 31 + i;  // the window: a few dozen instructions
+        for (int i = 0; i < 400; i++) work = work * 31 + i;  // the window: a few thousand instructions
         slot = id;                                 // act
         claims[id]++;
     }

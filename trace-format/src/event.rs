@@ -100,6 +100,12 @@ pub enum SyscallAction {
     /// ran it again: replay skips this attempt and rewinds the thread to
     /// the syscall instruction.
     Restart,
+    /// A wait that installs a temporary signal mask (pselect6, ppoll,
+    /// epoll_pwait, rt_sigsuspend) was interrupted by `signo`, whose
+    /// handler ran under that mask: replay sends the signal and runs
+    /// rt_sigsuspend with the recorded mask in its place, so that the
+    /// kernel delivers it exactly so.
+    MaskedWait { signo: i32 },
 }
 
 /// The mapping an mmap created.

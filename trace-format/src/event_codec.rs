@@ -195,6 +195,10 @@ impl Encode for SyscallAction {
             SyscallAction::Exec => enc.u8(5),
             SyscallAction::Clone => enc.u8(6),
             SyscallAction::Restart => enc.u8(7),
+            SyscallAction::MaskedWait { signo } => {
+                enc.u8(8);
+                enc.i32(*signo);
+            }
         }
     }
 }
@@ -215,6 +219,7 @@ impl Decode for SyscallAction {
             5 => Ok(SyscallAction::Exec),
             6 => Ok(SyscallAction::Clone),
             7 => Ok(SyscallAction::Restart),
+            8 => Ok(SyscallAction::MaskedWait { signo: dec.i32()? }),
             tag => Err(unknown("syscall action", u64::from(tag))),
         }
     }

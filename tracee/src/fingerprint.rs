@@ -27,10 +27,18 @@ pub fn capture(task: &Task, regs: &Registers, memory: Vec<(u64, u64)>) -> Finger
     }
 }
 
+/// Flags the debugging machinery sets (RF at a hardware breakpoint, TF
+/// while single-stepping), which are not the program's state.
+const DEBUG_FLAGS: u64 = 0x1_0000 | 0x100;
+
 /// Whether the thread, whose registers are `regs`, is at the recorded
 /// instant.
 pub fn matches(task: &Task, regs: &Registers, want_regs: &Registers, want: &Fingerprint) -> bool {
-    if regs != want_regs || stack_hash(task, regs) != want.stack_hash {
+    let mut normalized = *regs;
+    normalized.eflags &= !DEBUG_FLAGS;
+    let mut wanted = *want_regs;
+    wanted.eflags &= !DEBUG_FLAGS;
+    if normalized != wanted || stack_hash(task, regs) != want.stack_hash {
         return false;
     }
     want.memory

@@ -39,6 +39,7 @@ pub fn spawn_stopped(spec: &SpawnSpec) -> Result<Task, TraceeError> {
         .chain(std::iter::once(std::ptr::null()))
         .collect();
     let dev_null = c"/dev/null";
+    let cpu = first_allowed_cpu();
     let spawn_error = |what: &str| TraceeError::Spawn {
         what: what.to_string(),
         source: io::Error::last_os_error(),
@@ -54,6 +55,26 @@ pub fn spawn_stopped(spec: &SpawnSpec) -> Result<Task, TraceeError> {
         // SAFETY: async-signal-safe calls only; pointers are valid C
         // strings and NULL-terminated arrays owned by this frame.
         unsafe {
+            // The program starts as from a shell: nothing blocked (rewind
+            // blocks SIGCHLD for itself), every signal at its default
+            // (Rust's runtime ignores SIGPIPE, and ignored signals would
+            // stay ignored across exec).
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+            for signal in 1..libc::SIGRTMAX() {
+                if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+                    libc::signal(signal, libc::SIG_DFL);
+                }
+            }
+            // One CPU for the whole tree, in recording and in replay alike:
+            // CPUID reports the core it runs on (APIC ids, topology), and
+            // programs read it without a syscall rewind could record.
+            if let Some(cpu) = cpu {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(cpu, &mut set);
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+            }
             libc::personality(libc::ADDR_NO_RANDOMIZE as libc::c_ulong);
             libc::prctl(libc::PR_SET_TSC, libc::PR_TSC_SIGSEGV, 0, 0, 0);
             if spec.null_stdio {
@@ -73,6 +94,19 @@ pub fn spawn_stopped(spec: &SpawnSpec) -> Result<Task, TraceeError> {
         }
     }
     seize_stopped_child(pid)
+}
+
+/// The lowest-numbered CPU this process may run on.
+fn first_allowed_cpu() -> Option<usize> {
+    // SAFETY: cpu_set_t is plain bits; sched_getaffinity writes at most
+    // its size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return None;
+        }
+        (0..libc::CPU_SETSIZE as usize).find(|&cpu| libc::CPU_ISSET(cpu, &set))
+    }
 }
 
 fn seize_stopped_child(pid: Tid) -> Result<Task, TraceeError> {

@@ -160,6 +160,13 @@ pub fn sample_events() -> Vec<EventRecord> {
             action: SyscallAction::Restart,
             output: None,
         }),
+        Event::Syscall(SyscallEvent {
+            regs: regs(25),
+            result: -514,
+            writes: vec![],
+            action: SyscallAction::MaskedWait { signo: 17 },
+            output: None,
+        }),
         Event::Clone(CloneEvent {
             kind: CloneKind::Thread,
             regs: regs(18),

@@ -82,6 +82,26 @@ pub fn lookup(nr: u64) -> Option<&'static SyscallSpec> {
     TABLE.get(index)
 }
 
+/// Where the signal mask lies that a waiting syscall installs while it
+/// waits (pselect6, ppoll, epoll_pwait, epoll_pwait2, rt_sigsuspend), or
+/// None when it installs none.
+pub fn temporary_sigmask(task: &crate::Task, regs: &trace_format::Registers) -> Option<u64> {
+    let a = regs.syscall_args();
+    let mask = match regs.orig_rax as i64 {
+        libc::SYS_pselect6 => {
+            if a[5] == 0 {
+                return None;
+            }
+            task.read_u64(crate::RemoteAddr(a[5])).ok()?
+        }
+        libc::SYS_ppoll => a[3],
+        libc::SYS_epoll_pwait | libc::SYS_epoll_pwait2 => a[4],
+        libc::SYS_rt_sigsuspend => a[0],
+        _ => return None,
+    };
+    (mask != 0).then_some(mask)
+}
+
 /// The name of syscall `nr`, or `syscall_N`.
 pub fn name(nr: u64) -> String {
     lookup(nr).map_or_else(|| format!("syscall_{}", nr as i64), |s| s.name.to_string())

@@ -194,7 +194,7 @@ pub static TABLE: &[SyscallSpec] = &[
     entry(127, "rt_sigpending", Emulate(&[Fixed { arg: 0, len: 8 }])),
     entry(128, "rt_sigtimedwait", Unsupported),
     entry(129, "rt_sigqueueinfo", NONE),
-    entry(130, "rt_sigsuspend", Unsupported),
+    entry(130, "rt_sigsuspend", NONE),
     entry(131, "sigaltstack", Execute),
     entry(132, "utime", NONE),
     entry(133, "mknod", NONE),
