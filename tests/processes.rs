@@ -246,3 +246,9 @@ fn chaos_mode_exposes_a_narrow_race() {
     assert_eq!(replay.status.code(), Some(1), "{}", text(&replay.stderr));
     assert_eq!(text(&replay.stdout), text(&failing.stdout));
 }
+
+#[test]
+fn blocked_syscall_results_land_when_recorded() {
+    let out = check("blocked_read_visibility", &[]);
+    assert!(out.contains("saw 'payload'"), "{out}");
+}

@@ -6,6 +6,7 @@ use trace_format::{CloneEvent, CloneKind, Event, ExitEvent, ExitStatus};
 use tracee::{PtraceEvent, RemoteAddr, Resume, Stop, SyscallStopKind, Task, Tid};
 
 use crate::error::RecordError;
+use crate::scratch;
 use crate::session::{internal, Session};
 use crate::syscall::{self, ExitContext};
 use crate::task::{AddressSpace, RecordTask, TaskState};
@@ -85,7 +86,12 @@ impl Session {
     fn on_syscall_entry(&mut self, tid: Tid) -> Result<(), RecordError> {
         let record = self.task(tid)?;
         let regs = record.task.regs()?;
-        let pending = syscall::on_entry(&record.task, regs)?;
+        let mut pending = syscall::on_entry(&record.task, regs)?;
+        if let (Some(scratch), true) = (record.scratch, Rc::strong_count(&record.space) > 1) {
+            if pending.is_emulated() {
+                pending.redirects = scratch::redirect(&record.task, &regs, scratch)?;
+            }
+        }
         record.pending = Some(pending);
         record.task.resume(Resume::Syscall, 0)?;
         self.entered_kernel(tid, false)
@@ -123,6 +129,7 @@ impl Session {
             .ok_or_else(|| internal(format!("syscall exit of unknown thread {tid}")))?;
         let exit_regs = record.task.regs()?;
         let result = exit_regs.rax as i64;
+        scratch::restore(&record.task, &pending.redirects, result)?;
         let masked_wait =
             tracee::syscalls::temporary_sigmask(&record.task, &pending.regs).is_some();
         if RESTART_CODES.contains(&result) || (masked_wait && result == -i64::from(libc::EINTR)) {
@@ -155,6 +162,9 @@ impl Session {
         let record = self.task(tid)?;
         record.state = TaskState::Stopped;
         record.boundary_regs = Some(record.task.regs()?);
+        if record.scratch.is_none() && Rc::strong_count(&record.space) > 1 {
+            record.scratch = Some(scratch::allocate(&record.task)?);
+        }
         self.redeliver_deferred(tid)?;
         if was_execve {
             self.release_vfork_parent(tid)?;
@@ -331,7 +341,7 @@ impl Session {
         let regs = pending.regs;
         let flags = clone_flags(&parent.task, &regs, kind)?;
         let (parent_tgid, parent_space) = (parent.tgid, Rc::clone(&parent.space));
-        let first_stop = match self.early_stops.remove(&child_tid) {
+        let first_stop = match self.take_early_stop(child_tid) {
             Some(stop) => stop,
             None => wait_for_thread(child_tid)?,
         };

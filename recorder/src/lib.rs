@@ -10,6 +10,7 @@ mod header;
 mod outputs;
 mod program;
 mod scheduler;
+mod scratch;
 mod session;
 mod signals;
 mod syscall;

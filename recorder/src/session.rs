@@ -130,6 +130,7 @@ impl Session {
             .ok_or_else(|| internal(format!("exec in unknown thread {tid}")))?;
         let capture = exec::capture_exec(&mut record.task, &mut self.writer, &mut self.files)?;
         record.space = AddressSpace::new(capture.brk_end);
+        record.scratch = None;
         self.emit(tid, Event::Exec(capture.event))
     }
 
@@ -319,6 +320,16 @@ impl Session {
             }
             other => other,
         }
+    }
+
+    /// A stop of a new thread that waitpid already reported, kept aside or
+    /// queued while another thread ran.
+    pub(crate) fn take_early_stop(&mut self, tid: Tid) -> Option<Stop> {
+        if let Some(stop) = self.early_stops.remove(&tid) {
+            return Some(stop);
+        }
+        let at = self.queue.iter().position(|&(t, _)| t == tid)?;
+        self.queue.remove(at).map(|(_, stop)| stop)
     }
 
     pub(crate) fn is_main_process(&self, tgid: Tid) -> bool {

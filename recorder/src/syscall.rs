@@ -38,6 +38,8 @@ pub struct PendingSyscall {
     entry_lengths: Vec<Option<u32>>,
     /// Set when the kernel reported PTRACE_EVENT_EXEC during this execve.
     pub exec_happened: bool,
+    /// Output buffers moved to the thread's scratch area.
+    pub redirects: Vec<crate::scratch::Redirect>,
 }
 
 impl PendingSyscall {
@@ -57,6 +59,11 @@ impl PendingSyscall {
 
     pub fn is_execve(&self) -> bool {
         self.plan == Plan::Execve
+    }
+
+    /// Whether replay emulates it (its outputs come from the trace).
+    pub fn is_emulated(&self) -> bool {
+        self.plan == Plan::Emulate
     }
 }
 
@@ -89,6 +96,7 @@ pub fn on_entry(task: &Task, regs: Registers) -> Result<PendingSyscall, RecordEr
         outputs,
         entry_lengths,
         exec_happened: false,
+        redirects: Vec::new(),
     })
 }
 

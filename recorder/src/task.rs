@@ -69,6 +69,8 @@ pub struct RecordTask {
     pub vfork_child: Option<Tid>,
     /// The id this thread had before its exec gave it the leader's.
     pub pre_exec_tid: Option<Tid>,
+    /// Its scratch area (see `scratch`), once its address space is shared.
+    pub scratch: Option<u64>,
 }
 
 impl RecordTask {
@@ -87,6 +89,7 @@ impl RecordTask {
             exit_written: false,
             vfork_child: None,
             pre_exec_tid: None,
+            scratch: None,
         }
     }
 

@@ -54,7 +54,29 @@ fn run_injected(task: &Task, nr: i64) -> Result<i64, TraceeError> {
         expected,
         got,
     };
-    let stop = task.step(Resume::Syscall, 0)?;
+    // A signal that arrives now must not be delivered with the injected
+    // registers: it is held back and sent again afterwards.
+    let mut held = Vec::new();
+    let mut stop = task.step(Resume::Syscall, 0)?;
+    while let Stop::Signal(signal) = stop {
+        held.push(signal);
+        stop = task.step(Resume::Syscall, 0)?;
+    }
+    let result = finish_injected(task, nr, stop, unexpected);
+    for signal in held {
+        if let Some(tgid) = crate::signals::thread_group(task.tid) {
+            crate::signals::tgkill(tgid, task.tid, signal)?;
+        }
+    }
+    result
+}
+
+fn finish_injected(
+    task: &Task,
+    nr: i64,
+    stop: Stop,
+    unexpected: impl Fn(String, &'static str) -> TraceeError,
+) -> Result<i64, TraceeError> {
     if stop != Stop::Syscall || task.syscall_stop_kind()? != SyscallStopKind::Entry {
         return Err(unexpected(
             format!("{stop:?}"),
