@@ -94,6 +94,24 @@ fn measure(
     ])
 }
 
+/// Compiles one of the test suite's C programs into `scratch`.
+fn compile(name: &str, scratch: &Path) -> Result<PathBuf, String> {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/programs")
+        .join(format!("{name}.c"));
+    let exe = scratch.join(name);
+    let status = Command::new("cc")
+        .args(["-O1", "-pthread", "-o"])
+        .arg(&exe)
+        .arg(&source)
+        .status()
+        .map_err(|e| format!("cannot run cc: {e}"))?;
+    if !status.success() {
+        return Err(format!("compiling {} failed", source.display()));
+    }
+    Ok(exe)
+}
+
 pub fn run_all() -> Result<(), String> {
     let rewind = rewind_binary()?;
     let strace = which("strace");
@@ -129,6 +147,18 @@ pub fn run_all() -> Result<(), String> {
             program: python()?,
             args: vec!["-c".into(), "pass".into()],
             runs: 20,
+        },
+        Workload {
+            name: "spin on flag, main sleeps 20 ms",
+            program: compile("spin_flag", &scratch)?,
+            args: vec!["20".into()],
+            runs: 5,
+        },
+        Workload {
+            name: "4 CPU-bound threads",
+            program: compile("cpu_threads_progress", &scratch)?,
+            args: vec!["1".into()],
+            runs: 1,
         },
     ];
     println!("record/replay wall time as a ratio to native (one run of each)");

@@ -110,7 +110,7 @@ fn record_into(
             .iter()
             .map(|e| c_string(e))
             .collect::<Result<_, _>>()?,
-        null_stdio: false,
+        detached: false,
     };
     let mut task = spawn::spawn_stopped(&spec)?;
     let pid = task.tid;

@@ -32,6 +32,12 @@ pub enum ReplayError {
     },
     /// Writing the replayed output failed.
     Output(std::io::Error),
+    /// The debugger went away; the replay ends with it.
+    DebuggerGone,
+    /// gdb's Ctrl-C reached a thread running through a trampoline, which
+    /// must come out before gdb sees the replay. Caught where the
+    /// trampoline was installed; never leaves the replayer.
+    Interrupted,
 }
 
 impl ReplayError {
@@ -57,6 +63,8 @@ impl fmt::Display for ReplayError {
                 write!(f, "the trace cannot be replayed at event {event}: {reason}")
             }
             ReplayError::Output(e) => write!(f, "cannot write the replayed output: {e}"),
+            ReplayError::DebuggerGone => write!(f, "the debugger disconnected"),
+            ReplayError::Interrupted => write!(f, "the replay was interrupted"),
         }
     }
 }

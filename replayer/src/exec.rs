@@ -113,6 +113,27 @@ pub fn rebuild(
             memory::apply_writes(task, reader, &mapping.contents)?;
         }
     }
+    name_thread(task, &exec.exe.original_path)?;
     task.set_regs(&exec.regs)?;
+    Ok(())
+}
+
+/// Gives the thread the name the kernel gave it at the recorded exec (the
+/// program's file name, cut to 15 bytes), not the stub's: gdb, `ps` and
+/// the program's own reads of its name see the recorded one.
+fn name_thread(task: &Task, exe: &str) -> Result<(), ReplayError> {
+    let file_name = Path::new(exe)
+        .file_name()
+        .map(|n| n.as_bytes())
+        .unwrap_or_default();
+    let mut name = file_name[..file_name.len().min(15)].to_vec();
+    name.push(0);
+    let at = remote::put_scratch(task, &name)?;
+    remote::syscall_at(
+        task,
+        remote::REWIND_SYSCALL,
+        libc::SYS_prctl,
+        [libc::PR_SET_NAME as u64, at, 0, 0, 0, 0],
+    )?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! recorded results (DESIGN.md "Replay").
 #![forbid(unsafe_code)]
 
+pub mod debug;
 mod error;
 mod exec;
 mod memory;
@@ -35,11 +36,17 @@ pub fn replay_to_end(options: &ReplayOptions) -> Result<ExitStatus, ReplayError>
     if let Some(early) = reader.early_end() {
         eprintln!("rewind: warning: {early}");
     }
-    let stub = std::env::current_exe().map_err(|e| {
+    let stub = replay_stub()?;
+    ReplaySession::new(reader, stub, options.echo_output).run_to_end()
+}
+
+/// The program replayed processes exec before their recorded address
+/// space is rebuilt: this very binary.
+fn replay_stub() -> Result<PathBuf, ReplayError> {
+    std::env::current_exe().map_err(|e| {
         ReplayError::Tracee(tracee::TraceeError::Spawn {
             what: "cannot find this rewind binary to use as the replay stub".into(),
             source: e,
         })
-    })?;
-    ReplaySession::new(reader, stub, options.echo_output).run_to_end()
+    })
 }

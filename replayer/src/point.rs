@@ -7,6 +7,7 @@
 use trace_format::{ExecutionPoint, Fingerprint, Registers};
 use tracee::{debugregs, fingerprint, Resume, Stop};
 
+use crate::debug::DebugLink;
 use crate::error::ReplayError;
 use crate::task::ReplayTask;
 use crate::trampoline::Trampoline;
@@ -15,6 +16,10 @@ use crate::verify;
 /// Stops before the replay gives up; a replay that never matches has
 /// diverged.
 const MAX_STOPS: u64 = 10_000_000;
+
+/// The debug register the replay's own breakpoints use; a debugger gets
+/// the other three.
+pub(crate) const REPLAY_SLOT: usize = 3;
 
 pub fn run_to(
     task: &mut ReplayTask,
@@ -34,6 +39,9 @@ pub fn run_to(
     if fingerprint::matches(&task.task, &regs, &point.regs, want) {
         return Ok(());
     }
+    if let Some(debugger) = task.debug.clone() {
+        return run_to_debugged(task, number, point, want, &debugger);
+    }
     match Trampoline::install(&task.task, &point.regs)? {
         Some(trampoline) => {
             let outcome = run_through_trampoline(task, number, point, want, &trampoline);
@@ -43,6 +51,55 @@ pub fn run_to(
             outcome.and(removed)
         }
         None => run_with_breakpoint(task, number, point, want),
+    }
+}
+
+/// Under gdb, a trampoline would move an instruction gdb may step through
+/// or set a breakpoint on, and gdb would read its jump: it is used only
+/// while nothing of gdb's can meet it (no breakpoint near it, no
+/// watchpoint, no step of this thread), and taken out before gdb is shown
+/// any stop. Otherwise every pass stops instead.
+fn run_to_debugged(
+    task: &mut ReplayTask,
+    number: u64,
+    point: &ExecutionPoint,
+    want: &Fingerprint,
+    debugger: &DebugLink,
+) -> Result<(), ReplayError> {
+    loop {
+        if !debugger
+            .borrow()
+            .trampoline_allowed(task.thread_id(), point.regs.rip)
+        {
+            return run_with_breakpoint(task, number, point, want);
+        }
+        let Some(trampoline) = Trampoline::install(&task.task, &point.regs)? else {
+            return run_with_breakpoint(task, number, point, want);
+        };
+        debugger.borrow_mut().trampoline_running = true;
+        let outcome = run_through_trampoline(task, number, point, want, &trampoline);
+        debugger.borrow_mut().trampoline_running = false;
+        let removed = trampoline.remove(&task.task);
+        match outcome {
+            Err(ReplayError::Interrupted) => {
+                removed?;
+                let mut debugger = debugger.borrow_mut();
+                let reason = match debugger.take_deferred_stop() {
+                    Some(reason) => reason,
+                    None => {
+                        let own = task.thread_id();
+                        let thread = if own.pid == debugger.debugged {
+                            own
+                        } else {
+                            debugger.first_thread().unwrap_or(own)
+                        };
+                        gdb_remote::StopReason::Interrupted { thread }
+                    }
+                };
+                debugger.park(reason)?;
+            }
+            other => return other.and(removed),
+        }
     }
 }
 
@@ -89,7 +146,7 @@ fn run_with_breakpoint(
     want: &Fingerprint,
 ) -> Result<(), ReplayError> {
     let tid = task.recorded_tid;
-    debugregs::set_exec_breakpoint(task.tid(), 0, point.regs.rip)?;
+    debugregs::set_exec_breakpoint(task.tid(), REPLAY_SLOT, point.regs.rip)?;
     let outcome = (|| {
         for _ in 0..MAX_STOPS {
             let stop = task.resume(number, Resume::Sysemu, Some(libc::SIGTRAP))?;
@@ -103,7 +160,7 @@ fn run_with_breakpoint(
         }
         Err(not_recurring(number, tid, &point.regs))
     })();
-    debugregs::clear_breakpoints(task.tid())?;
+    debugregs::clear_slot(task.tid(), REPLAY_SLOT)?;
     outcome
 }
 

@@ -15,19 +15,24 @@ use trace_format::{
 use tracee::spawn::{self, FirstExec, SpawnSpec};
 use tracee::{PtraceEvent, RemoteAddr, Resume, Stop, SyscallStopKind, Task, Tid};
 
+use crate::debug::DebugLink;
 use crate::error::ReplayError;
 use crate::task::ReplayTask;
 use crate::{exec, memory, output, point, verify};
 
 pub struct ReplaySession {
-    reader: TraceReader,
+    pub(crate) reader: TraceReader,
     stub: PathBuf,
     echo_output: bool,
     /// Replayed threads by recorded id.
-    tasks: HashMap<Tid, ReplayTask>,
+    pub(crate) tasks: HashMap<Tid, ReplayTask>,
     /// The status the first process ended with.
     main_status: Option<ExitStatus>,
     main_tid: Option<Tid>,
+    /// The debugger, when gdb drives the replay.
+    pub(crate) debugger: Option<DebugLink>,
+    /// Threads created so far.
+    created: u64,
 }
 
 impl ReplaySession {
@@ -39,7 +44,17 @@ impl ReplaySession {
             tasks: HashMap::new(),
             main_status: None,
             main_tid: None,
+            debugger: None,
+            created: 0,
         }
+    }
+
+    /// Adds a replayed thread, with the debugger attached if there is one.
+    fn adopt(&mut self, recorded_tid: Tid, mut task: ReplayTask) {
+        task.debug = self.debugger.clone();
+        task.serial = self.created;
+        self.created += 1;
+        self.tasks.insert(recorded_tid, task);
     }
 
     pub fn reader(&self) -> &TraceReader {
@@ -66,7 +81,11 @@ impl ReplaySession {
         }
     }
 
-    fn replay_event(&mut self, number: u64, record: &EventRecord) -> Result<(), ReplayError> {
+    pub(crate) fn replay_event(
+        &mut self,
+        number: u64,
+        record: &EventRecord,
+    ) -> Result<(), ReplayError> {
         let tid = record.tid;
         match &record.event {
             Event::Exec(e) => self.replay_exec(number, tid, e),
@@ -90,7 +109,7 @@ impl ReplaySession {
     fn replay_exec(&mut self, number: u64, tid: Tid, exec: &ExecEvent) -> Result<(), ReplayError> {
         if self.tasks.is_empty() {
             let task = self.spawn_stub(number)?;
-            self.tasks.insert(tid, ReplayTask::new(task, tid, tid));
+            self.adopt(tid, ReplayTask::new(task, tid, tid));
             self.main_tid = Some(tid);
         }
         let task = task_in(&mut self.tasks, number, tid)?;
@@ -107,7 +126,7 @@ impl ReplaySession {
             program: stub,
             argv: vec![c"rewind-replay-stub".to_owned()],
             envp: Vec::new(),
-            null_stdio: true,
+            detached: true,
         };
         let mut task = spawn::spawn_stopped(&spec)?;
         if let FirstExec::Failed(errno) = spawn::run_to_first_exec(&mut task)? {
@@ -434,7 +453,19 @@ impl ReplaySession {
         } else {
             event.child_tid
         };
-        self.tasks.insert(
+        if let Some(debugger) = &self.debugger {
+            let debugger = debugger.borrow();
+            if process == debugger.debugged {
+                debugger.thread_added(child.tid)?;
+            } else if parent.recorded_process == debugger.debugged
+                && event.flags & libc::CLONE_VM as u64 == 0
+            {
+                // A vfork child shares the parent's memory and its
+                // breakpoints, which it steps over unseen.
+                debugger.forked(&child);
+            }
+        }
+        self.adopt(
             event.child_tid,
             ReplayTask::new(child, event.child_tid, process),
         );

@@ -2,6 +2,8 @@
 
 use tracee::{PtraceEvent, Resume, Stop, SyscallStopKind, Task, Tid};
 
+use crate::debug::controller::Outcome;
+use crate::debug::DebugLink;
 use crate::error::ReplayError;
 use crate::verify;
 
@@ -30,6 +32,10 @@ pub struct ReplayTask {
     pub resume_signal: i32,
     /// A signal the replayer already sent for the next `Signal` event.
     pub signal_sent: Option<i32>,
+    /// The debugger, when one is attached: it sees every stop first.
+    pub debug: Option<DebugLink>,
+    /// Creation order, for the debugger's thread list.
+    pub serial: u64,
 }
 
 impl ReplayTask {
@@ -46,6 +52,16 @@ impl ReplayTask {
             doomed: false,
             resume_signal: 0,
             signal_sent: None,
+            debug: None,
+            serial: 0,
+        }
+    }
+
+    /// The thread as gdb names it.
+    pub fn thread_id(&self) -> gdb_remote::ThreadId {
+        gdb_remote::ThreadId {
+            pid: self.recorded_process,
+            tid: self.recorded_tid,
         }
     }
 
@@ -77,7 +93,32 @@ impl ReplayTask {
         self.at_emulated_entry = false;
         let mut signal = std::mem::take(&mut self.resume_signal);
         loop {
-            let stop = self.task.step(how, signal)?;
+            let stop = match self.debug.clone() {
+                None => self.task.step(how, signal)?,
+                Some(debugger) => {
+                    let thread = self.thread_id();
+                    let outcome = debugger
+                        .borrow_mut()
+                        .resume_once(thread, &self.task, how, signal);
+                    let outcome = match outcome {
+                        Err(ReplayError::Interrupted) if signal != 0 => {
+                            // Unwinding to show gdb a stop before the
+                            // signal went in: keep it for the next resume.
+                            self.resume_signal = signal;
+                            return Err(ReplayError::Interrupted);
+                        }
+                        other => other?,
+                    };
+                    match outcome {
+                        Outcome::NotRun => continue,
+                        Outcome::Consumed => {
+                            signal = 0;
+                            continue;
+                        }
+                        Outcome::Stop(stop) => stop,
+                    }
+                }
+            };
             signal = 0;
             match stop {
                 Stop::Signal(s) if Some(s) != wanted => {

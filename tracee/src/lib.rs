@@ -7,6 +7,7 @@ mod addr;
 pub mod cpu;
 pub mod debugregs;
 mod error;
+pub mod extended_state;
 pub mod fingerprint;
 pub mod maps;
 mod ptrace;

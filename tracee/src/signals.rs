@@ -94,3 +94,13 @@ pub fn thread_group(tid: Tid) -> Option<Tid> {
         .find_map(|l| l.strip_prefix("Tgid:"))
         .and_then(|v| v.trim().parse().ok())
 }
+
+/// Makes this process ignore SIGINT: while gdb runs in the same terminal,
+/// Ctrl-C is gdb's to handle (it interrupts the replay through the remote
+/// protocol), not a reason for rewind to die.
+pub fn ignore_interrupt_key() {
+    // SAFETY: installs SIG_IGN, which runs no code in this process.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+    }
+}

@@ -16,9 +16,10 @@ pub struct SpawnSpec {
     pub program: CString,
     pub argv: Vec<CString>,
     pub envp: Vec<CString>,
-    /// Replace stdin, stdout and stderr with /dev/null (replay: the
-    /// tracee's I/O is emulated and must not reach the terminal).
-    pub null_stdio: bool,
+    /// Replace stdin, stdout and stderr with /dev/null and leave the
+    /// terminal's process group (replay: the tracee's I/O is emulated, and
+    /// Ctrl-C typed into gdb must not reach it).
+    pub detached: bool,
 }
 
 /// Forks a child that disables address-space randomization, makes rdtsc
@@ -77,7 +78,8 @@ pub fn spawn_stopped(spec: &SpawnSpec) -> Result<Task, TraceeError> {
             }
             libc::personality(libc::ADDR_NO_RANDOMIZE as libc::c_ulong);
             libc::prctl(libc::PR_SET_TSC, libc::PR_TSC_SIGSEGV, 0, 0, 0);
-            if spec.null_stdio {
+            if spec.detached {
+                libc::setpgid(0, 0);
                 let fd = libc::open(dev_null.as_ptr(), libc::O_RDWR);
                 if fd >= 0 {
                     for target in 0..3 {

@@ -1,15 +1,18 @@
 //! One traced thread: registers, memory, resuming and waiting.
 
+use std::cell::Cell;
 use std::fs::{File, OpenOptions};
 use std::io::ErrorKind;
 use std::os::unix::fs::FileExt;
+use std::time::Duration;
 
 use trace_format::Registers;
 
 use crate::addr::RemoteAddr;
 use crate::error::TraceeError;
 use crate::ptrace::{self, Resume};
-use crate::wait::{self, Stop};
+use crate::wait::{self, PtraceEvent, Stop};
+use crate::waiter::ChildWaiter;
 use crate::Tid;
 
 /// Which side of a syscall a syscall stop is on.
@@ -26,6 +29,10 @@ pub struct Task {
     /// `/proc/TID/mem`: reads and writes of any mapped page, including
     /// read-only ones (the kernel applies FOLL_FORCE for the tracer).
     mem: File,
+    /// A PTRACE_INTERRUPT whose stop has not been seen: the thread stopped
+    /// for another reason first, and the kernel reports the interrupt at
+    /// its next resume, where `step` swallows it.
+    interrupt_pending: Cell<bool>,
 }
 
 impl Task {
@@ -40,7 +47,11 @@ impl Task {
                 path: path.into(),
                 source,
             })?;
-        Ok(Task { tid, mem })
+        Ok(Task {
+            tid,
+            mem,
+            interrupt_pending: Cell::new(false),
+        })
     }
 
     /// Reopens the memory file; needed after exec, which gives the thread
@@ -69,7 +80,47 @@ impl Task {
     /// Resumes and waits for the next stop.
     pub fn step(&self, how: Resume, signal: i32) -> Result<Stop, TraceeError> {
         self.resume(how, signal)?;
-        self.wait()
+        let stop = self.wait()?;
+        if matches!(stop, Stop::Event(PtraceEvent::Stop, _)) && self.interrupt_pending.take() {
+            // The late interrupt came before the thread ran again; a signal
+            // given with the resume was delivered already.
+            return self.step(how, 0);
+        }
+        Ok(stop)
+    }
+
+    /// Like `step`, but every `period` asks `wanted()` whether a user is
+    /// waiting to stop the thread; if so it is stopped where it is and the
+    /// returned stop is a `PtraceEvent::Stop`. Only for threads running
+    /// user code: an interrupt inside a syscall would restart it.
+    pub fn step_interruptible(
+        &self,
+        how: Resume,
+        signal: i32,
+        waiter: &ChildWaiter,
+        period: Duration,
+        wanted: &dyn Fn() -> bool,
+    ) -> Result<Stop, TraceeError> {
+        self.resume(how, signal)?;
+        loop {
+            if let Some(stop) = waiter.wait_for(self.tid, period)? {
+                if matches!(stop, Stop::Event(PtraceEvent::Stop, _))
+                    && self.interrupt_pending.take()
+                {
+                    self.resume(how, 0)?;
+                    continue;
+                }
+                return Ok(stop);
+            }
+            if wanted() {
+                self.interrupt()?;
+                let stop = self.wait()?;
+                if !matches!(stop, Stop::Event(PtraceEvent::Stop, _)) {
+                    self.interrupt_pending.set(true);
+                }
+                return Ok(stop);
+            }
+        }
     }
 
     /// Stops a running seized thread (reported as a `PtraceEvent::Stop`).

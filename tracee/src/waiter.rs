@@ -54,38 +54,61 @@ impl ChildWaiter {
             if let Some(found) = poll_any()? {
                 return Ok(Some(found));
             }
-            let left = match deadline {
-                None => None,
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Ok(None);
-                    }
-                    Some(libc::timespec {
-                        tv_sec: left.as_secs() as libc::time_t,
-                        tv_nsec: libc::c_long::from(left.subsec_nanos()),
-                    })
-                }
-            };
-            let mut pfd = libc::pollfd {
-                fd: self.signal_fd,
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            let timeout = left
-                .as_ref()
-                .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-            // SAFETY: one valid pollfd; the timeout is null or points to a
-            // live timespec; no signal mask change.
-            let ready = unsafe { libc::ppoll(&mut pfd, 1, timeout, std::ptr::null()) };
-            if ready < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                return Err(TraceeError::Wait {
-                    tid: -1,
-                    source: io::Error::last_os_error(),
-                });
+            if !self.sleep_until(deadline, -1)? {
+                return Ok(None);
             }
-            self.drain();
         }
+    }
+
+    /// The next stop of `tid` alone, waiting at most `timeout`. Other
+    /// tracees' stops stay queued in the kernel for their own waits.
+    pub fn wait_for(&self, tid: Tid, timeout: Duration) -> Result<Option<Stop>, TraceeError> {
+        let deadline = Some(Instant::now() + timeout);
+        loop {
+            if let Some(stop) = poll_one(tid)? {
+                return Ok(Some(stop));
+            }
+            if !self.sleep_until(deadline, tid)? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Sleeps until a SIGCHLD arrives or `deadline` passes; false when the
+    /// deadline had already passed. `tid` names the wait in errors.
+    fn sleep_until(&self, deadline: Option<Instant>, tid: Tid) -> Result<bool, TraceeError> {
+        let left = match deadline {
+            None => None,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Ok(false);
+                }
+                Some(libc::timespec {
+                    tv_sec: left.as_secs() as libc::time_t,
+                    tv_nsec: libc::c_long::from(left.subsec_nanos()),
+                })
+            }
+        };
+        let mut pfd = libc::pollfd {
+            fd: self.signal_fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let timeout = left
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        // SAFETY: one valid pollfd; the timeout is null or points to a
+        // live timespec; no signal mask change.
+        let ready = unsafe { libc::ppoll(&mut pfd, 1, timeout, std::ptr::null()) };
+        if ready < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return Err(TraceeError::Wait {
+                tid,
+                source: io::Error::last_os_error(),
+            });
+        }
+        self.drain();
+        Ok(true)
     }
 
     fn drain(&self) {
@@ -121,6 +144,24 @@ pub fn poll_any() -> Result<Option<(Tid, Stop)>, TraceeError> {
             }
         }
         tid => Ok(Some((tid, Stop::decode(status)))),
+    }
+}
+
+/// One pending stop of `tid`, without blocking.
+fn poll_one(tid: Tid) -> Result<Option<Stop>, TraceeError> {
+    let mut status = 0;
+    // SAFETY: waitpid writes one int.
+    let got = unsafe { libc::waitpid(tid, &mut status, libc::__WALL | libc::WNOHANG) };
+    match got {
+        0 => Ok(None),
+        -1 => {
+            let source = io::Error::last_os_error();
+            match source.raw_os_error() {
+                Some(libc::EINTR) => Ok(None),
+                _ => Err(TraceeError::Wait { tid, source }),
+            }
+        }
+        _ => Ok(Some(Stop::decode(status))),
     }
 }
 

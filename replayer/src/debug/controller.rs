@@ -1,0 +1,392 @@
+//! The replay thread's side of a debugging session: parks the replay where
+//! gdb must see it and serves gdb's requests there; runs replayed threads
+//! with gdb's breakpoints, steps and watchpoints in force.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
+
+use gdb_remote::{ResumeAction, StopReason, TargetError, ThreadId};
+use tracee::waiter::ChildWaiter;
+use tracee::{extended_state, RemoteAddr, Stop, Task, Tid};
+
+use super::breakpoints::BreakpointTable;
+use super::protocol::{Answer, Reply, Request};
+use super::registers;
+use crate::error::ReplayError;
+
+mod stepping;
+
+/// What one debug-aware resume of a thread did.
+pub enum Outcome {
+    /// The debugger was shown a stop before the thread ran; resume again
+    /// with the same signal.
+    NotRun,
+    /// The thread ran and its stop was the debugger's; resume again.
+    Consumed,
+    /// A stop the replay must handle.
+    Stop(Stop),
+}
+
+pub struct Debugger {
+    requests: Receiver<Request>,
+    answers: Sender<Reply>,
+    interrupt: Arc<AtomicBool>,
+    waiter: ChildWaiter,
+    table: BreakpointTable,
+    /// The thread gdb asked to step, until it has run one instruction.
+    step: Option<ThreadId>,
+    /// A step that ended in a stop the replay handles (a syscall, a
+    /// signal): reported when the thread next runs.
+    step_done: Option<ThreadId>,
+    /// Live threads of the debugged process, oldest first.
+    threads: Vec<(ThreadId, Tid)>,
+    /// The recorded id of the process gdb debugs.
+    pub debugged: i32,
+    /// The event being replayed (or next to be).
+    pub event: u64,
+    /// gdb changed memory or registers: the replay must not go on.
+    pub modified: bool,
+    /// A thread runs through a trampoline (point.rs): a Ctrl-C must not
+    /// show gdb the replay until it is out.
+    pub trampoline_running: bool,
+    deferred_stop: Option<StopReason>,
+    message: Option<String>,
+    files: HashMap<String, PathBuf>,
+    /// Each process's program and auxiliary vector, by recorded pid.
+    programs: HashMap<i32, (String, Vec<u8>)>,
+}
+
+fn thread_of(threads: &[(ThreadId, Tid)], thread: ThreadId) -> Result<Tid, TargetError> {
+    threads
+        .iter()
+        .find(|(id, _)| id.tid == thread.tid || thread.tid <= 0)
+        .map(|&(_, real)| real)
+        .ok_or(TargetError::Errno(libc::ESRCH))
+}
+
+fn tracee_error(_: tracee::TraceeError) -> TargetError {
+    TargetError::Errno(libc::EIO)
+}
+
+impl Debugger {
+    pub fn new(
+        requests: Receiver<Request>,
+        answers: Sender<Reply>,
+        interrupt: Arc<AtomicBool>,
+        debugged: i32,
+    ) -> Result<Debugger, ReplayError> {
+        Ok(Debugger {
+            requests,
+            answers,
+            interrupt,
+            waiter: ChildWaiter::new()?,
+            table: BreakpointTable::default(),
+            step: None,
+            step_done: None,
+            threads: Vec::new(),
+            debugged,
+            event: 0,
+            modified: false,
+            trampoline_running: false,
+            deferred_stop: None,
+            message: None,
+            files: HashMap::new(),
+            programs: HashMap::new(),
+        })
+    }
+
+    pub fn set_threads(&mut self, threads: Vec<(ThreadId, Tid)>) {
+        self.threads = threads;
+    }
+
+    /// Whether a trampoline at `addr` cannot meet anything of gdb's as
+    /// `thread` runs: no breakpoint near it, no watchpoint (it could fire
+    /// inside the trampoline), no step of the thread to do or to report.
+    pub fn trampoline_allowed(&self, thread: ThreadId, addr: u64) -> bool {
+        !self
+            .table
+            .software_within(addr.saturating_sub(16), addr.saturating_add(16))
+            && !self.table.has_hardware()
+            && self.step != Some(thread)
+            && self.step_done != Some(thread)
+    }
+
+    /// Shows gdb a stop, unless a trampoline is in memory: then the stop
+    /// is kept, and the replay unwinds to where the trampoline was
+    /// installed, takes it out, and shows the stop from there.
+    pub fn stop_for_gdb(&mut self, reason: StopReason) -> Result<(), ReplayError> {
+        if self.trampoline_running {
+            self.deferred_stop = Some(reason);
+            return Err(ReplayError::Interrupted);
+        }
+        self.park(reason)
+    }
+
+    /// The stop `stop_for_gdb` kept.
+    pub fn take_deferred_stop(&mut self) -> Option<StopReason> {
+        self.deferred_stop.take()
+    }
+
+    pub fn first_thread(&self) -> Option<ThreadId> {
+        self.threads.first().map(|&(id, _)| id)
+    }
+
+    pub fn interrupt_requested(&self) -> bool {
+        self.interrupt.swap(false, Ordering::SeqCst)
+    }
+
+    /// Process `pid` exec'd. If it is the debugged one, its new image has
+    /// none of the old breakpoints.
+    pub fn exec(&mut self, pid: i32, exe: String, auxv: Vec<u8>) {
+        if pid == self.debugged {
+            self.table.clear();
+        }
+        self.programs.insert(pid, (exe, auxv));
+    }
+
+    /// A forked process runs its parent's program.
+    pub fn forked_program(&mut self, parent: i32, child: i32) {
+        if let Some(program) = self.programs.get(&parent).cloned() {
+            self.programs.insert(child, program);
+        }
+    }
+
+    pub fn note_file(&mut self, original: &str, stored: PathBuf) {
+        self.files.insert(original.to_owned(), stored);
+    }
+
+    /// A thread joined the debugged process: it gets the watchpoints.
+    pub fn thread_added(&self, tid: Tid) -> Result<(), ReplayError> {
+        Ok(self.table.arm(tid)?)
+    }
+
+    /// A process forked from the debugged one: its copy of memory must not
+    /// keep the breakpoints.
+    pub fn forked(&self, child: &Task) {
+        self.table.scrub(child);
+    }
+
+    /// Shows `reason` to gdb and serves its requests until it resumes.
+    pub fn park(&mut self, reason: StopReason) -> Result<(), ReplayError> {
+        let message = self.message.take();
+        self.answers
+            .send(Ok(Answer::Stopped { reason, message }))
+            .map_err(|_| ReplayError::DebuggerGone)?;
+        loop {
+            let request = self
+                .requests
+                .recv()
+                .map_err(|_| ReplayError::DebuggerGone)?;
+            let reply = match request {
+                Request::Resume(action) => {
+                    self.step = match action {
+                        ResumeAction::Step(thread) => Some(thread),
+                        ResumeAction::Continue => None,
+                    };
+                    return Ok(());
+                }
+                other => self.serve(other),
+            };
+            self.answers
+                .send(reply)
+                .map_err(|_| ReplayError::DebuggerGone)?;
+        }
+    }
+
+    /// Parks with a message for gdb's console.
+    pub fn park_with_message(
+        &mut self,
+        reason: StopReason,
+        message: String,
+    ) -> Result<(), ReplayError> {
+        self.message = Some(message);
+        self.park(reason)
+    }
+
+    fn serve(&mut self, request: Request) -> Reply {
+        match request {
+            Request::Threads => Ok(Answer::Threads(
+                self.threads.iter().map(|&(id, _)| id).collect(),
+            )),
+            Request::ThreadName(thread) => {
+                let real = thread_of(&self.threads, thread)?;
+                let name = std::fs::read_to_string(format!("/proc/{real}/comm"))
+                    .ok()
+                    .map(|n| n.trim_end().to_owned())
+                    .filter(|n| n != "rewind-replay-stub" && !n.is_empty());
+                Ok(Answer::Name(name))
+            }
+            Request::ReadRegisters(thread) => {
+                let real = thread_of(&self.threads, thread)?;
+                let task = Task::new(real).map_err(tracee_error)?;
+                let regs = task.regs().map_err(tracee_error)?;
+                let extended = extended_state::read(real).map_err(tracee_error)?;
+                Ok(Answer::Registers(Box::new(registers::to_gdb(
+                    &regs, &extended,
+                ))))
+            }
+            Request::WriteRegisters(thread, wanted) => {
+                let real = thread_of(&self.threads, thread)?;
+                let task = Task::new(real).map_err(tracee_error)?;
+                let current = task.regs().map_err(tracee_error)?;
+                let extended = extended_state::read(real).map_err(tracee_error)?;
+                if registers::to_gdb(&current, &extended) == *wanted {
+                    return Ok(Answer::Done);
+                }
+                let (regs, extended) = registers::from_gdb(&wanted);
+                task.set_regs(&regs).map_err(tracee_error)?;
+                extended_state::write(real, &extended).map_err(tracee_error)?;
+                self.mark_modified("registers");
+                Ok(Answer::Done)
+            }
+            Request::ReadMemory(thread, addr, len) => {
+                let real = thread_of(&self.threads, thread)?;
+                let task = Task::new(real).map_err(tracee_error)?;
+                let mut bytes = vec![0u8; len];
+                let got = task.read_partial(RemoteAddr(addr), &mut bytes);
+                if got == 0 && len > 0 {
+                    return Err(TargetError::Errno(libc::EFAULT));
+                }
+                bytes.truncate(got);
+                self.table.shadow(addr, &mut bytes);
+                Ok(Answer::Bytes(bytes))
+            }
+            Request::WriteMemory(thread, addr, data) => {
+                let real = thread_of(&self.threads, thread)?;
+                let task = Task::new(real).map_err(tracee_error)?;
+                let mut current = vec![0u8; data.len()];
+                task.read_bytes(RemoteAddr(addr), &mut current)
+                    .map_err(|_| TargetError::Errno(libc::EFAULT))?;
+                self.table.shadow(addr, &mut current);
+                if current == data {
+                    return Ok(Answer::Done);
+                }
+                let mut data = data;
+                self.table.write_under(addr, &mut data);
+                task.write_bytes(RemoteAddr(addr), &data)
+                    .map_err(|_| TargetError::Errno(libc::EFAULT))?;
+                self.mark_modified("memory");
+                Ok(Answer::Done)
+            }
+            Request::InsertBreakpoint(kind, addr, len) => {
+                let (first, all) = self.memory_and_threads()?;
+                self.table.insert(&first, &all, kind, addr, len)?;
+                Ok(Answer::Done)
+            }
+            Request::RemoveBreakpoint(kind, addr, len) => {
+                let (first, all) = self.memory_and_threads()?;
+                self.table.remove(Some(&first), &all, kind, addr, len)?;
+                Ok(Answer::Done)
+            }
+            Request::Auxv | Request::ExecFile => {
+                let (exe, auxv) = self
+                    .programs
+                    .get(&self.debugged)
+                    .cloned()
+                    .ok_or(TargetError::Errno(libc::ESRCH))?;
+                Ok(match request {
+                    Request::Auxv => Answer::Bytes(auxv),
+                    _ => Answer::Text(exe),
+                })
+            }
+            Request::CapturedFile(path) => self
+                .proc_file(&path)
+                .or_else(|| self.captured(&path))
+                .map(Answer::Path)
+                .ok_or(TargetError::Errno(libc::ENOENT)),
+            Request::Monitor(command) => self.monitor(command.trim()),
+            Request::Resume(_) => Err(TargetError::Unsupported),
+        }
+    }
+
+    /// The trace's copy of a file the program used. gdb names files as
+    /// the program's loader did (`/lib64/ld-linux-x86-64.so.2`, from
+    /// PT_INTERP), the trace as the kernel's maps did (the resolved
+    /// path): a path that is not in the trace as given is looked up as
+    /// this host resolves it, then by a file name only one capture has.
+    fn captured(&self, path: &str) -> Option<PathBuf> {
+        if let Some(stored) = self.files.get(path) {
+            return Some(stored.clone());
+        }
+        let resolved = std::fs::canonicalize(path).ok();
+        if let Some(stored) = resolved.and_then(|r| self.files.get(r.to_str()?)) {
+            return Some(stored.clone());
+        }
+        let name = std::path::Path::new(path).file_name()?;
+        let mut same_name = self
+            .files
+            .iter()
+            .filter(|(original, _)| std::path::Path::new(original).file_name() == Some(name));
+        match (same_name.next(), same_name.next()) {
+            (Some((_, stored)), None) => Some(stored.clone()),
+            _ => None,
+        }
+    }
+
+    /// `/proc/PID/...` and `/proc/PID/task/TID/...` of the replayed
+    /// process, with the recorded ids gdb knows turned into the replay's.
+    fn proc_file(&self, path: &str) -> Option<PathBuf> {
+        // Only what describes the process; never a way out to the host's
+        // files (`root/`, `cwd/`, `..`).
+        const SERVED: [&str; 6] = ["maps", "smaps", "comm", "stat", "status", "cmdline"];
+        let rest = path.strip_prefix("/proc/")?;
+        let (pid, rest) = rest.split_once('/')?;
+        if pid.parse::<i32>().ok()? != self.debugged {
+            return None;
+        }
+        let parts: Vec<&str> = rest.split('/').collect();
+        let file = *parts.last()?;
+        let shape_ok = parts.len() == 1 || (parts.len() == 3 && parts[0] == "task");
+        if !SERVED.contains(&file) || !shape_ok {
+            return None;
+        }
+        let (_, leader) = *self.threads.first()?;
+        let real_rest = match rest.strip_prefix("task/") {
+            Some(task) => {
+                let (tid, file) = task.split_once('/')?;
+                let tid: i32 = tid.parse().ok()?;
+                let (_, real) = *self.threads.iter().find(|(id, _)| id.tid == tid)?;
+                format!("task/{real}/{file}")
+            }
+            None => rest.to_owned(),
+        };
+        Some(PathBuf::from(format!("/proc/{leader}/{real_rest}")))
+    }
+
+    fn memory_and_threads(&self) -> Result<(Task, Vec<Tid>), TargetError> {
+        let all: Vec<Tid> = self.threads.iter().map(|&(_, real)| real).collect();
+        let first = all.first().ok_or(TargetError::Errno(libc::ESRCH))?;
+        Ok((Task::new(*first).map_err(tracee_error)?, all))
+    }
+
+    fn mark_modified(&mut self, what: &str) {
+        if !self.modified {
+            self.modified = true;
+            self.message = Some(format!(
+                "rewind: the debugger changed the replay's {what}; the replay goes on to the \
+                 end of event {} and stops there, because the recording cannot be followed \
+                 past it.\n",
+                self.event
+            ));
+        }
+    }
+
+    fn monitor(&self, command: &str) -> Reply {
+        let text = match command {
+            "when" => format!("Current event: {}\n", self.event),
+            "help" | "" => "rewind monitor commands:\n  \
+                 when  print the number of the event being replayed\n  \
+                 help  print this list\n"
+                .to_owned(),
+            other => {
+                return Err(TargetError::Message(format!(
+                    "unknown monitor command \"{other}\"; \"monitor help\" lists them"
+                )))
+            }
+        };
+        Ok(Answer::Text(text))
+    }
+}

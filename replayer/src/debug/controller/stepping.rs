@@ -1,0 +1,214 @@
+//! Running a replayed thread with gdb's breakpoints, steps and watchpoints
+//! in force, and telling the debugger's traps from the replay's own.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gdb_remote::{StopReason, ThreadId};
+use tracee::{debugregs, PtraceEvent, RemoteAddr, Resume, Stop, Task};
+
+use super::{Debugger, Outcome};
+use crate::debug::breakpoints::HardwareSlot;
+use crate::error::ReplayError;
+use crate::point::REPLAY_SLOT;
+
+/// How often a thread running user code is checked for a Ctrl-C.
+const INTERRUPT_PERIOD: Duration = Duration::from_millis(50);
+/// si_code of a SIGTRAP raised by int3.
+const SI_KERNEL: i32 = 0x80;
+const SYSCALL_INSTRUCTION: [u8; 2] = [0x0f, 0x05];
+
+impl Debugger {
+    /// One resume of `thread` as the replay asked (`how`, `signal`), with
+    /// the debugger's breakpoints, steps and watchpoints in force.
+    pub fn resume_once(
+        &mut self,
+        thread: ThreadId,
+        task: &Task,
+        how: Resume,
+        signal: i32,
+    ) -> Result<Outcome, ReplayError> {
+        let debugged = thread.pid == self.debugged;
+        if debugged && self.step_done == Some(thread) {
+            self.step_done = None;
+            self.stop_for_gdb(StopReason::Signal {
+                thread,
+                signo: libc::SIGTRAP,
+            })?;
+            return Ok(Outcome::NotRun);
+        }
+        if self.interrupt_requested() {
+            if let Some(reason) = self.interrupted(thread) {
+                self.stop_for_gdb(reason)?;
+                return Ok(Outcome::NotRun);
+            }
+        }
+        let stepping = debugged && self.step == Some(thread);
+        let rip = if stepping || self.table.has_software() {
+            task.regs()?.rip
+        } else {
+            0
+        };
+        let over_breakpoint = self.table.software_at(rip) && byte_at(task, rip) == Some(0xcc);
+        // Only debug exceptions write the debug status (an int3 or a step
+        // reported at a syscall's exit does not): cleared here, what it
+        // says after the stop is about this stop.
+        debugregs::clear_status(task.tid)?;
+        if stepping || over_breakpoint {
+            return self.step_one(thread, task, how, signal, rip, stepping, over_breakpoint);
+        }
+        let interrupt = Arc::clone(&self.interrupt);
+        let stop = task.step_interruptible(how, signal, &self.waiter, INTERRUPT_PERIOD, &|| {
+            interrupt.load(Ordering::SeqCst)
+        })?;
+        match stop {
+            Stop::Event(PtraceEvent::Stop, _) if self.interrupt_requested() => {
+                if let Some(reason) = self.interrupted(thread) {
+                    self.stop_for_gdb(reason)?;
+                }
+                Ok(Outcome::Consumed)
+            }
+            Stop::Signal(libc::SIGTRAP) => self.classify_trap(thread, task, stop, debugged),
+            other => Ok(Outcome::Stop(other)),
+        }
+    }
+
+    /// The stop a Ctrl-C shows gdb while `thread` runs: that thread, or
+    /// one of the debugged process's if it belongs to another process.
+    fn interrupted(&self, thread: ThreadId) -> Option<StopReason> {
+        let shown = if thread.pid == self.debugged {
+            Some(thread)
+        } else {
+            self.first_thread()
+        };
+        shown.map(|thread| StopReason::Interrupted { thread })
+    }
+
+    /// Executes one instruction: for gdb's step, or to get past an int3
+    /// gdb left at the thread's pc.
+    #[allow(clippy::too_many_arguments)]
+    fn step_one(
+        &mut self,
+        thread: ThreadId,
+        task: &Task,
+        how: Resume,
+        signal: i32,
+        rip: u64,
+        stepping: bool,
+        over_breakpoint: bool,
+    ) -> Result<Outcome, ReplayError> {
+        if over_breakpoint {
+            self.table.disarm_software(task, rip)?;
+        }
+        let mut code = [0u8; 2];
+        let at_syscall =
+            task.read_bytes(RemoteAddr(rip), &mut code).is_ok() && code == SYSCALL_INSTRUCTION;
+        let stop = if at_syscall {
+            // A syscall instruction is the replay's to run: the step ends
+            // with the syscall, and gdb hears of it when the thread runs
+            // again.
+            task.step(how, signal)
+        } else if how == Resume::Sysemu {
+            // From the entry of a syscall the replay emulated, a plain
+            // single step stops at that syscall's exit without running an
+            // instruction; the SYSEMU variant runs one.
+            task.step(Resume::SysemuSingleStep, signal)
+        } else {
+            task.step(Resume::SingleStep, signal)
+        };
+        if over_breakpoint {
+            self.table.rearm_software(task, rip)?;
+        }
+        let stop = stop?;
+        if at_syscall || stop != Stop::Signal(libc::SIGTRAP) {
+            if stepping {
+                self.step = None;
+                self.step_done = Some(thread);
+            }
+            return Ok(Outcome::Stop(stop));
+        }
+        let status = debugregs::status(task.tid)?;
+        if status & (1 << REPLAY_SLOT) != 0 {
+            // The replay's own breakpoint at this instruction fired before
+            // it ran: the replay must see it; the step is still to do.
+            return Ok(Outcome::Stop(stop));
+        }
+        if let Some(slot) = self.table.triggered(status) {
+            if thread.pid == self.debugged {
+                self.step = None;
+                self.stop_for_gdb(slot_stop(thread, slot))?;
+                return Ok(Outcome::Consumed);
+            }
+        }
+        if stepping {
+            self.step = None;
+            self.stop_for_gdb(StopReason::Signal {
+                thread,
+                signo: libc::SIGTRAP,
+            })?;
+        }
+        Ok(Outcome::Consumed)
+    }
+
+    /// A SIGTRAP while running: gdb's breakpoint or watchpoint, or the
+    /// replay's own.
+    fn classify_trap(
+        &mut self,
+        thread: ThreadId,
+        task: &Task,
+        stop: Stop,
+        debugged: bool,
+    ) -> Result<Outcome, ReplayError> {
+        let status = debugregs::status(task.tid)?;
+        if let Some(slot) = self.table.triggered(status) {
+            if debugged {
+                self.stop_for_gdb(slot_stop(thread, slot))?;
+            }
+            if status & (1 << REPLAY_SLOT) != 0 {
+                return Ok(Outcome::Stop(stop));
+            }
+            return Ok(Outcome::Consumed);
+        }
+        if status != 0 || !self.table.has_software() {
+            return Ok(Outcome::Stop(stop));
+        }
+        let info = task.siginfo()?;
+        let code = i32::from_le_bytes([info[8], info[9], info[10], info[11]]);
+        let mut regs = task.regs()?;
+        let at = regs.rip.wrapping_sub(1);
+        if code != SI_KERNEL || !self.table.software_at(at) {
+            return Ok(Outcome::Stop(stop));
+        }
+        regs.rip = at;
+        task.set_regs(&regs)?;
+        if debugged {
+            self.stop_for_gdb(StopReason::Breakpoint {
+                thread,
+                hardware: false,
+            })?;
+        }
+        Ok(Outcome::Consumed)
+    }
+}
+
+/// The stop a triggered debug register means to gdb.
+fn slot_stop(thread: ThreadId, slot: HardwareSlot) -> StopReason {
+    match slot.watch {
+        None => StopReason::Breakpoint {
+            thread,
+            hardware: true,
+        },
+        Some(kind) => StopReason::Watchpoint {
+            thread,
+            kind,
+            addr: slot.request.0,
+        },
+    }
+}
+
+fn byte_at(task: &Task, addr: u64) -> Option<u8> {
+    let mut byte = [0u8];
+    task.read_bytes(RemoteAddr(addr), &mut byte).ok()?;
+    Some(byte[0])
+}

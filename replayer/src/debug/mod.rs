@@ -1,0 +1,125 @@
+//! Debugging a replay with gdb (DESIGN.md "Debugging: gdb-remote"). The
+//! replay runs on a thread of its own, which alone traces the replayed
+//! processes; the gdb server talks to it through `ReplayTarget`.
+
+pub(crate) mod breakpoints;
+pub(crate) mod controller;
+mod protocol;
+mod registers;
+mod run;
+mod target;
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::atomic::AtomicBool;
+use std::sync::{mpsc, Arc};
+
+use trace_format::TraceReader;
+
+pub use target::ReplayTarget;
+
+use crate::error::ReplayError;
+use crate::session::ReplaySession;
+use controller::Debugger;
+
+pub(crate) type DebugLink = Rc<RefCell<Debugger>>;
+
+pub struct DebugOptions {
+    pub trace_dir: PathBuf,
+    /// The recorded process to debug; the first one that exec'd if None.
+    pub pid: Option<i32>,
+    /// Show the program to gdb first at the start of this event.
+    pub goto_event: Option<u64>,
+}
+
+/// Where gdb first sees the replay.
+#[derive(Clone, Copy)]
+pub(crate) struct DebugStart {
+    pub pid: i32,
+    pub goto_event: Option<u64>,
+    /// The process never runs a program of its own (a forked copy): gdb
+    /// first sees it when it is created.
+    pub on_creation: bool,
+}
+
+/// Starts the replay and runs it to the first stop gdb sees.
+pub fn start(options: &DebugOptions) -> Result<ReplayTarget, ReplayError> {
+    let trace_dir = std::fs::canonicalize(&options.trace_dir)
+        .map_err(|e| trace_format::TraceError::io(&options.trace_dir, e))?;
+    let reader = TraceReader::open(&trace_dir)?;
+    if let Some(early) = reader.early_end() {
+        eprintln!("rewind: warning: {early}");
+    }
+    let (pid, on_creation) = match options.pid {
+        Some(pid) => (pid, !execs(&reader, pid)?),
+        None => (first_exec(&reader)?, false),
+    };
+    let start = DebugStart {
+        pid,
+        goto_event: options.goto_event,
+        on_creation,
+    };
+    let stub = crate::replay_stub()?;
+    // Stops of the replayed processes wake the replay thread through a
+    // signalfd, which only works if no thread takes SIGCHLD itself.
+    tracee::waiter::block_sigchld();
+    let (request_tx, request_rx) = mpsc::channel();
+    let (answer_tx, answer_rx) = mpsc::channel();
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let replay_interrupt = Arc::clone(&interrupt);
+    let replay = std::thread::Builder::new()
+        .name("replay".into())
+        .spawn(move || {
+            let debugger = Debugger::new(request_rx, answer_tx, replay_interrupt, pid)?;
+            let mut session = ReplaySession::new(reader, stub, false);
+            session.run_debugger(Rc::new(RefCell::new(debugger)), start)
+        })
+        .map_err(|e| {
+            ReplayError::Tracee(tracee::TraceeError::Spawn {
+                what: "cannot start the replay thread".into(),
+                source: e,
+            })
+        })?;
+    let mut target = ReplayTarget::new(request_tx, answer_rx, interrupt, replay);
+    target.wait_for_start()?;
+    Ok(target)
+}
+
+/// Whether process `pid` runs a program of its own; an error if the trace
+/// has no such process.
+fn execs(reader: &TraceReader, pid: i32) -> Result<bool, ReplayError> {
+    let mut created = false;
+    for item in reader.events() {
+        let (_, record) = item?;
+        match &record.event {
+            trace_format::Event::Exec(_) if record.tid == pid => return Ok(true),
+            trace_format::Event::Clone(clone) if clone.child_tid == pid => {
+                created = clone.flags & libc::CLONE_THREAD as u64 == 0;
+            }
+            _ => {}
+        }
+    }
+    if created {
+        Ok(false)
+    } else {
+        Err(ReplayError::BadTrace {
+            event: 0,
+            reason: format!("process {pid} is not in this trace (`rewind ps` lists its processes)"),
+        })
+    }
+}
+
+/// The recorded id of the first process that exec'd.
+fn first_exec(reader: &TraceReader) -> Result<i32, ReplayError> {
+    for item in reader.events() {
+        let (_, record) = item?;
+        if matches!(record.event, trace_format::Event::Exec(_)) {
+            return Ok(record.tid);
+        }
+    }
+    Err(ReplayError::BadTrace {
+        event: 0,
+        reason: "no process in the trace ever started a program".into(),
+    })
+}

@@ -1,0 +1,43 @@
+//! Messages between the gdb server's thread and the replay thread. Every
+//! ptrace request must come from the thread that traces, so the server's
+//! `Target` forwards each request and waits for its answer.
+
+use std::path::PathBuf;
+
+use gdb_remote::{BreakpointKind, ResumeAction, StopReason, TargetError, ThreadId, X86Registers};
+
+pub enum Request {
+    Threads,
+    ThreadName(ThreadId),
+    ReadRegisters(ThreadId),
+    WriteRegisters(ThreadId, Box<X86Registers>),
+    ReadMemory(ThreadId, u64, usize),
+    WriteMemory(ThreadId, u64, Vec<u8>),
+    InsertBreakpoint(BreakpointKind, u64, u64),
+    RemoveBreakpoint(BreakpointKind, u64, u64),
+    /// Of the debugged process (the only one gdb sees).
+    Auxv,
+    ExecFile,
+    /// Where the trace keeps the file the program knew as this path.
+    CapturedFile(String),
+    Monitor(String),
+    /// Run; the answer is `Answer::Stopped` once the replay stops again.
+    Resume(ResumeAction),
+}
+
+pub enum Answer {
+    Threads(Vec<ThreadId>),
+    Name(Option<String>),
+    Registers(Box<X86Registers>),
+    Bytes(Vec<u8>),
+    Text(String),
+    Path(PathBuf),
+    Done,
+    /// The replay stopped; `message` is printed in gdb's console first.
+    Stopped {
+        reason: StopReason,
+        message: Option<String>,
+    },
+}
+
+pub type Reply = Result<Answer, TargetError>;

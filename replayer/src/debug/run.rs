@@ -1,0 +1,220 @@
+//! The replay loop when gdb drives it: the same events, with stops shown to
+//! gdb where it asked for them and where the debugged process starts,
+//! ends, or runs out of recording.
+
+use gdb_remote::{StopReason, ThreadId};
+use trace_format::{Event, EventRecord, ExitStatus, MappingSource, SyscallAction};
+
+use super::{DebugLink, DebugStart};
+use crate::error::ReplayError;
+use crate::session::ReplaySession;
+
+impl ReplaySession {
+    /// Replays under gdb's control until gdb goes away (which is how this
+    /// returns when all went well: `ReplayError::DebuggerGone`).
+    pub(crate) fn run_debugger(
+        &mut self,
+        debugger: DebugLink,
+        start: DebugStart,
+    ) -> Result<(), ReplayError> {
+        self.debugger = Some(debugger.clone());
+        let mut started = false;
+        let mut last = None;
+        for item in self.reader.events() {
+            let (number, record) = item?;
+            debugger.borrow_mut().event = number;
+            if !started
+                && start.goto_event.is_some_and(|goto| number >= goto)
+                && self.exists(start.pid)
+            {
+                started = true;
+                self.update_threads(&debugger);
+                let thread = self.shown_thread(&debugger, start.pid);
+                debugger.borrow_mut().park(StopReason::Signal {
+                    thread,
+                    signo: libc::SIGTRAP,
+                })?;
+            }
+            if started {
+                self.before_event(&debugger, start.pid)?;
+            }
+            self.replay_event(number, &record)?;
+            self.after_event(&debugger, &record);
+            last = Some(record.tid);
+            if !started && start.goto_event.is_none() && starts(&record, start) {
+                started = true;
+                debugger.borrow_mut().event = number + 1;
+                debugger.borrow_mut().park(StopReason::Signal {
+                    thread: ThreadId {
+                        pid: start.pid,
+                        tid: if start.on_creation {
+                            start.pid
+                        } else {
+                            record.tid
+                        },
+                    },
+                    signo: libc::SIGTRAP,
+                })?;
+            }
+            if let Event::Exit(exit) = &record.event {
+                let process = self.tasks.get(&record.tid).map(|t| t.recorded_process);
+                if exit.process_exit && process == Some(start.pid) && started {
+                    let reason = match exit.status {
+                        ExitStatus::Exited(code) => StopReason::Exited {
+                            pid: start.pid,
+                            code,
+                        },
+                        ExitStatus::Killed { signal, .. } => StopReason::Killed {
+                            pid: start.pid,
+                            signo: signal,
+                        },
+                    };
+                    debugger.borrow_mut().park(reason)?;
+                }
+            }
+        }
+        let thread = debugger.borrow().first_thread().unwrap_or(ThreadId {
+            pid: start.pid,
+            tid: last.unwrap_or(start.pid),
+        });
+        if !started {
+            return Err(ReplayError::BadTrace {
+                event: self.reader.event_count(),
+                reason: format!("process {} never ran in this recording", start.pid),
+            });
+        }
+        // Every later resume ends here again, until gdb leaves.
+        let mut debugger = debugger.borrow_mut();
+        debugger.event = self.reader.event_count();
+        loop {
+            debugger.park_with_message(
+                StopReason::HistoryEnd {
+                    thread,
+                    at_start: false,
+                },
+                "rewind: the replay reached the end of the recording.\n".into(),
+            )?;
+        }
+    }
+
+    fn exists(&self, pid: i32) -> bool {
+        self.tasks
+            .values()
+            .any(|t| t.recorded_process == pid && !t.gone)
+    }
+
+    fn shown_thread(&self, debugger: &DebugLink, pid: i32) -> ThreadId {
+        debugger
+            .borrow()
+            .first_thread()
+            .unwrap_or(ThreadId { pid, tid: pid })
+    }
+
+    /// Between events: gdb's Ctrl-C, and the refusal to follow a
+    /// recording that gdb's writes have made impossible.
+    fn before_event(&mut self, debugger: &DebugLink, pid: i32) -> Result<(), ReplayError> {
+        let thread = self.shown_thread(debugger, pid);
+        if debugger.borrow().modified {
+            let mut debugger = debugger.borrow_mut();
+            loop {
+                let message = format!(
+                    "rewind: the replay cannot go past event {} because the debugger changed \
+                     its memory or registers; quit and replay again.\n",
+                    debugger.event
+                );
+                debugger.park_with_message(
+                    StopReason::HistoryEnd {
+                        thread,
+                        at_start: false,
+                    },
+                    message,
+                )?;
+            }
+        }
+        if debugger.borrow().interrupt_requested() {
+            debugger
+                .borrow_mut()
+                .park(StopReason::Interrupted { thread })?;
+        }
+        Ok(())
+    }
+
+    /// Keeps what gdb asks about current: the debugged process's threads,
+    /// its program and auxiliary vector, and the files the trace holds.
+    fn after_event(&mut self, debugger: &DebugLink, record: &EventRecord) {
+        match &record.event {
+            Event::Exec(exec) => {
+                let mut d = debugger.borrow_mut();
+                let files =
+                    std::iter::once(&exec.exe).chain(exec.mappings.iter().filter_map(|m| {
+                        match &m.source {
+                            MappingSource::File { file, .. } => Some(file),
+                            _ => None,
+                        }
+                    }));
+                for file in files {
+                    let stored = self.reader.captured_file_path(&file.stored_name);
+                    d.note_file(&file.original_path, stored);
+                }
+                let process = self
+                    .tasks
+                    .get(&record.tid)
+                    .map_or(record.tid, |t| t.recorded_process);
+                let mut auxv = Vec::with_capacity(16 * (exec.auxv.len() + 1));
+                for (key, value) in exec.auxv.iter().chain([(0, 0)].iter()) {
+                    auxv.extend_from_slice(&key.to_le_bytes());
+                    auxv.extend_from_slice(&value.to_le_bytes());
+                }
+                d.exec(process, exec.exe.original_path.clone(), auxv);
+                drop(d);
+                self.update_threads(debugger);
+            }
+            Event::Syscall(syscall) => match &syscall.action {
+                SyscallAction::Map(map) => {
+                    if let MappingSource::File { file, .. } = &map.source {
+                        let stored = self.reader.captured_file_path(&file.stored_name);
+                        debugger.borrow_mut().note_file(&file.original_path, stored);
+                    }
+                }
+                SyscallAction::Exec | SyscallAction::Clone => self.update_threads(debugger),
+                _ => {}
+            },
+            Event::Clone(clone) => {
+                if clone.flags & libc::CLONE_THREAD as u64 == 0 {
+                    let parent = self
+                        .tasks
+                        .get(&record.tid)
+                        .map_or(record.tid, |t| t.recorded_process);
+                    debugger
+                        .borrow_mut()
+                        .forked_program(parent, clone.child_tid);
+                }
+                self.update_threads(debugger);
+            }
+            Event::Exit(_) => self.update_threads(debugger),
+            _ => {}
+        }
+    }
+
+    fn update_threads(&self, debugger: &DebugLink) {
+        let mut d = debugger.borrow_mut();
+        let mut threads: Vec<_> = self
+            .tasks
+            .values()
+            .filter(|t| t.recorded_process == d.debugged && !t.gone)
+            .map(|t| (t.serial, t.thread_id(), t.tid()))
+            .collect();
+        threads.sort_by_key(|&(serial, _, _)| serial);
+        d.set_threads(threads.into_iter().map(|(_, id, tid)| (id, tid)).collect());
+    }
+}
+
+/// Whether `record` is where gdb first sees the debugged process: its first
+/// exec, or its creation if it is a forked copy that never execs.
+fn starts(record: &EventRecord, start: DebugStart) -> bool {
+    match &record.event {
+        Event::Exec(_) => !start.on_creation && record.tid == start.pid,
+        Event::Clone(clone) => start.on_creation && clone.child_tid == start.pid,
+        _ => false,
+    }
+}

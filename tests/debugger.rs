@@ -1,0 +1,684 @@
+//! Debugging replays with real gdb: `rewind replay -s 0` serves the replay
+//! and gdb, in batch mode, connects and runs commands; the tests read what
+//! gdb printed.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{compile, text, TempDir, Traces};
+
+/// gdb's own time limit per session; a hung server fails the test.
+const GDB_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The tests need gdb (the README lists it with the test requirements): a
+/// machine without it fails them rather than passing them unchecked.
+fn require_gdb() {
+    let found = Command::new("gdb")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(found, "gdb is not installed; the debugger tests need it");
+}
+
+/// A `rewind replay -s 0` process, ended (by its pid) when dropped.
+struct ReplayServer {
+    child: Child,
+    address: String,
+}
+
+impl ReplayServer {
+    fn start(traces: &Traces, extra: &[&str]) -> ReplayServer {
+        let mut child = traces
+            .command()
+            .args(["replay", "-s", "0"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("run rewind replay -s");
+        let stdout = child.stdout.take().expect("server stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut address = None;
+        for line in lines.by_ref() {
+            let line = line.expect("read server output");
+            if let Some(rest) = line.strip_prefix("gdb -ex 'target remote ") {
+                address = Some(rest.trim_end_matches('\'').to_owned());
+                break;
+            }
+        }
+        let Some(address) = address else {
+            let _ = child.kill();
+            let status = child.wait();
+            panic!("the replay server printed no gdb command (status {status:?})");
+        };
+        // Keep draining the server's stdout so that it never blocks.
+        std::thread::spawn(move || for _ in lines {});
+        ReplayServer { child, address }
+    }
+
+    /// Runs gdb in batch mode with `commands` against the server.
+    fn gdb(&self, commands: &[&str]) -> String {
+        let mut gdb = Command::new("gdb");
+        gdb.args(["-batch", "-nx", "-ex", "set pagination off", "-ex"])
+            .arg(format!("target remote {}", self.address));
+        for command in commands {
+            gdb.arg("-ex").arg(command);
+        }
+        let mut child = gdb
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run gdb");
+        let started = Instant::now();
+        loop {
+            if child.try_wait().expect("wait for gdb").is_some() {
+                break;
+            }
+            if started.elapsed() > GDB_TIMEOUT {
+                let _ = child.kill();
+                let output = child.wait_with_output().expect("gdb output");
+                panic!(
+                    "gdb did not finish in {GDB_TIMEOUT:?}; it printed:\n{}{}",
+                    text(&output.stdout),
+                    text(&output.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let output = child.wait_with_output().expect("gdb output");
+        let all = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        eprintln!("--- gdb {commands:?}:\n{all}");
+        all
+    }
+}
+
+impl Drop for ReplayServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Records `name` (compiled without optimization) from a copy that is
+/// deleted afterwards: gdb must get the program from the trace.
+fn record_program(traces: &Traces, name: &str) -> (String, PathBuf) {
+    let exe = compile(name, &["-O0"]);
+    let scratch = TempDir::new(&format!("gdb-{name}"));
+    let copy = scratch.path().join(name);
+    std::fs::copy(&exe, &copy).expect("copy program");
+    let record = traces.record(&copy, &[]);
+    assert!(
+        text(&record.stderr).contains("trace saved"),
+        "recording failed: {}",
+        text(&record.stderr)
+    );
+    drop(scratch);
+    assert!(!copy.exists());
+    (text(&record.stdout), copy)
+}
+
+/// A recording of `name` served for gdb: the server first, so that it ends
+/// before its trace is removed.
+struct Served {
+    server: ReplayServer,
+    recorded: String,
+    _traces: Traces,
+}
+
+fn serve_recording(tag: &str, name: &str, server_args: &[&str]) -> Served {
+    require_gdb();
+    let traces = Traces::new(tag);
+    let (recorded, _) = record_program(&traces, name);
+    let server = ReplayServer::start(&traces, server_args);
+    Served {
+        server,
+        recorded,
+        _traces: traces,
+    }
+}
+
+fn field(output: &str, name: &str) -> String {
+    let words: Vec<&str> = output.split_whitespace().collect();
+    let at = words
+        .iter()
+        .position(|w| *w == name)
+        .unwrap_or_else(|| panic!("no {name} in {output}"));
+    words[at + 1].to_owned()
+}
+
+fn source_line(name: &str, marker: &str) -> usize {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/programs")
+        .join(format!("{name}.c"));
+    let text = std::fs::read_to_string(source).expect("read source");
+    text.lines()
+        .position(|l| l.contains(marker))
+        .map(|i| i + 1)
+        .expect("marker line")
+}
+
+#[test]
+fn breakpoint_step_finish_and_recorded_random_value() {
+    let served = serve_recording("gdb-basic", "gdb_target", &[]);
+    let server = &served.server;
+    let recorded = &served.recorded;
+    let secret = field(recorded, "secret");
+    let line = source_line("gdb_target", "line: after_secret");
+    let out = server.gdb(&[
+        &format!("break gdb_target.c:{line}"),
+        "continue",
+        "print secret",
+        "step",
+        "bt 1",
+        "finish",
+        "next",
+        "print squared",
+    ]);
+    assert!(out.contains(&format!("$1 = {secret}")), "secret: {out}");
+    assert!(out.contains("square (x=7)"), "step into square: {out}");
+    assert!(out.contains("Value returned is $2 = 49"), "finish: {out}");
+    assert!(out.contains("$3 = 49"), "next: {out}");
+}
+
+#[test]
+fn function_breakpoint_and_libc_backtrace() {
+    let served = serve_recording("gdb-bt", "gdb_target", &[]);
+    let server = &served.server;
+    let out = server.gdb(&[
+        "break bump",
+        "continue",
+        "print by",
+        "delete 1",
+        "break compare",
+        "continue",
+        "bt",
+        "info sharedlibrary",
+    ]);
+    assert!(out.contains("Breakpoint 1, bump (by=3)"), "bump: {out}");
+    assert!(out.contains("$1 = 3"), "argument: {out}");
+    assert!(out.contains("compare ("), "compare: {out}");
+    assert!(out.contains("qsort"), "libc frames: {out}");
+    assert!(out.contains("libc.so.6"), "libraries: {out}");
+    assert!(
+        out.contains("in main ()") || out.contains("main () at"),
+        "main: {out}"
+    );
+}
+
+#[test]
+fn watchpoints_on_global_and_heap_variables() {
+    let served = serve_recording("gdb-watch", "gdb_target", &[]);
+    let server = &served.server;
+    let out = server.gdb(&[
+        "break bump",
+        "continue",
+        "delete",
+        "watch counter",
+        "watch *heap_total",
+        "continue",
+        "continue",
+        "continue",
+    ]);
+    assert!(out.contains("Hardware watchpoint 2: counter"), "{out}");
+    assert!(
+        out.contains("Old value = 0") && out.contains("New value = 3"),
+        "global: {out}"
+    );
+    assert!(out.contains("New value = 30"), "heap: {out}");
+    assert!(out.contains("New value = 7"), "second write: {out}");
+}
+
+#[test]
+fn continuing_to_the_end_reports_the_exit_status() {
+    let served = serve_recording("gdb-exit", "gdb_target", &[]);
+    let server = &served.server;
+    let out = server.gdb(&["monitor when", "continue"]);
+    assert!(out.contains("Current event:"), "monitor: {out}");
+    assert!(out.contains("exited with code 05"), "exit: {out}");
+}
+
+#[test]
+fn info_threads_lists_the_recorded_thread_ids() {
+    require_gdb();
+    let traces = Traces::new("gdb-threads");
+    let (recorded, _) = record_program(&traces, "gdb_threads");
+    let tids: Vec<&str> = recorded
+        .lines()
+        .filter_map(|l| l.strip_prefix("thread "))
+        .collect();
+    assert_eq!(tids.len(), 4, "{recorded}");
+    let server = ReplayServer::start(&traces, &[]);
+    let pid = tids[0];
+    let out = server.gdb(&["break checkpoint", "continue", "info threads"]);
+    for tid in &tids {
+        let listed = format!("Thread {pid}.{tid} ");
+        assert_eq!(out.matches(&listed).count(), 1, "{listed} missing: {out}");
+    }
+    let listing = out.split("Target Id").nth(1).unwrap_or_default();
+    assert_eq!(
+        listing.matches(&format!("Thread {pid}.")).count(),
+        4,
+        "{out}"
+    );
+}
+
+#[test]
+fn a_second_connection_finds_the_replay_where_the_first_left_it() {
+    let served = serve_recording("gdb-reconnect", "gdb_target", &[]);
+    let server = &served.server;
+    let first = server.gdb(&[
+        "break bump",
+        "continue",
+        "continue",
+        "print counter",
+        "detach",
+    ]);
+    assert!(first.contains("$1 = 3"), "first session: {first}");
+    let second = server.gdb(&["print counter", "bt 1"]);
+    assert!(second.contains("$1 = 3"), "second session: {second}");
+    assert!(second.contains("bump (by=4)"), "second session: {second}");
+}
+
+#[test]
+fn stepping_commands_and_breakpoint_kinds() {
+    let served = serve_recording("gdb-stepping", "gdb_target", &[]);
+    let server = &served.server;
+    let bump_twice = source_line("gdb_target", "bump(4);");
+    let sorted = source_line("gdb_target", "qsort(values");
+    let out = server.gdb(&[
+        "tbreak square",
+        "hbreak bump",
+        "continue",
+        "print/x $pc",
+        "stepi",
+        "print/x $pc",
+        "nexti",
+        "print/x $pc",
+        "info breakpoints",
+        "continue",
+        "disable 2",
+        &format!("advance {bump_twice}"),
+        "next",
+        &format!("until {sorted}"),
+        "print counter",
+    ]);
+    assert!(
+        out.contains("Temporary breakpoint 1, square (x=7)"),
+        "tbreak: {out}"
+    );
+    let pcs: Vec<&str> = ["$1 = ", "$2 = ", "$3 = "]
+        .iter()
+        .map(|p| {
+            out.split(p)
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .unwrap_or_else(|| panic!("no {p} in {out}"))
+        })
+        .collect();
+    assert!(
+        pcs[0] != pcs[1] && pcs[1] != pcs[2],
+        "stepi/nexti moved: {pcs:?}"
+    );
+    assert!(out.contains("hw breakpoint"), "info breakpoints: {out}");
+    assert!(
+        out.contains("Hardware assisted breakpoint 2"),
+        "hbreak: {out}"
+    );
+    assert!(
+        out.contains("Breakpoint 2, bump (by=3)"),
+        "hbreak hit: {out}"
+    );
+    assert!(
+        out.contains("main () at ") && out.contains(&format!(":{bump_twice}")),
+        "advance: {out}"
+    );
+    assert!(out.contains("$4 = 7"), "until: {out}");
+}
+
+#[test]
+fn registers_include_sse_and_avx() {
+    let served = serve_recording("gdb-registers", "gdb_target", &[]);
+    let server = &served.server;
+    let out = server.gdb(&[
+        "break square",
+        "continue",
+        "info registers rip",
+        "print $rdi",
+        "print $xmm0.v4_int32",
+        "print $mxcsr",
+        "print/x $fs_base",
+        "info registers eflags",
+        "print $rcx = 77",
+        "print $rcx",
+    ]);
+    assert!(out.contains("$6 = 77"), "register write: {out}");
+    assert!(out.contains("eflags         0x"), "eflags: {out}");
+    assert!(out.contains("<square+"), "rip: {out}");
+    assert!(out.contains("$1 = 7"), "rdi holds the argument: {out}");
+    assert!(out.contains("$2 = {"), "xmm0: {out}");
+    assert!(out.contains("[ IM DM ZM OM UM PM ]"), "mxcsr: {out}");
+    assert!(out.contains("$4 = 0x7ffff7"), "fs_base: {out}");
+    let avx = std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|c| c.contains(" avx "));
+    if avx {
+        let ymm = server.gdb(&["print $ymm0.v8_int32"]);
+        assert!(ymm.contains("$1 = {"), "ymm0: {ymm}");
+    } else {
+        eprintln!("no AVX on this CPU: ymm registers not checked");
+    }
+}
+
+#[test]
+fn read_and_access_watchpoints() {
+    let served = serve_recording("gdb-rwatch", "gdb_target", &[]);
+    let server = &served.server;
+    let out = server.gdb(&[
+        "break bump",
+        "continue",
+        "delete",
+        "awatch counter",
+        "continue",
+        "continue",
+        "delete",
+        "rwatch counter",
+        "continue",
+    ]);
+    assert!(out.contains("atchpoint 2: counter"), "awatch: {out}");
+    assert!(out.contains("Value = 0"), "awatch read: {out}");
+    assert!(
+        out.contains("Old value = 0") && out.contains("New value = 3"),
+        "awatch write: {out}"
+    );
+    assert!(out.contains("read watchpoint 3: counter"), "rwatch: {out}");
+    let rwatch = out
+        .rsplit("read watchpoint 3: counter")
+        .next()
+        .unwrap_or_default();
+    assert!(rwatch.contains("Value = 3"), "rwatch hit: {out}");
+}
+
+#[test]
+fn changing_memory_stops_the_replay_at_the_next_event() {
+    let served = serve_recording("gdb-setvar", "gdb_target", &[]);
+    let server = &served.server;
+    let out = server.gdb(&[
+        "break bump",
+        "continue",
+        "set var counter = 100",
+        "print counter",
+        "delete",
+        "continue",
+        "continue",
+    ]);
+    assert!(out.contains("$1 = 100"), "write: {out}");
+    assert!(
+        out.contains("cannot go past event"),
+        "the replay must refuse to go on: {out}"
+    );
+    assert!(
+        !out.contains("exited with code"),
+        "the replay went on: {out}"
+    );
+}
+
+#[test]
+fn goto_event_and_monitor_commands() {
+    let served = serve_recording("gdb-goto", "gdb_target", &["-g", "20"]);
+    let server = &served.server;
+    let out = server.gdb(&[
+        "monitor when",
+        "monitor help",
+        "monitor bogus",
+        "print/x $pc",
+        "stepi",
+        "print/x $pc",
+    ]);
+    let pc = |p: &str| {
+        out.split(p)
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .map(str::to_owned)
+    };
+    assert!(
+        pc("$1 = ").is_some() && pc("$1 = ") != pc("$2 = "),
+        "stepi at an event: {out}"
+    );
+    assert!(out.contains("Current event: 20"), "goto: {out}");
+    assert!(out.contains("when"), "help: {out}");
+    assert!(out.contains("unknown monitor command"), "bogus: {out}");
+}
+
+#[test]
+fn thread_switching_and_per_thread_registers() {
+    require_gdb();
+    let traces = Traces::new("gdb-thread-switch");
+    let (recorded, _) = record_program(&traces, "gdb_threads");
+    let ids: Vec<&str> = recorded
+        .lines()
+        .filter_map(|l| l.strip_prefix("thread "))
+        .collect();
+    let (pid, worker_tid) = (ids[0], ids[1]);
+    let server = ReplayServer::start(&traces, &[]);
+    let out = server.gdb(&[
+        "break worker",
+        "continue",
+        "print $_gthread",
+        "next",
+        "thread 1",
+        "print $_gthread",
+        "bt 1",
+        "thread 2",
+        "info registers rip",
+    ]);
+    assert!(out.contains("Breakpoint 1, worker"), "worker: {out}");
+    assert!(
+        out.contains(&format!("[Switching to Thread {pid}.{worker_tid}]")),
+        "the stop names the worker {worker_tid}: {out}"
+    );
+    assert!(out.contains("$1 = 2"), "the worker is thread 2: {out}");
+    assert!(out.contains("$2 = 1"), "thread 1 selected: {out}");
+    let after_switch = out
+        .split("[Switching to thread 2")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        after_switch.contains("<worker+"),
+        "thread 2 registers: {out}"
+    );
+}
+
+#[test]
+fn replay_runs_gdb_and_ends_with_it() {
+    require_gdb();
+    let traces = Traces::new("gdb-launch");
+    record_program(&traces, "gdb_target");
+    let scratch = TempDir::new("gdb-wrapper");
+    let wrapper = scratch.path().join("batch-gdb");
+    std::fs::write(
+        &wrapper,
+        "#!/bin/sh\nexec gdb -batch -nx \"$@\" -ex 'break square' -ex continue -ex 'print x'\n",
+    )
+    .expect("write wrapper");
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod wrapper");
+    let output = traces
+        .command()
+        .arg("replay")
+        .arg("--debugger")
+        .arg(&wrapper)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run rewind replay");
+    let out = format!("{}{}", text(&output.stdout), text(&output.stderr));
+    assert!(out.contains("$1 = 7"), "{out}");
+    assert_eq!(output.status.code(), Some(0), "{out}");
+
+    let missing = traces
+        .command()
+        .args(["replay", "--debugger", "/nonexistent/gdb"])
+        .output()
+        .expect("run rewind replay");
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing.stderr).contains("--debugger"),
+        "{}",
+        text(&missing.stderr)
+    );
+}
+
+/// The pid `rewind ps` lists for the process whose program (the command
+/// line's first word) ends with `program`.
+fn pid_in_ps(traces: &Traces, program: &str) -> String {
+    let ps = traces.command().arg("ps").output().expect("rewind ps");
+    let listing = text(&ps.stdout);
+    listing
+        .lines()
+        .find(|l| {
+            l.split_whitespace()
+                .nth(3)
+                .is_some_and(|c| c.ends_with(program))
+        })
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no process {program} in {listing}"))
+        .to_owned()
+}
+
+#[test]
+fn debugging_a_chosen_process_of_the_tree() {
+    require_gdb();
+    let traces = Traces::new("gdb-pid");
+    let exe = compile("gdb_target", &["-O0"]);
+    let script = format!("{}; true", exe.display());
+    let record = traces.record(Path::new("/bin/sh"), &["-c", &script]);
+    assert!(text(&record.stderr).contains("trace saved"));
+    let pid = pid_in_ps(&traces, "/gdb_target-O0");
+    let server = ReplayServer::start(&traces, &["-p", &pid]);
+    let out = server.gdb(&["break square", "continue", "info inferiors", "continue"]);
+    assert!(out.contains("Breakpoint 1, square (x=7)"), "{out}");
+    assert!(out.contains(&format!("process {pid}")), "{out}");
+    assert!(out.contains("exited with code 05"), "{out}");
+
+    // A forked child that never runs a program of its own.
+    let forks = Traces::new("gdb-fork-child");
+    let record = forks.record(&compile("fork_wait", &[]), &[]);
+    assert!(text(&record.stderr).contains("trace saved"));
+    let listing = text(&forks.command().arg("ps").output().expect("ps").stdout);
+    let child = listing
+        .lines()
+        .find(|l| l.split_whitespace().nth(2) == Some("3"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no child exiting with 3 in {listing}"))
+        .to_owned();
+    let server = ReplayServer::start(&forks, &["-p", &child]);
+    let out = server.gdb(&["info inferiors", "continue"]);
+    assert!(out.contains("exited with code 03"), "{out}");
+
+    let missing = forks
+        .command()
+        .args(["replay", "-s", "0", "-p", "999999"])
+        .output()
+        .expect("replay");
+    assert_ne!(missing.status.code(), Some(0));
+    assert!(
+        text(&missing.stderr).contains("rewind ps"),
+        "{}",
+        text(&missing.stderr)
+    );
+}
+
+#[test]
+fn continuing_past_the_end_of_a_cut_recording_stops_with_a_message() {
+    require_gdb();
+    let traces = Traces::new("gdb-cut");
+    let record = traces.record(&compile("many_syscalls", &[]), &["20000"]);
+    assert!(record.status.success(), "{}", text(&record.stderr));
+    let dir = traces.latest();
+    std::fs::remove_file(dir.join("trailer")).expect("remove trailer");
+    let events = dir.join("events");
+    let len = std::fs::metadata(&events).expect("events").len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&events)
+        .and_then(|f| f.set_len(len * 3 / 4))
+        .expect("truncate");
+    let server = ReplayServer::start(&traces, &[]);
+    let out = server.gdb(&["continue", "continue", "stepi"]);
+    assert_eq!(
+        out.matches("No more reverse-execution history").count(),
+        3,
+        "{out}"
+    );
+    assert!(out.contains("end of the recording"), "{out}");
+}
+
+#[test]
+fn ctrl_c_interrupts_a_running_replay() {
+    let served = serve_recording("gdb-interrupt", "compute_loop", &[]);
+    let server = &served.server;
+    let recorded = &served.recorded;
+    let mut gdb = Command::new("gdb");
+    gdb.args(["-batch", "-nx", "-ex"])
+        .arg(format!("target remote {}", server.address))
+        .args([
+            "-ex",
+            "continue",
+            "-ex",
+            "print $_siginfo.si_signo",
+            "-ex",
+            "continue",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = gdb.spawn().expect("run gdb");
+    std::thread::sleep(Duration::from_millis(1500));
+    // Ctrl-C as a terminal would send it, to the gdb this test started.
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("gdb output");
+    let out = format!("{}{}", text(&output.stdout), text(&output.stderr));
+    assert!(out.contains("SIGINT"), "{out}");
+    assert!(out.contains("exited normally"), "{out}");
+    assert!(!recorded.is_empty());
+}
+
+#[test]
+fn threads_spinning_between_preemptions_replay_under_gdb() {
+    require_gdb();
+    let traces = Traces::new("gdb-spin");
+    let exe = compile("spin_flag", &[]);
+    let record = traces.record(&exe, &["20"]);
+    assert!(text(&record.stderr).contains("trace saved"));
+    let server = ReplayServer::start(&traces, &[]);
+    let out = server.gdb(&["continue"]);
+    assert!(out.contains("exited normally"), "{out}");
+}
+
+#[test]
+fn breakpoints_in_code_a_vfork_child_runs() {
+    let served = serve_recording("gdb-vfork", "vfork_exec", &[]);
+    let server = &served.server;
+    let out = server.gdb(&[
+        "break execve",
+        "break show",
+        "continue",
+        "continue",
+        "continue",
+        "continue",
+    ]);
+    assert_eq!(out.matches("Breakpoint 2, show").count(), 3, "{out}");
+    assert!(out.contains("exited normally"), "{out}");
+}
