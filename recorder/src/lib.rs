@@ -8,6 +8,7 @@ mod files;
 mod handlers;
 mod header;
 mod outputs;
+mod point;
 mod program;
 mod scheduler;
 mod scratch;

@@ -36,7 +36,7 @@ pub struct Session {
     pub(crate) writer: TraceWriter,
     pub(crate) files: FileCapture,
     pub(crate) output_ids: OutputIds,
-    waiter: ChildWaiter,
+    pub(crate) waiter: ChildWaiter,
     /// Stops seen while another thread ran user code.
     queue: VecDeque<(Tid, Stop)>,
     /// First stops of new threads that arrived before their parent's
@@ -330,6 +330,12 @@ impl Session {
         }
         let at = self.queue.iter().position(|&(t, _)| t == tid)?;
         self.queue.remove(at).map(|(_, stop)| stop)
+    }
+
+    /// Hands a stop back to the main loop, to be handled before any other
+    /// (instead of handling it deep inside another stop's handling).
+    pub(crate) fn requeue(&mut self, tid: Tid, stop: Stop) {
+        self.queue.push_front((tid, stop));
     }
 
     pub(crate) fn is_main_process(&self, tgid: Tid) -> bool {

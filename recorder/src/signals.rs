@@ -4,16 +4,16 @@
 //! A signal is delivered where replay can find the same instant without a
 //! tick counter: at a syscall boundary (the kernel delivers signals on the
 //! way back from a syscall, which is where most asynchronous signals land),
-//! or, for a fault, at the faulting instruction. A signal that arrives
-//! while the thread runs user code is held back and sent again at the
-//! thread's next syscall exit; a thread that never makes a syscall again
-//! never receives it (see the note in DESIGN.md "Ticks").
+//! for a fault at the faulting instruction, and for a signal that arrives
+//! while the thread runs user code at an execution point a few
+//! instructions on (point.rs), found in replay like a preemption.
 
 use trace_format::{Event, ExecutionPoint, RdtscEvent, SignalDisposition, SignalEvent};
 use tracee::signals::{self, Disposition};
-use tracee::{fingerprint, x86, RemoteAddr, Resume, Stop, Tid};
+use tracee::{x86, PtraceEvent, RemoteAddr, Resume, Stop, Tid};
 
 use crate::error::RecordError;
+use crate::point::Settled;
 use crate::session::{internal, Session};
 use crate::task::{DeferredSignal, TaskState};
 
@@ -77,11 +77,11 @@ impl Session {
             // Delivering it would change nothing; neither does dropping it.
             return self.resume_as_before(tid);
         }
-        if !synchronous && !at_boundary && !redelivered {
-            record.deferred.push(DeferredSignal { signo, siginfo });
-            return self.resume_as_before(tid);
+        if !synchronous && !at_boundary {
+            return self.deliver_in_user_code(tid, DeferredSignal { signo, siginfo });
         }
-        self.deliver(tid, signo, siginfo, regs, synchronous, disposition)
+        let point = None;
+        self.deliver(tid, signo, siginfo, regs, point, disposition)
     }
 
     fn deliver(
@@ -90,9 +90,10 @@ impl Session {
         signo: i32,
         siginfo: [u8; 128],
         regs: trace_format::Registers,
-        synchronous: bool,
+        point: Option<ExecutionPoint>,
         disposition: Disposition,
     ) -> Result<(), RecordError> {
+        let synchronous = point.is_none() && is_fault(signo) && from_kernel(&siginfo);
         let record = self.task(tid)?;
         let outcome = if disposition == Disposition::Caught {
             // One step with the signal stops at the handler's first
@@ -120,7 +121,7 @@ impl Session {
                 siginfo: siginfo.to_vec(),
                 regs,
                 synchronous,
-                point: None,
+                point,
                 disposition: outcome,
             }),
         )?;
@@ -195,23 +196,143 @@ impl Session {
                 return self.dispatch(tid, stop);
             }
         }
-        let regs = record.task.regs()?;
-        let fingerprint = fingerprint::capture(&record.task, &regs, Vec::new());
-        record.state = TaskState::Stopped;
-        self.scheduler.slice_ended(tid, counted);
-        self.emit(
+        match self.settle(tid)? {
+            Settled::At(point) => {
+                self.task(tid)?.state = TaskState::Stopped;
+                self.scheduler.slice_ended(tid, counted);
+                self.emit(tid, Event::Preemption(*point))
+            }
+            Settled::Elsewhere(stop) => {
+                if matches!(stop, Stop::Event(PtraceEvent::Stop, _)) {
+                    // The thread never came back to the point in time:
+                    // preempt it wherever it is now.
+                    self.task(tid)?.interrupt_requested = true;
+                }
+                self.dispatch(tid, stop)
+            }
+        }
+    }
+
+    /// An asynchronous signal that came while the thread ran user code: it
+    /// is held, the thread moves on (by single steps) to an execution point
+    /// replay can find, and the signal is delivered there. Signals that
+    /// come meanwhile are held with it.
+    fn deliver_in_user_code(&mut self, tid: Tid, first: DeferredSignal) -> Result<(), RecordError> {
+        let mut held = vec![first];
+        for _ in 0..MAX_ATTEMPTS {
+            match self.reach_point(tid)? {
+                Reached::At(point) => return self.deliver_held(tid, held, *point),
+                Reached::Boundary => {
+                    // A syscall (or trap) is next: the signals go in at its
+                    // boundary instead.
+                    self.task(tid)?.deferred.extend(held);
+                    return self.resume_as_before(tid);
+                }
+                Reached::Elsewhere(Stop::Signal(signo)) => {
+                    let siginfo = self.task(tid)?.task.siginfo()?;
+                    let asynchronous = !(is_fault(signo) && from_kernel(&siginfo));
+                    if !asynchronous {
+                        return self.retry_signals(tid, held, Stop::Signal(signo));
+                    }
+                    if self.signal_will_run(tid, signo)? && !held.iter().any(|h| h.signo == signo) {
+                        held.push(DeferredSignal { signo, siginfo });
+                    }
+                }
+                Reached::Elsewhere(stop) => return self.retry_signals(tid, held, stop),
+            }
+        }
+        let stop = self.task(tid)?.task.step(Resume::SingleStep, 0)?;
+        self.retry_signals(tid, held, stop)
+    }
+
+    /// Single steps to an instruction replay can patch, then settles there.
+    fn reach_point(&mut self, tid: Tid) -> Result<Reached, RecordError> {
+        let record = self.task(tid)?;
+        for _ in 0..MAX_STEPS {
+            let regs = record.task.regs()?;
+            let mut bytes = [0u8; 16];
+            let got = record.task.read_partial(RemoteAddr(regs.rip), &mut bytes);
+            if x86::decode(&bytes[..got]).is_some_and(|i| i.len >= 5) {
+                break;
+            }
+            if stops_by_itself(&bytes[..got]) {
+                return Ok(Reached::Boundary);
+            }
+            let stop = record.task.step(Resume::SingleStep, 0)?;
+            if stop != Stop::Signal(libc::SIGTRAP) {
+                return Ok(Reached::Elsewhere(stop));
+            }
+        }
+        Ok(match self.settle(tid)? {
+            Settled::At(point) => Reached::At(point),
+            Settled::Elsewhere(stop) => Reached::Elsewhere(stop),
+        })
+    }
+
+    /// Delivers the first held signal at `point`; the others follow at
+    /// once, each at the next point the thread reaches.
+    fn deliver_held(
+        &mut self,
+        tid: Tid,
+        mut held: Vec<DeferredSignal>,
+        point: ExecutionPoint,
+    ) -> Result<(), RecordError> {
+        let first = held.remove(0);
+        signals::set_siginfo(tid, &first.siginfo)?;
+        let tgid = self.task(tid)?.tgid;
+        let disposition = signals::disposition(tgid, first.signo)?;
+        let regs = point.regs;
+        self.deliver(
             tid,
-            Event::Preemption(ExecutionPoint {
-                regs,
-                ticks: None,
-                fingerprint: Some(fingerprint),
-            }),
-        )
+            first.signo,
+            first.siginfo,
+            regs,
+            Some(point),
+            disposition,
+        )?;
+        if !held.is_empty() {
+            // Sent only now: pending while the thread entered the first
+            // handler, they would have stopped that step.
+            let record = self.task(tid)?;
+            for other in &held {
+                signals::tgkill(record.tgid, tid, other.signo)?;
+            }
+            record.redelivering = Some(held.remove(0));
+        }
+        Ok(())
+    }
+
+    /// The thread stopped for something else before the held signals went
+    /// in: they are sent again (the first keeping its siginfo), and the
+    /// stop is handled next by the main loop.
+    fn retry_signals(
+        &mut self,
+        tid: Tid,
+        mut held: Vec<DeferredSignal>,
+        stop: Stop,
+    ) -> Result<(), RecordError> {
+        let record = self.task(tid)?;
+        for signal in &held {
+            signals::tgkill(record.tgid, tid, signal.signo)?;
+        }
+        record.redelivering = Some(held.remove(0));
+        self.requeue(tid, stop);
+        Ok(())
     }
 }
 
 /// Single steps a preemption may take to reach a patchable instruction.
 const MAX_STEPS: usize = 32;
+/// Tries to reach an execution point while other signals keep coming.
+const MAX_ATTEMPTS: usize = 16;
+
+/// Where `reach_point` got the thread.
+enum Reached {
+    At(Box<ExecutionPoint>),
+    /// Before an instruction that stops by itself (a syscall).
+    Boundary,
+    Elsewhere(Stop),
+}
 
 /// Instructions that must not be single-stepped: those whose execution
 /// the recorder must see as a stop of its own (syscall, rdtsc, rdtscp,

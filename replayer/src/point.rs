@@ -21,6 +21,10 @@ const MAX_STOPS: u64 = 10_000_000;
 /// the other three.
 pub(crate) const REPLAY_SLOT: usize = 3;
 
+/// x86's resume flag, which the kernel sets when an instruction breakpoint
+/// stops a thread.
+const RESUME_FLAG: u64 = 0x1_0000;
+
 pub fn run_to(
     task: &mut ReplayTask,
     number: u64,
@@ -42,7 +46,7 @@ pub fn run_to(
     if let Some(debugger) = task.debug.clone() {
         return run_to_debugged(task, number, point, want, &debugger);
     }
-    match Trampoline::install(&task.task, &point.regs)? {
+    match Trampoline::install(&task.task, &point.regs, &want.memory)? {
         Some(trampoline) => {
             let outcome = run_through_trampoline(task, number, point, want, &trampoline);
             // A replay that went past the point has diverged; that is the
@@ -73,7 +77,7 @@ fn run_to_debugged(
         {
             return run_with_breakpoint(task, number, point, want);
         }
-        let Some(trampoline) = Trampoline::install(&task.task, &point.regs)? else {
+        let Some(trampoline) = Trampoline::install(&task.task, &point.regs, &want.memory)? else {
             return run_with_breakpoint(task, number, point, want);
         };
         debugger.borrow_mut().trampoline_running = true;
@@ -161,6 +165,12 @@ fn run_with_breakpoint(
         Err(not_recurring(number, tid, &point.regs))
     })();
     debugregs::clear_slot(task.tid(), REPLAY_SLOT)?;
+    if outcome.is_ok() {
+        // As the recording left it: without the RF the breakpoint set.
+        let mut regs = task.task.regs()?;
+        regs.eflags &= !RESUME_FLAG;
+        task.task.set_regs(&regs)?;
+    }
     outcome
 }
 

@@ -536,6 +536,10 @@ impl ReplaySession {
     ) -> Result<(), ReplayError> {
         let at = format!("signal {}", tracee::signal_name(event.signo));
         let task = task_in(&mut self.tasks, number, tid)?;
+        if let Some(point) = &event.point {
+            // It came while the thread ran user code: at this instant.
+            point::run_to(task, number, point)?;
+        }
         let already_sent = task.signal_sent.take() == Some(event.signo);
         if !event.synchronous && !already_sent {
             let tgid = tracee::signals::thread_group(task.tid()).unwrap_or(task.tid());

@@ -84,6 +84,9 @@ impl Assembler {
 /// Page offsets of the trampoline's data.
 const SAVED_RSP: usize = 0xe00;
 const EXPECTED: usize = 0xe10;
+/// The fingerprint's memory words, after the 16 registers.
+const EXPECTED_MEMORY: usize = EXPECTED + 16 * 8;
+const MAX_MEMORY_WORDS: usize = 16;
 const STACK_TOP: usize = 0xff0;
 
 /// Machine code of a trampoline placed at `base` for `insn` (whose bytes
@@ -98,7 +101,11 @@ fn assemble(
     insn: &Instruction,
     original: &[u8],
     regs: &Registers,
+    memory: &[(u64, u64)],
 ) -> Option<(Vec<u8>, usize, usize)> {
+    if memory.len() > MAX_MEMORY_WORDS {
+        return None;
+    }
     let mut asm = Assembler {
         base,
         code: Vec::with_capacity(512),
@@ -118,6 +125,17 @@ fn assemble(
             &[rex, 0x3b, ((reg & 7) << 3) | 0x05],
             EXPECTED + 8 * usize::from(reg),
         );
+        mismatch_jumps.push(asm.jne());
+    }
+    // Registers alone do not tell the passes of some loops apart: the
+    // memory words the recording chose must match too.
+    for (i, &(addr, _)) in memory.iter().enumerate() {
+        asm.bytes(&[0x50]); // push rax (onto the trampoline's stack)
+        asm.bytes(&[0x48, 0xb8]); // mov rax, imm64
+        asm.bytes(&addr.to_le_bytes());
+        asm.bytes(&[0x48, 0x8b, 0x00]); // mov rax, [rax]
+        asm.rip_relative(&[0x48, 0x3b, 0x05], EXPECTED_MEMORY + 8 * i); // cmp rax, [word]
+        asm.bytes(&[0x58]); // pop rax (flags untouched)
         mismatch_jumps.push(asm.jne());
     }
     asm.bytes(&[0x9d]); // popfq
@@ -152,6 +170,9 @@ fn assemble(
     for value in register_values(regs) {
         page.extend_from_slice(&value.to_le_bytes());
     }
+    for &(_, value) in memory {
+        page.extend_from_slice(&value.to_le_bytes());
+    }
     Some((page, trap_return, displaced))
 }
 
@@ -173,7 +194,12 @@ fn free_page_near(task: &Task, point: u64) -> Result<Option<u64>, ReplayError> {
 impl Trampoline {
     /// Installs the trampoline for the point at `regs.rip`. None when the
     /// instruction there cannot be moved or no page is near enough.
-    pub fn install(task: &Task, regs: &Registers) -> Result<Option<Trampoline>, ReplayError> {
+    /// The trampoline also checks the fingerprint's `memory` words.
+    pub fn install(
+        task: &Task,
+        regs: &Registers,
+        memory: &[(u64, u64)],
+    ) -> Result<Option<Trampoline>, ReplayError> {
         let point = regs.rip;
         let Some(insn) = relocatable_at(task, point) else {
             return Ok(None);
@@ -184,7 +210,8 @@ impl Trampoline {
         let Some(page) = free_page_near(task, point)? else {
             return Ok(None);
         };
-        let Some((code, trap_return, displaced)) = assemble(page, point, &insn, &original, regs)
+        let Some((code, trap_return, displaced)) =
+            assemble(page, point, &insn, &original, regs, memory)
         else {
             return Ok(None);
         };

@@ -1,0 +1,192 @@
+//! Choosing the execution point where a thread is recorded as stopped
+//! (preemption, a signal in user code), so that replay can find that very
+//! instant again with the software tick source (DESIGN.md "Ticks").
+//!
+//! Registers and the top of the stack tell apart the passes of most loops.
+//! In a loop whose registers do not change from one pass to the next (a
+//! counter kept in memory, a spin on a flag), they do not: the replay would
+//! stop at the first pass. So the thread is run on to its next pass through
+//! the point: if the state differs there, that pass is recorded; if it is
+//! the same, one more pass is run, and the memory words that changed
+//! between the two join the fingerprint.
+
+use std::time::{Duration, Instant};
+
+use trace_format::{ExecutionPoint, Registers};
+use tracee::{debugregs, fingerprint, maps, remote, RemoteAddr, Resume, Stop, Task};
+
+use crate::error::RecordError;
+use crate::session::Session;
+
+/// How long the thread may run looking for its next pass through the
+/// point before the attempt is given up (and made again later).
+const NEXT_PASS_WAIT: Duration = Duration::from_millis(50);
+/// Memory words kept in a fingerprint; one changing word (a counter)
+/// already tells the passes apart.
+const MAX_WORDS: usize = 16;
+/// Writable memory compared between two passes, at most.
+const MAX_SNAPSHOT: u64 = 256 << 20;
+/// Flags set by the debugging machinery, not by the program.
+const DEBUG_FLAGS: u64 = 0x1_0000 | 0x100;
+
+/// Where the thread stands after `settle`.
+pub(crate) enum Settled {
+    /// At a recordable execution point.
+    At(Box<ExecutionPoint>),
+    /// It stopped for another reason before reaching one (a syscall, a
+    /// signal, the time limit): that stop is to be handled instead.
+    Elsewhere(Stop),
+}
+
+fn same_state(a: &Registers, b: &Registers) -> bool {
+    let (mut a, mut b) = (*a, *b);
+    a.eflags &= !DEBUG_FLAGS;
+    b.eflags &= !DEBUG_FLAGS;
+    a == b
+}
+
+impl Session {
+    /// The thread is stopped before an instruction replay can patch: runs
+    /// it to a pass of that instruction replay can tell from all others.
+    pub(crate) fn settle(&mut self, tid: tracee::Tid) -> Result<Settled, RecordError> {
+        let record = self
+            .tasks
+            .get(&tid)
+            .ok_or_else(|| crate::session::internal(format!("thread {tid} is not tracked")))?;
+        let task = &record.task;
+        let first = task.regs()?;
+        let first_hash = fingerprint::stack_hash(task, &first);
+        debugregs::set_exec_breakpoint(tid, 0, first.rip)?;
+        let outcome = (|| -> Result<Settled, RecordError> {
+            if let Pass::Stopped(stop) = next_pass(task, &self.waiter, first.rip)? {
+                return Ok(Settled::Elsewhere(stop));
+            }
+            let second = task.regs()?;
+            if !same_state(&second, &first) || fingerprint::stack_hash(task, &second) != first_hash
+            {
+                return Ok(Settled::At(Box::new(point_here(task, &second, Vec::new()))));
+            }
+            let before = snapshot(task)?;
+            if let Pass::Stopped(stop) = next_pass(task, &self.waiter, first.rip)? {
+                return Ok(Settled::Elsewhere(stop));
+            }
+            let third = task.regs()?;
+            if !same_state(&third, &first) {
+                return Ok(Settled::At(Box::new(point_here(task, &third, Vec::new()))));
+            }
+            let after = snapshot(task)?;
+            let words = changed_words(&before, &after);
+            Ok(Settled::At(Box::new(point_here(task, &third, words))))
+        })();
+        let cleared = debugregs::clear_slot(tid, 0);
+        let settled = outcome?;
+        cleared?;
+        if let Settled::At(point) = &settled {
+            // The breakpoint hit set RF, which replay reaching the point
+            // through a trampoline would not have; the breakpoint is gone,
+            // so the flag has nothing left to do.
+            task.set_regs(&point.regs)?;
+        }
+        Ok(settled)
+    }
+}
+
+fn point_here(task: &Task, regs: &Registers, memory: Vec<(u64, u64)>) -> ExecutionPoint {
+    let mut regs = *regs;
+    regs.eflags &= !DEBUG_FLAGS;
+    ExecutionPoint {
+        regs,
+        ticks: None,
+        fingerprint: Some(fingerprint::capture(task, &regs, memory)),
+    }
+}
+
+enum Pass {
+    Reached,
+    Stopped(Stop),
+}
+
+/// Runs the thread to its next pass through `rip` (a debug register holds
+/// the breakpoint), or to whatever stops it first.
+fn next_pass(
+    task: &Task,
+    waiter: &tracee::waiter::ChildWaiter,
+    rip: u64,
+) -> Result<Pass, RecordError> {
+    let started = Instant::now();
+    debugregs::clear_status(task.tid)?;
+    let stop = task.step_interruptible(
+        Resume::Syscall,
+        0,
+        waiter,
+        Duration::from_millis(10),
+        &|| started.elapsed() > NEXT_PASS_WAIT,
+    )?;
+    if stop == Stop::Signal(libc::SIGTRAP)
+        && debugregs::status(task.tid)? & 1 != 0
+        && task.regs()?.rip == rip
+    {
+        return Ok(Pass::Reached);
+    }
+    Ok(Pass::Stopped(stop))
+}
+
+/// The program's writable memory, by mapping.
+fn snapshot(task: &Task) -> Result<Vec<(u64, Vec<u8>)>, RecordError> {
+    let mut total = 0;
+    let mut copies = Vec::new();
+    for entry in maps::read_maps(task.tid)? {
+        let writable = entry.prot & libc::PROT_WRITE as u32 != 0;
+        let ours = (remote::REWIND_PAGE..remote::REWIND_PAGE + remote::REWIND_REGION_LEN)
+            .contains(&entry.start);
+        let len = entry.end - entry.start;
+        if !writable || ours || entry.name.starts_with("[v") || total + len > MAX_SNAPSHOT {
+            continue;
+        }
+        total += len;
+        let mut bytes = vec![0u8; len as usize];
+        let got = task.read_partial(RemoteAddr(entry.start), &mut bytes);
+        bytes.truncate(got);
+        copies.push((entry.start, bytes));
+    }
+    Ok(copies)
+}
+
+/// Words that differ between two snapshots, with their later values.
+fn changed_words(before: &[(u64, Vec<u8>)], after: &[(u64, Vec<u8>)]) -> Vec<(u64, u64)> {
+    let mut words = Vec::new();
+    for (start, old) in before {
+        let Some((_, new)) = after.iter().find(|(s, _)| s == start) else {
+            continue;
+        };
+        let len = old.len().min(new.len()) / 8 * 8;
+        for at in (0..len).step_by(8) {
+            if old[at..at + 8] != new[at..at + 8] {
+                let value = u64::from_le_bytes(new[at..at + 8].try_into().unwrap_or([0; 8]));
+                words.push((start + at as u64, value));
+                if words.len() == MAX_WORDS {
+                    return words;
+                }
+            }
+        }
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changed_words_are_found_with_their_new_values() {
+        let before = vec![(0x1000, vec![0u8; 32])];
+        let mut later = vec![0u8; 32];
+        later[8] = 7;
+        later[31] = 1;
+        let after = vec![(0x1000, later)];
+        assert_eq!(
+            changed_words(&before, &after),
+            vec![(0x1008, 7), (0x1018, 1 << 56)]
+        );
+    }
+}
