@@ -83,6 +83,7 @@ impl Assembler {
 
 /// Page offsets of the trampoline's data.
 const SAVED_RSP: usize = 0xe00;
+const SAVED_RCX: usize = 0xe08;
 const EXPECTED: usize = 0xe10;
 /// The fingerprint's memory words, after the 16 registers.
 const EXPECTED_MEMORY: usize = EXPECTED + 16 * 8;
@@ -102,6 +103,7 @@ fn assemble(
     original: &[u8],
     regs: &Registers,
     memory: &[(u64, u64)],
+    quick: Option<u8>,
 ) -> Option<(Vec<u8>, usize, usize)> {
     if memory.len() > MAX_MEMORY_WORDS {
         return None;
@@ -111,6 +113,27 @@ fn assemble(
         code: Vec::with_capacity(512),
         fixups: Vec::new(),
     };
+    // The quick check: one register, the one most likely to differ, tested
+    // without touching flags or the stack (lea and jrcxz), so that most
+    // passes of a hot loop cost a handful of instructions.
+    let mut quick_exit = None;
+    if let Some(reg) = quick.filter(|&r| r != 1 && r < 16) {
+        let value = register_values(regs)[usize::from(reg)];
+        asm.rip_relative(&[0x48, 0x89, 0x0d], SAVED_RCX); // mov [saved_rcx], rcx
+        asm.bytes(&[0x48, 0xb9]); // mov rcx, -value
+        asm.bytes(&value.wrapping_neg().to_le_bytes());
+        let rex = 0x48 | if reg >= 8 { 0x01 } else { 0 };
+        // lea rcx, [reg + rcx*1 + 0]: rcx = reg - value
+        asm.bytes(&[rex, 0x8d, 0x4c, (0b001 << 3) | (reg & 7), 0x00]);
+        // jrcxz over the exit: equal, go on to the full comparison
+        let exit_len = 7 + 5; // mov rcx, [rip+disp32]; jmp rel32
+        asm.bytes(&[0xe3, exit_len]);
+        asm.rip_relative(&[0x48, 0x8b, 0x0d], SAVED_RCX); // mov rcx, [saved_rcx]
+        asm.bytes(&[0xe9]); // jmp displaced (patched below)
+        quick_exit = Some(asm.code.len());
+        asm.bytes(&[0; 4]);
+        asm.rip_relative(&[0x48, 0x8b, 0x0d], SAVED_RCX); // mov rcx, [saved_rcx]
+    }
     asm.rip_relative(&[0x48, 0x89, 0x25], SAVED_RSP); // mov [saved_rsp], rsp
     asm.rip_relative(&[0x48, 0x8d, 0x25], STACK_TOP); // lea rsp, [stack_top]
     asm.bytes(&[0x9c]); // pushfq
@@ -154,6 +177,10 @@ fn assemble(
         moved[at..at + 4].copy_from_slice(&new.to_le_bytes());
     }
     asm.bytes(&moved);
+    if let Some(at) = quick_exit {
+        let rel = i32::try_from(displaced as i64 - (at as i64 + 4)).ok()?;
+        asm.code[at..at + 4].copy_from_slice(&rel.to_le_bytes());
+    }
     asm.bytes(&[0xe9]); // jmp back after the point
     let back = (point + insn.len as u64) as i64 - (asm.base + asm.code.len() as u64 + 4) as i64;
     asm.bytes(&i32::try_from(back).ok()?.to_le_bytes());
@@ -200,6 +227,13 @@ impl Trampoline {
         regs: &Registers,
         memory: &[(u64, u64)],
     ) -> Result<Option<Trampoline>, ReplayError> {
+        // A register that differs now from its value at the point is
+        // likely one the loop changes every pass: checked first.
+        let now = register_values(&task.regs()?);
+        let wanted = register_values(regs);
+        let quick = (0..16u8)
+            .filter(|&r| r != 1 && r != 4)
+            .find(|&r| now[usize::from(r)] != wanted[usize::from(r)]);
         let point = regs.rip;
         let Some(insn) = relocatable_at(task, point) else {
             return Ok(None);
@@ -211,7 +245,7 @@ impl Trampoline {
             return Ok(None);
         };
         let Some((code, trap_return, displaced)) =
-            assemble(page, point, &insn, &original, regs, memory)
+            assemble(page, point, &insn, &original, regs, memory, quick)
         else {
             return Ok(None);
         };
