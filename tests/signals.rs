@@ -49,10 +49,12 @@ fn a_signal_to_another_thread_lands_in_that_thread() {
     assert_eq!(numbers_after(&out, "iteration").len(), 3, "{out}");
 }
 
-#[test]
-fn a_signal_sent_from_outside_while_the_program_computes() {
-    let traces = Traces::new("signal-outside");
-    let program = compile("signal_from_outside", &[]);
+/// Records `name`, which prints "ready PID" and then waits (computing or
+/// blocked) for a SIGUSR1 that the test sends from outside; replays it.
+/// Returns the recorded and the replayed output.
+fn record_with_signal_from_outside(name: &str) -> (String, String) {
+    let traces = Traces::new(name);
+    let program = compile(name, &[]);
     let mut record = traces
         .command()
         .arg("record")
@@ -65,11 +67,12 @@ fn a_signal_sent_from_outside_while_the_program_computes() {
     let stdout = record.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let ready = lines.next().and_then(Result::ok).unwrap_or_default();
-    let pid = ready.strip_prefix("ready ").unwrap_or_else(|| {
+    let Some(pid) = ready.strip_prefix("ready ") else {
         let _ = record.kill();
-        panic!("the program did not start: {ready:?}")
-    });
-    // The program is this test's grandchild; it computes until signalled.
+        let _ = record.wait();
+        panic!("the program did not start: {ready:?}");
+    };
+    // The program is this test's grandchild; it waits until signalled.
     std::thread::sleep(std::time::Duration::from_millis(100));
     let sent = Command::new("kill")
         .args(["-USR1", pid])
@@ -81,9 +84,116 @@ fn a_signal_sent_from_outside_while_the_program_computes() {
     assert!(status.success(), "recording failed: {status:?}");
     let recorded = format!("{ready}\n{}\n", rest.join("\n"));
     let replay = traces.replay();
-    assert_eq!(text(&replay.stdout), recorded);
     assert_eq!(replay.status.code(), Some(0), "{}", text(&replay.stderr));
+    (recorded, text(&replay.stdout))
+}
+
+#[test]
+fn a_signal_sent_from_outside_while_the_program_computes() {
+    let (recorded, replayed) = record_with_signal_from_outside("signal_from_outside");
+    assert_eq!(replayed, recorded);
     assert_eq!(numbers_after(&recorded, "iteration").len(), 1, "{recorded}");
+}
+
+#[test]
+fn handler_flags_siginfo_resethand_nodefer_onstack() {
+    let out = check("sig_handler_flags");
+    for expected in [
+        "si_code 0 (SI_USER 0), si_pid is ours 1",
+        "SA_RESETHAND: ran 1, default again 1",
+        "SA_NODEFER: nested depth 2",
+        "alternate stack 1",
+    ] {
+        assert!(out.contains(expected), "{expected}: {out}");
+    }
+}
+
+#[test]
+fn masks_pending_sigtimedwait_sigsuspend() {
+    let out = check("sig_masks");
+    for expected in [
+        "pending while blocked: 1, handled: 0",
+        "sigtimedwait took 10",
+        "sigtimedwait with nothing pending: -1",
+        "sigsuspend returned after the handler: 1",
+        "thread blocks SIGUSR2: 1",
+    ] {
+        assert!(out.contains(expected), "{expected}: {out}");
+    }
+}
+
+#[test]
+fn synchronous_faults_with_handlers() {
+    let out = check("sig_faults");
+    for expected in [
+        "SIGSEGV: si_code 2, at the page 1, write done 1",
+        "SIGBUS: si_code 2",
+        "SIGFPE: si_code 1",
+        "SIGILL: si_code 2",
+        "SIGTRAP: handler ran 2 times",
+    ] {
+        assert!(out.contains(expected), "{expected}: {out}");
+    }
+}
+
+#[test]
+fn abort_kills_with_sigabrt() {
+    let traces = Traces::new("sig_abort");
+    let out = record_and_replay(&traces, &compile("sig_abort", &[]), &[]);
+    assert_eq!(out.status.code(), Some(128 + 6));
+}
+
+#[test]
+fn sigsys_from_the_programs_own_seccomp_filter() {
+    let out = check("sig_seccomp");
+    assert!(
+        out.contains("SIGSYS for syscall 110 (getppid 110), si_code 1"),
+        "{out}"
+    );
+}
+
+#[test]
+fn sigchld_signalfd_and_posix_timers() {
+    let out = check("sig_chld");
+    assert!(
+        out.contains("reaped 3 children, statuses sum 3, handler ran 1"),
+        "{out}"
+    );
+    let out = check("sig_signalfd");
+    assert_eq!(out.matches("read 128 bytes").count(), 2, "{out}");
+    let out = check("sig_timer_create");
+    assert!(out.contains("value and code as sent: 1"), "{out}");
+    assert_eq!(numbers_after(&out, "at").len(), 3, "{out}");
+}
+
+#[test]
+fn interrupted_and_restarted_syscalls() {
+    let out = check("sig_eintr");
+    assert!(
+        out.contains("without SA_RESTART: read -1, EINTR 1, alarms 1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("with SA_RESTART: read 1 'x', alarms 2"),
+        "{out}"
+    );
+}
+
+#[test]
+fn signals_between_processes_of_the_tree() {
+    let out = check("sig_between_processes");
+    assert_eq!(numbers_after(&out, "iteration").len(), 1, "{out}");
+    assert!(out.contains("parent: child exited 0"), "{out}");
+}
+
+#[test]
+fn a_signal_from_outside_interrupts_a_blocking_read() {
+    let (recorded, replayed) = record_with_signal_from_outside("sig_blocked_from_outside");
+    assert!(
+        recorded.contains("read -1, EINTR 1, handler ran 1"),
+        "{recorded}"
+    );
+    assert_eq!(replayed, recorded);
 }
 
 #[test]
@@ -118,4 +228,54 @@ fn shell_killing_itself_and_python_aborting() {
         text(&replay.stderr)
     );
     assert_eq!(text(&replay.stdout), "x\n");
+}
+
+/// The recorded program's pid: the child of the `rewind record` process.
+fn tracee_of(recorder: u32) -> Option<String> {
+    let children =
+        std::fs::read_to_string(format!("/proc/{recorder}/task/{recorder}/children")).ok()?;
+    children.split_whitespace().next().map(str::to_owned)
+}
+
+#[test]
+fn a_program_killed_from_outside_while_it_loops() {
+    for (signal, status) in [("-TERM", 128 + 15), ("-KILL", 128 + 9)] {
+        let traces = Traces::new("killed-outside");
+        let program = compile("compute_loop", &[]);
+        let mut record = traces
+            .command()
+            .arg("record")
+            .arg(&program)
+            .arg("100000000000")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run rewind record");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let Some(pid) = tracee_of(record.id()) else {
+            let _ = record.kill();
+            let _ = record.wait();
+            panic!("no recorded process under rewind record");
+        };
+        let sent = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        let recorded = record.wait_with_output().expect("wait for rewind record");
+        assert_eq!(
+            recorded.status.code(),
+            Some(status),
+            "{}",
+            text(&recorded.stderr)
+        );
+        let replay = traces.replay();
+        assert_eq!(
+            replay.status.code(),
+            Some(status),
+            "{}",
+            text(&replay.stderr)
+        );
+    }
 }

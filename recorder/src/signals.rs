@@ -23,11 +23,13 @@ fn from_kernel(siginfo: &[u8; 128]) -> bool {
     i32::from_le_bytes([siginfo[8], siginfo[9], siginfo[10], siginfo[11]]) > 0
 }
 
-/// Signals an instruction raises by itself.
+/// Signals an instruction raises by itself. Not SIGSYS: a seccomp filter
+/// raises it at the end of a syscall the replay emulates (without the
+/// filter), so the replay sends it there as it does asynchronous ones.
 fn is_fault(signo: i32) -> bool {
     matches!(
         signo,
-        libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE | libc::SIGTRAP | libc::SIGSYS
+        libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE | libc::SIGTRAP
     )
 }
 
@@ -178,23 +180,11 @@ impl Session {
     /// that replay can patch with a jump (5 bytes or longer); a syscall or
     /// trap on the way is a natural switch point instead.
     pub(crate) fn preempt(&mut self, tid: Tid, counted: bool) -> Result<(), RecordError> {
-        let record = self.task(tid)?;
-        for _ in 0..MAX_STEPS {
-            let regs = record.task.regs()?;
-            let mut bytes = [0u8; 16];
-            let got = record.task.read_partial(RemoteAddr(regs.rip), &mut bytes);
-            let insn = x86::decode(&bytes[..got]);
-            if insn.is_some_and(|i| i.len >= 5) {
-                break;
-            }
-            if insn.is_none() && stops_by_itself(&bytes[..got]) {
-                // Try again at the end of a later slice.
-                return self.keep_running(tid);
-            }
-            let stop = record.task.step(Resume::SingleStep, 0)?;
-            if stop != Stop::Signal(libc::SIGTRAP) {
-                return self.dispatch(tid, stop);
-            }
+        match step_to_patchable(&self.task(tid)?.task)? {
+            Stepped::Patchable => {}
+            // Try again at the end of a later slice.
+            Stepped::StopsByItself | Stepped::GaveUp => return self.keep_running(tid),
+            Stepped::Stopped(stop) => return self.dispatch(tid, stop),
         }
         match self.settle(tid)? {
             Settled::At(point) => {
@@ -247,21 +237,11 @@ impl Session {
 
     /// Single steps to an instruction replay can patch, then settles there.
     fn reach_point(&mut self, tid: Tid) -> Result<Reached, RecordError> {
-        let record = self.task(tid)?;
-        for _ in 0..MAX_STEPS {
-            let regs = record.task.regs()?;
-            let mut bytes = [0u8; 16];
-            let got = record.task.read_partial(RemoteAddr(regs.rip), &mut bytes);
-            if x86::decode(&bytes[..got]).is_some_and(|i| i.len >= 5) {
-                break;
-            }
-            if stops_by_itself(&bytes[..got]) {
-                return Ok(Reached::Boundary);
-            }
-            let stop = record.task.step(Resume::SingleStep, 0)?;
-            if stop != Stop::Signal(libc::SIGTRAP) {
-                return Ok(Reached::Elsewhere(stop));
-            }
+        match step_to_patchable(&self.task(tid)?.task)? {
+            Stepped::Patchable => {}
+            // Delivered at the next syscall boundary instead.
+            Stepped::StopsByItself | Stepped::GaveUp => return Ok(Reached::Boundary),
+            Stepped::Stopped(stop) => return Ok(Reached::Elsewhere(stop)),
         }
         Ok(match self.settle(tid)? {
             Settled::At(point) => Reached::At(point),
@@ -322,7 +302,55 @@ impl Session {
 }
 
 /// Single steps a preemption may take to reach a patchable instruction.
-const MAX_STEPS: usize = 32;
+const MAX_STEPS: usize = 64;
+
+/// Where `step_to_patchable` left the thread.
+enum Stepped {
+    /// Before instructions a trampoline can replace.
+    Patchable,
+    /// Before one the recorder must see run (a syscall): no step past it.
+    StopsByItself,
+    /// No patchable place within `MAX_STEPS`.
+    GaveUp,
+    Stopped(Stop),
+}
+
+/// Single steps the thread to instructions replay can patch with a jump:
+/// one of 5 bytes or more, or consecutive ones spanning 5 that start where
+/// a branch landed and that no branch seen on the way lands inside (the
+/// jump would overwrite that instruction's start).
+fn step_to_patchable(task: &tracee::Task) -> Result<Stepped, RecordError> {
+    let mut branch_targets: Vec<u64> = Vec::new();
+    for _ in 0..MAX_STEPS {
+        let rip = task.regs()?.rip;
+        let mut bytes = [0u8; 32];
+        let got = task.read_partial(RemoteAddr(rip), &mut bytes);
+        let bytes = &bytes[..got];
+        if let Some(span) = x86::patchable_span(bytes) {
+            let end = rip + x86::span_len(&span) as u64;
+            // Several instructions only from where a branch landed (a
+            // loop's head): a basic block, which no branch enters midway.
+            let single = span.len() == 1;
+            let block_start = branch_targets.contains(&rip);
+            if (single || block_start) && !branch_targets.iter().any(|&t| t > rip && t < end) {
+                return Ok(Stepped::Patchable);
+            }
+        }
+        if stops_by_itself(bytes) {
+            return Ok(Stepped::StopsByItself);
+        }
+        let next = rip + x86::decode(bytes).map_or(0, |i| i.len as u64);
+        let stop = task.step(Resume::SingleStep, 0)?;
+        if stop != Stop::Signal(libc::SIGTRAP) {
+            return Ok(Stepped::Stopped(stop));
+        }
+        let landed = task.regs()?.rip;
+        if landed != next {
+            branch_targets.push(landed);
+        }
+    }
+    Ok(Stepped::GaveUp)
+}
 /// Tries to reach an execution point while other signals keep coming.
 const MAX_ATTEMPTS: usize = 16;
 

@@ -139,7 +139,13 @@ fn plan_special(
             libc::PR_SET_TSC => Err(unsupported(
                 "prctl(PR_SET_TSC), which would stop rewind from recording rdtsc,".into(),
             )),
-            libc::PR_SET_SECCOMP => Err(unsupported("prctl(PR_SET_SECCOMP)".into())),
+            // The program's own filter acts in the recording; the replay
+            // emulates every syscall it filtered and delivers its SIGSYS
+            // as recorded, so it installs none.
+            _ => emulate(&[]),
+        },
+        Special::Seccomp => match args[0] as u32 {
+            SECCOMP_GET_NOTIF_SIZES => emulate(&[Output::Fixed { arg: 2, len: 6 }]),
             _ => emulate(&[]),
         },
         Special::ArchPrctl => match args[0] as i32 {
@@ -157,6 +163,8 @@ fn plan_special(
 
 /// fcntl command missing from libc for this target.
 const F_GETOWN_EX: i32 = 16;
+/// seccomp(2) operation that fills a `struct seccomp_notif_sizes`.
+const SECCOMP_GET_NOTIF_SIZES: u32 = 3;
 const ARCH_SET_GS: i32 = 0x1001;
 const ARCH_SET_FS: i32 = 0x1002;
 const ARCH_GET_FS: i32 = 0x1003;

@@ -29,11 +29,13 @@ pub struct Trampoline {
     pub displaced: u64,
 }
 
-/// The instruction at `addr`, if the trampoline can move it.
-pub fn relocatable_at(task: &Task, addr: u64) -> Option<Instruction> {
-    let mut bytes = [0u8; 16];
+/// The instructions from `addr` on that the jump would cover, if the
+/// trampoline can move them all (the recording chose the point so that no
+/// branch it saw lands inside them).
+pub fn span_at(task: &Task, addr: u64) -> Option<Vec<(usize, Instruction)>> {
+    let mut bytes = [0u8; 32];
     let got = task.read_partial(RemoteAddr(addr), &mut bytes);
-    x86::decode(&bytes[..got]).filter(|i| i.len >= 5)
+    x86::patchable_span(&bytes[..got])
 }
 
 /// GPR numbers in ModRM encoding order with their recorded values.
@@ -99,7 +101,7 @@ const STACK_TOP: usize = 0xff0;
 fn assemble(
     base: u64,
     point: u64,
-    insn: &Instruction,
+    span: &[(usize, Instruction)],
     original: &[u8],
     regs: &Registers,
     memory: &[(u64, u64)],
@@ -169,12 +171,17 @@ fn assemble(
     asm.bytes(&[0x9d]);
     asm.rip_relative(&[0x48, 0x8b, 0x25], SAVED_RSP);
     let displaced = asm.code.len();
-    let mut moved = original[..insn.len].to_vec();
-    if let Some(at) = insn.rip_disp_offset {
-        let old = i32::from_le_bytes(moved[at..at + 4].try_into().ok()?);
-        let delta = point as i64 - (asm.base + displaced as u64) as i64;
-        let new = i32::try_from(i64::from(old) + delta).ok()?;
-        moved[at..at + 4].copy_from_slice(&new.to_le_bytes());
+    let total = x86::span_len(span);
+    let mut moved = original.get(..total)?.to_vec();
+    // Copied together, every instruction moves by the same distance.
+    let delta = point as i64 - (asm.base + displaced as u64) as i64;
+    for (offset, insn) in span {
+        if let Some(disp) = insn.rip_disp_offset {
+            let at = offset + disp;
+            let old = i32::from_le_bytes(moved.get(at..at + 4)?.try_into().ok()?);
+            let new = i32::try_from(i64::from(old) + delta).ok()?;
+            moved[at..at + 4].copy_from_slice(&new.to_le_bytes());
+        }
     }
     asm.bytes(&moved);
     if let Some(at) = quick_exit {
@@ -182,7 +189,7 @@ fn assemble(
         asm.code[at..at + 4].copy_from_slice(&rel.to_le_bytes());
     }
     asm.bytes(&[0xe9]); // jmp back after the point
-    let back = (point + insn.len as u64) as i64 - (asm.base + asm.code.len() as u64 + 4) as i64;
+    let back = (point + total as u64) as i64 - (asm.base + asm.code.len() as u64 + 4) as i64;
     asm.bytes(&i32::try_from(back).ok()?.to_le_bytes());
     if asm.code.len() > SAVED_RSP {
         return None;
@@ -235,17 +242,17 @@ impl Trampoline {
             .filter(|&r| r != 1 && r != 4)
             .find(|&r| now[usize::from(r)] != wanted[usize::from(r)]);
         let point = regs.rip;
-        let Some(insn) = relocatable_at(task, point) else {
+        let Some(span) = span_at(task, point) else {
             return Ok(None);
         };
-        let mut original = vec![0u8; 16];
+        let mut original = vec![0u8; 32];
         let got = task.read_partial(RemoteAddr(point), &mut original);
         original.truncate(got);
         let Some(page) = free_page_near(task, point)? else {
             return Ok(None);
         };
         let Some((code, trap_return, displaced)) =
-            assemble(page, point, &insn, &original, regs, memory, quick)
+            assemble(page, point, &span, &original, regs, memory, quick)
         else {
             return Ok(None);
         };

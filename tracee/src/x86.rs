@@ -71,6 +71,28 @@ fn two_byte(op: u8) -> Option<(bool, Imm)> {
 
 /// Decodes the instruction at the start of `bytes` (at least 15 bytes
 /// should be given). Returns None for anything it does not accept.
+/// Bytes a jump to a trampoline takes (jmp rel32).
+pub const JUMP_LEN: usize = 5;
+
+/// The instructions at the start of `bytes` that a jump to a trampoline
+/// would cover: consecutive relocatable ones, as (offset, instruction),
+/// until they span `JUMP_LEN` bytes. None if one of them cannot move.
+pub fn patchable_span(bytes: &[u8]) -> Option<Vec<(usize, Instruction)>> {
+    let mut span = Vec::new();
+    let mut at = 0;
+    while at < JUMP_LEN {
+        let insn = decode(bytes.get(at..)?)?;
+        span.push((at, insn));
+        at += insn.len;
+    }
+    Some(span)
+}
+
+/// Length in bytes of a span from `patchable_span`.
+pub fn span_len(span: &[(usize, Instruction)]) -> usize {
+    span.last().map_or(0, |(at, insn)| at + insn.len)
+}
+
 pub fn decode(bytes: &[u8]) -> Option<Instruction> {
     let mut at = 0;
     let mut operand_size_16 = false;

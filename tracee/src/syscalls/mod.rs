@@ -45,6 +45,8 @@ pub enum Special {
     Ioctl,
     Fcntl,
     Prctl,
+    /// seccomp(2): only SECCOMP_GET_NOTIF_SIZES writes to memory.
+    Seccomp,
     ArchPrctl,
     /// Made to fail with ENOSYS so that libc does not use it.
     Rseq,

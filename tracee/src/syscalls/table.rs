@@ -3,9 +3,8 @@
 //! structs: stat 144, statx 256, rusage 144, siginfo 128, utsname 390,
 //! sysinfo 112, statfs 120, timex 208, itimerval and itimerspec 32.
 //!
-//! Unsupported entries are work for later issues (sigsuspend and
-//! sigtimedwait, which need signal masks replayed) and interfaces whose
-//! effects cannot be captured yet (SysV IPC, AIO, io_uring, userfaultfd).
+//! Unsupported entries are interfaces whose effects cannot be captured yet
+//! (SysV IPC, AIO, io_uring, userfaultfd).
 
 use super::Handling::{self, Emulate, Execute, Special as Sp, Unsupported};
 use super::Output::*;
@@ -192,7 +191,11 @@ pub static TABLE: &[SyscallSpec] = &[
     entry(125, "capget", Emulate(&[Fixed { arg: 1, len: 24 }])),
     entry(126, "capset", NONE),
     entry(127, "rt_sigpending", Emulate(&[Fixed { arg: 0, len: 8 }])),
-    entry(128, "rt_sigtimedwait", Unsupported),
+    entry(
+        128,
+        "rt_sigtimedwait",
+        Emulate(&[Fixed { arg: 1, len: 128 }]),
+    ),
     entry(129, "rt_sigqueueinfo", NONE),
     entry(130, "rt_sigsuspend", NONE),
     entry(131, "sigaltstack", Execute),
@@ -440,7 +443,7 @@ pub static TABLE: &[SyscallSpec] = &[
         Emulate(&[ArgBytes { arg: 1, size: 2 }]),
     ),
     entry(316, "renameat2", NONE),
-    entry(317, "seccomp", Unsupported),
+    entry(317, "seccomp", Sp(Seccomp)),
     entry(318, "getrandom", Emulate(&[ResultBytes { arg: 0 }])),
     entry(319, "memfd_create", NONE),
     entry(320, "kexec_file_load", NONE),
