@@ -682,3 +682,22 @@ fn breakpoints_in_code_a_vfork_child_runs() {
     assert_eq!(out.matches("Breakpoint 2, show").count(), 3, "{out}");
     assert!(out.contains("exited normally"), "{out}");
 }
+
+#[test]
+fn a_signal_handler_runs_at_the_recorded_iteration_under_gdb() {
+    let served = serve_recording("gdb-signal", "sigalrm_count", &[]);
+    let first = served
+        .recorded
+        .lines()
+        .find_map(|l| l.strip_prefix("tick 0 at iteration "))
+        .expect("the recorded first tick")
+        .to_owned();
+    let out = served
+        .server
+        .gdb(&["break on_alarm", "continue", "print counter", "continue"]);
+    assert!(out.contains("Breakpoint 1, on_alarm"), "{out}");
+    assert!(
+        out.contains(&format!("$1 = {first}")),
+        "counter {first}: {out}"
+    );
+}
