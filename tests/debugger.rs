@@ -701,3 +701,24 @@ fn a_signal_handler_runs_at_the_recorded_iteration_under_gdb() {
         "counter {first}: {out}"
     );
 }
+
+#[test]
+fn gdb_follows_an_exec_of_the_debugged_process() {
+    require_gdb();
+    let traces = Traces::new("gdb-exec");
+    let exe = compile("gdb_target", &["-O0"]);
+    let script = format!("exec {}", exe.display());
+    let record = traces.record(Path::new("/bin/sh"), &["-c", &script]);
+    assert!(text(&record.stderr).contains("trace saved"));
+    let server = ReplayServer::start(&traces, &[]);
+    let out = server.gdb(&[
+        "set breakpoint pending on",
+        "break square",
+        "continue",
+        "continue",
+        "continue",
+    ]);
+    assert!(out.contains("is executing new program"), "{out}");
+    assert!(out.contains("Breakpoint 1, square (x=7)"), "{out}");
+    assert!(out.contains("exited with code 05"), "{out}");
+}

@@ -275,7 +275,7 @@ impl<'t, C: Connection> Session<'t, C> {
         let mut reply = format!(
             "PacketSize={PACKET_SIZE:x};QStartNoAckMode+;multiprocess+;vContSupported+;\
              qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;\
-             qXfer:threads:read+;binary-upload+"
+             qXfer:threads:read+;binary-upload+;exec-events+"
         );
         if self.target.breakpoints().is_some() {
             reply.push_str(";swbreak+;hwbreak+");

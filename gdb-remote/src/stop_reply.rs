@@ -43,7 +43,8 @@ pub(crate) fn stop_thread(stop: &StopReason) -> Option<ThreadId> {
         | StopReason::Breakpoint { thread, .. }
         | StopReason::Watchpoint { thread, .. }
         | StopReason::HistoryEnd { thread, .. }
-        | StopReason::Interrupted { thread } => Some(thread),
+        | StopReason::Interrupted { thread }
+        | StopReason::Exec { thread, .. } => Some(thread),
         StopReason::Exited { .. } | StopReason::Killed { .. } => None,
     }
 }
@@ -64,6 +65,16 @@ pub(crate) fn format(stop: &StopReason, features: ClientFeatures) -> Vec<u8> {
         out.extend_from_slice(extra);
     };
     match *stop {
+        StopReason::Exec { thread, ref path } => {
+            // A client that did not ask for exec events sees a plain trap.
+            let mut extra = Vec::new();
+            if features.exec_events {
+                extra.extend_from_slice(b"exec:");
+                hex::push_bytes(&mut extra, path.as_bytes());
+                extra.push(b';');
+            }
+            t_packet(GDB_SIGNAL_TRAP, thread, &extra);
+        }
         StopReason::Signal { thread, signo } => t_packet(gdb_signal(signo), thread, b""),
         StopReason::Breakpoint { thread, hardware } => {
             // Without the client's consent these fields would confuse an
@@ -124,11 +135,13 @@ mod tests {
         multiprocess: true,
         swbreak: true,
         hwbreak: true,
+        exec_events: true,
     };
     const PLAIN: ClientFeatures = ClientFeatures {
         multiprocess: false,
         swbreak: false,
         hwbreak: false,
+        exec_events: false,
     };
     const T: ThreadId = ThreadId {
         pid: 0x100,
@@ -186,6 +199,15 @@ mod tests {
         assert_eq!(text(begin, PLAIN), "T05thread:101;replaylog:begin;");
         let int = StopReason::Interrupted { thread: T };
         assert_eq!(text(int, MULTI), "T02thread:p100.101;");
+        let exec = StopReason::Exec {
+            thread: T,
+            path: "/bin/ls".into(),
+        };
+        assert_eq!(
+            text(exec.clone(), MULTI),
+            "T05thread:p100.101;exec:2f62696e2f6c73;"
+        );
+        assert_eq!(text(exec, PLAIN), "T05thread:101;");
     }
 
     #[test]

@@ -88,6 +88,9 @@ pub enum StopReason {
     HistoryEnd { thread: ThreadId, at_start: bool },
     /// The client interrupted the target (Ctrl-C).
     Interrupted { thread: ThreadId },
+    /// The thread's process replaced its program with the one at `path`
+    /// (gdb then loads that program's symbols).
+    Exec { thread: ThreadId, path: String },
 }
 
 /// How gdb asked the target to run.

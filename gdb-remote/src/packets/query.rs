@@ -13,6 +13,8 @@ pub(crate) struct ClientFeatures {
     pub swbreak: bool,
     /// `hwbreak:` in stop replies.
     pub hwbreak: bool,
+    /// `exec:` stop replies.
+    pub exec_events: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +69,7 @@ fn parse_supported(args: &[u8]) -> ClientFeatures {
             b"multiprocess+" => features.multiprocess = true,
             b"swbreak+" => features.swbreak = true,
             b"hwbreak+" => features.hwbreak = true,
+            b"exec-events+" => features.exec_events = true,
             _ => {}
         }
     }
@@ -118,7 +121,8 @@ xmlRegisters=i386";
             Command::Supported(ClientFeatures {
                 multiprocess: true,
                 swbreak: true,
-                hwbreak: true
+                hwbreak: true,
+                exec_events: true,
             })
         );
         assert_eq!(
@@ -130,7 +134,8 @@ xmlRegisters=i386";
             Command::Supported(ClientFeatures {
                 multiprocess: false,
                 swbreak: true,
-                hwbreak: false
+                hwbreak: false,
+                exec_events: false,
             })
         );
         assert_eq!(parse(b"qSupportedX"), Command::Unsupported);

@@ -41,6 +41,19 @@ impl ReplaySession {
             self.replay_event(number, &record)?;
             self.after_event(&debugger, &record);
             last = Some(record.tid);
+            if let (true, Event::Exec(exec)) = (started, &record.event) {
+                let process = self.tasks.get(&record.tid).map(|t| t.recorded_process);
+                if process == Some(start.pid) {
+                    // gdb loads the new program's symbols.
+                    debugger.borrow_mut().park(StopReason::Exec {
+                        thread: ThreadId {
+                            pid: start.pid,
+                            tid: record.tid,
+                        },
+                        path: exec.exe.original_path.clone(),
+                    })?;
+                }
+            }
             if !started && start.goto_event.is_none() && starts(&record, start) {
                 started = true;
                 debugger.borrow_mut().event = number + 1;
