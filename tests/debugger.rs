@@ -722,3 +722,26 @@ fn gdb_follows_an_exec_of_the_debugged_process() {
     assert!(out.contains("Breakpoint 1, square (x=7)"), "{out}");
     assert!(out.contains("exited with code 05"), "{out}");
 }
+
+#[test]
+fn a_watchpoint_sees_what_a_syscall_wrote() {
+    let served = serve_recording("gdb-kernel-write", "gdb_target", &[]);
+    let out = served.server.gdb(&[
+        "break main",
+        "continue",
+        "watch secret",
+        "continue",
+        "continue",
+        "bt 1",
+    ]);
+    // The first change of `secret` is getrandom's, stopped in getrandom.
+    let first = out
+        .split("Old value = 0")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no watchpoint stop: {out}"));
+    let stop_line = first.lines().nth(2).unwrap_or_default();
+    assert!(
+        stop_line.contains("getrandom"),
+        "stopped in getrandom: {out}"
+    );
+}

@@ -216,7 +216,13 @@ impl ReplaySession {
                 if let (Some(stream), true) = (event.output, echo) {
                     output::echo(&task.task, event, stream)?;
                 }
-                set_result(&task.task, event)
+                set_result(&task.task, event)?;
+                if let Some(debugger) = &task.debug {
+                    // What the kernel wrote, gdb's watchpoints see too.
+                    let thread = task.thread_id();
+                    debugger.borrow_mut().kernel_wrote(thread, &event.writes)?;
+                }
+                Ok(())
             }
             SyscallAction::Map(map) => {
                 task.leave_emulated_entry(number)?;

@@ -213,6 +213,15 @@ impl BreakpointTable {
         Ok(())
     }
 
+    /// A write or access watchpoint on any byte of `[start, end)`.
+    pub fn watched_within(&self, start: u64, end: u64) -> Option<HardwareSlot> {
+        self.hardware.iter().flatten().copied().find(|h| {
+            matches!(h.watch, Some(WatchKind::Write | WatchKind::Access))
+                && h.addr < end
+                && start < h.addr + h.len
+        })
+    }
+
     /// The debugger slot that a DR6 value reports as triggered.
     pub fn triggered(&self, status: u64) -> Option<HardwareSlot> {
         (0..REPLAY_SLOT)

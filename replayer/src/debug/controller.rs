@@ -169,6 +169,31 @@ impl Debugger {
         self.table.scrub(child);
     }
 
+    /// A syscall of `thread` wrote `writes` into memory: a write or access
+    /// watchpoint on any of it stops there, as the program's own write
+    /// would have.
+    pub fn kernel_wrote(
+        &mut self,
+        thread: ThreadId,
+        writes: &[trace_format::MemoryWrite],
+    ) -> Result<(), ReplayError> {
+        if thread.pid != self.debugged {
+            return Ok(());
+        }
+        let hit = writes.iter().find_map(|w| {
+            self.table
+                .watched_within(w.addr, w.addr.saturating_add(w.data.len))
+        });
+        match hit {
+            Some(slot) => self.park(StopReason::Watchpoint {
+                thread,
+                kind: slot.watch.unwrap_or(gdb_remote::WatchKind::Write),
+                addr: slot.request.0,
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Shows `reason` to gdb and serves its requests until it resumes.
     pub fn park(&mut self, reason: StopReason) -> Result<(), ReplayError> {
         let message = self.message.take();
