@@ -268,6 +268,12 @@ fn info_threads_lists_the_recorded_thread_ids() {
         4,
         "{out}"
     );
+    assert_eq!(listing.matches("\"worker\"").count(), 3, "names: {out}");
+    assert_eq!(
+        listing.matches("\"coordinator\"").count(),
+        1,
+        "names: {out}"
+    );
 }
 
 #[test]

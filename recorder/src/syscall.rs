@@ -131,6 +131,9 @@ fn plan_special(
             _ => emulate(&[]),
         },
         Special::Prctl => match args[0] as i32 {
+            // Harmless to repeat, and gdb shows thread names from the
+            // replay's own.
+            libc::PR_SET_NAME => Ok((Plan::Execute, Vec::new())),
             libc::PR_GET_NAME => emulate(&[Output::Fixed { arg: 1, len: 16 }]),
             libc::PR_GET_PDEATHSIG | libc::PR_GET_CHILD_SUBREAPER | libc::PR_GET_TSC => {
                 emulate(&[Output::Fixed { arg: 1, len: 4 }])

@@ -14,6 +14,7 @@ __attribute__((noinline)) void checkpoint(void) {
 
 static void *worker(void *arg) {
     (void)arg;
+    pthread_setname_np(pthread_self(), "worker");
     printf("thread %d\n", gettid());
     fflush(stdout);
     pthread_barrier_wait(&started);
@@ -25,6 +26,7 @@ int main(void) {
     pthread_t threads[3];
     pthread_barrier_init(&started, NULL, 4);
     pthread_barrier_init(&finish, NULL, 4);
+    pthread_setname_np(pthread_self(), "coordinator");
     printf("thread %d\n", gettid());
     fflush(stdout);
     for (int i = 0; i < 3; i++)
