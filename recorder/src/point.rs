@@ -27,7 +27,8 @@ const MAX_WORDS: usize = 16;
 /// Writable memory compared between two passes, at most.
 const MAX_SNAPSHOT: u64 = 256 << 20;
 /// Flags set by the debugging machinery, not by the program.
-const DEBUG_FLAGS: u64 = 0x1_0000 | 0x100;
+const DEBUG_FLAGS: u64 = RESUME_FLAG | 0x100;
+const RESUME_FLAG: u64 = 0x1_0000;
 
 /// Where the thread stands after `settle`.
 pub(crate) enum Settled {
@@ -56,7 +57,20 @@ impl Session {
         let task = &record.task;
         let first = task.regs()?;
         let first_hash = fingerprint::stack_hash(task, &first);
+        // Scratch areas: written by other threads' blocking syscalls while
+        // this one runs, and absent from the replay.
+        let skipped: Vec<(u64, u64)> = self
+            .tasks
+            .values()
+            .filter_map(|t| t.scratch)
+            .map(|at| (at, at + crate::scratch::SCRATCH_LEN))
+            .collect();
         debugregs::set_exec_breakpoint(tid, 0, first.rip)?;
+        // RF: the breakpoint must not fire before the instruction runs
+        // once; the next pass is wanted, not this one.
+        let mut leaving = first;
+        leaving.eflags |= RESUME_FLAG;
+        task.set_regs(&leaving)?;
         let outcome = (|| -> Result<Settled, RecordError> {
             if let Pass::Stopped(stop) = next_pass(task, &self.waiter, first.rip)? {
                 return Ok(Settled::Elsewhere(stop));
@@ -66,7 +80,7 @@ impl Session {
             {
                 return Ok(Settled::At(Box::new(point_here(task, &second, Vec::new()))));
             }
-            let before = snapshot(task)?;
+            let before = snapshot(task, &skipped)?;
             if let Pass::Stopped(stop) = next_pass(task, &self.waiter, first.rip)? {
                 return Ok(Settled::Elsewhere(stop));
             }
@@ -74,14 +88,16 @@ impl Session {
             if !same_state(&third, &first) {
                 return Ok(Settled::At(Box::new(point_here(task, &third, Vec::new()))));
             }
-            let after = snapshot(task)?;
+            let after = snapshot(task, &skipped)?;
             let words = changed_words(&before, &after);
             Ok(Settled::At(Box::new(point_here(task, &third, words))))
         })();
+        // A thread that died meanwhile cannot have its slot cleared; its
+        // death (in `Elsewhere`) is what matters then.
         let cleared = debugregs::clear_slot(tid, 0);
         let settled = outcome?;
-        cleared?;
         if let Settled::At(point) = &settled {
+            cleared?;
             // The breakpoint hit set RF, which replay reaching the point
             // through a trampoline would not have; the breakpoint is gone,
             // so the flag has nothing left to do.
@@ -131,8 +147,8 @@ fn next_pass(
     Ok(Pass::Stopped(stop))
 }
 
-/// The program's writable memory, by mapping.
-fn snapshot(task: &Task) -> Result<Vec<(u64, Vec<u8>)>, RecordError> {
+/// The program's writable memory, by mapping, without `skipped` ranges.
+fn snapshot(task: &Task, skipped: &[(u64, u64)]) -> Result<Vec<(u64, Vec<u8>)>, RecordError> {
     let mut total = 0;
     let mut copies = Vec::new();
     for entry in maps::read_maps(task.tid)? {
@@ -140,7 +156,15 @@ fn snapshot(task: &Task) -> Result<Vec<(u64, Vec<u8>)>, RecordError> {
         let ours = (remote::REWIND_PAGE..remote::REWIND_PAGE + remote::REWIND_REGION_LEN)
             .contains(&entry.start);
         let len = entry.end - entry.start;
-        if !writable || ours || entry.name.starts_with("[v") || total + len > MAX_SNAPSHOT {
+        let scratch = skipped
+            .iter()
+            .any(|&(start, end)| start < entry.end && entry.start < end);
+        if !writable
+            || ours
+            || scratch
+            || entry.name.starts_with("[v")
+            || total + len > MAX_SNAPSHOT
+        {
             continue;
         }
         total += len;

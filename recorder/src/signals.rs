@@ -198,7 +198,10 @@ impl Session {
                     // preempt it wherever it is now.
                     self.task(tid)?.interrupt_requested = true;
                 }
-                self.dispatch(tid, stop)
+                // Handled by the main loop, not from in here: a thread
+                // that keeps missing its point must not deepen the stack.
+                self.requeue(tid, stop);
+                Ok(())
             }
         }
     }
@@ -231,8 +234,14 @@ impl Session {
                 Reached::Elsewhere(stop) => return self.retry_signals(tid, held, stop),
             }
         }
-        let stop = self.task(tid)?.task.step(Resume::SingleStep, 0)?;
-        self.retry_signals(tid, held, stop)
+        // Signals keep coming: send them again and let the thread run; the
+        // next one to stop it starts over.
+        let record = self.task(tid)?;
+        for signal in &held {
+            signals::tgkill(record.tgid, tid, signal.signo)?;
+        }
+        record.redelivering = Some(held.remove(0));
+        self.resume_as_before(tid)
     }
 
     /// Single steps to an instruction replay can patch, then settles there.

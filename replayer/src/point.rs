@@ -123,10 +123,38 @@ fn run_through_trampoline(
     want: &Fingerprint,
     trampoline: &Trampoline,
 ) -> Result<(), ReplayError> {
+    for (slot, offset) in trampoline.interior.iter().enumerate() {
+        debugregs::set_exec_breakpoint(task.tid(), slot, trampoline.point + offset)?;
+    }
+    let outcome = run_trampolined(task, number, point, want, trampoline);
+    for slot in 0..trampoline.interior.len() {
+        debugregs::clear_slot(task.tid(), slot)?;
+    }
+    outcome
+}
+
+fn run_trampolined(
+    task: &mut ReplayTask,
+    number: u64,
+    point: &ExecutionPoint,
+    want: &Fingerprint,
+    trampoline: &Trampoline,
+) -> Result<(), ReplayError> {
     let tid = task.recorded_tid;
     for _ in 0..MAX_STOPS {
         let stop = task.resume(number, Resume::Sysemu, Some(libc::SIGTRAP))?;
         let mut regs = task.task.regs()?;
+        let interior = trampoline
+            .interior
+            .iter()
+            .find(|&&offset| regs.rip == trampoline.point + offset);
+        if let (Stop::Signal(libc::SIGTRAP), Some(offset)) = (stop, interior) {
+            // A branch into the middle of the covered instructions: on
+            // in their copy.
+            regs.rip = trampoline.displaced + offset;
+            task.task.set_regs(&regs)?;
+            continue;
+        }
         if stop != Stop::Signal(libc::SIGTRAP) || regs.rip != trampoline.trap_return {
             return Err(never_reached(number, tid, point.regs.rip, stop));
         }

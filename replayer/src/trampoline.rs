@@ -27,7 +27,15 @@ pub struct Trampoline {
     pub trap_return: u64,
     /// The displaced instruction's copy, where a false candidate resumes.
     pub displaced: u64,
+    /// Starts of the covered instructions after the first, as offsets
+    /// from `point`: a branch landing there would run the middle of the
+    /// jump, so each is watched by a debug register and sent to its copy.
+    pub interior: Vec<u64>,
 }
+
+/// Interior instructions a span may have: one debug register each, the
+/// replay's own slot excluded.
+pub const MAX_INTERIOR: usize = 3;
 
 /// The instructions from `addr` on that the jump would cover, if the
 /// trampoline can move them all (the recording chose the point so that no
@@ -242,9 +250,10 @@ impl Trampoline {
             .filter(|&r| r != 1 && r != 4)
             .find(|&r| now[usize::from(r)] != wanted[usize::from(r)]);
         let point = regs.rip;
-        let Some(span) = span_at(task, point) else {
+        let Some(span) = span_at(task, point).filter(|s| s.len() <= MAX_INTERIOR + 1) else {
             return Ok(None);
         };
+        let interior: Vec<u64> = span.iter().skip(1).map(|&(at, _)| at as u64).collect();
         let mut original = vec![0u8; 32];
         let got = task.read_partial(RemoteAddr(point), &mut original);
         original.truncate(got);
@@ -284,6 +293,7 @@ impl Trampoline {
             page,
             trap_return: page + trap_return as u64,
             displaced: page + displaced as u64,
+            interior,
         }))
     }
 
