@@ -183,10 +183,16 @@ impl Session {
             return Some(SYSCALL_GRACE);
         }
         let (tid, since, slice) = self.running?;
-        if self.others_waiting(tid) || self.scheduler.is_chaos() {
-            Some(slice.saturating_sub(since.elapsed()))
-        } else {
-            None
+        let retry = self
+            .tasks
+            .get(&tid)
+            .is_some_and(|t| !t.deferred.is_empty())
+            .then_some(SIGNAL_RETRY);
+        let slice_end = (self.others_waiting(tid) || self.scheduler.is_chaos())
+            .then(|| slice.saturating_sub(since.elapsed()));
+        match (retry, slice_end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -199,6 +205,10 @@ impl Session {
             return Ok(());
         }
         if let Some((tid, since, slice)) = self.running {
+            // Signals held back because the thread stood where they could
+            // not be placed (a rep-prefixed copy, say) and that has made
+            // no syscall since: try again wherever it is now.
+            self.redeliver_deferred(tid)?;
             let others = self.others_waiting(tid) || self.scheduler.is_chaos();
             if since.elapsed() >= slice && others {
                 let record = self.task(tid)?;
@@ -342,6 +352,9 @@ impl Session {
         tgid == self.main_pid
     }
 }
+
+/// How long a signal held back in user code waits before another attempt.
+const SIGNAL_RETRY: Duration = Duration::from_millis(10);
 
 pub(crate) fn internal(what: String) -> RecordError {
     RecordError::Tracee(tracee::TraceeError::UnexpectedStop {

@@ -345,6 +345,19 @@ fn step_to_patchable(task: &tracee::Task) -> Result<Stepped, RecordError> {
                 return Ok(Stepped::Patchable);
             }
         }
+        if let Some(len) = run_whole(bytes) {
+            // A step would stop a rep-prefixed copy midway, or push the
+            // trap flag: run it to its end under a breakpoint instead.
+            let after = rip + len as u64;
+            tracee::debugregs::set_exec_breakpoint(task.tid, 0, after)?;
+            let stop = task.step(Resume::Syscall, 0);
+            tracee::debugregs::clear_slot(task.tid, 0)?;
+            let stop = stop?;
+            if stop != Stop::Signal(libc::SIGTRAP) || task.regs()?.rip != after {
+                return Ok(Stepped::Stopped(stop));
+            }
+            continue;
+        }
         if stops_by_itself(bytes) {
             return Ok(Stepped::StopsByItself);
         }
@@ -360,6 +373,26 @@ fn step_to_patchable(task: &tracee::Task) -> Result<Stepped, RecordError> {
     }
     Ok(Stepped::GaveUp)
 }
+/// The length of an instruction to run whole rather than single-step: a
+/// rep-prefixed string instruction or pushf.
+fn run_whole(bytes: &[u8]) -> Option<usize> {
+    let prefixes = bytes
+        .iter()
+        .take_while(|&&b| {
+            matches!(
+                b,
+                0x66 | 0xf2 | 0xf3 | 0x2e | 0x3e | 0x26 | 0x36 | 0x64 | 0x65 | 0x40..=0x4f
+            )
+        })
+        .count();
+    let rep = bytes[..prefixes].iter().any(|&b| matches!(b, 0xf2 | 0xf3));
+    match bytes.get(prefixes)? {
+        0xa4..=0xa7 | 0xaa..=0xaf if rep => Some(prefixes + 1),
+        0x9c => Some(prefixes + 1),
+        _ => None,
+    }
+}
+
 /// Tries to reach an execution point while other signals keep coming.
 const MAX_ATTEMPTS: usize = 16;
 

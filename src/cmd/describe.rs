@@ -40,17 +40,18 @@ pub fn event_details(event: &Event) -> String {
                 SignalDisposition::Fatal { core_dumped: false } => "fatal".into(),
             },
             match (&e.point, e.synchronous) {
-                (Some(p), _) => format!(" at rip={:#x}", p.regs.rip),
+                (Some(p), _) => format!(" at rip={:#x}{}", p.regs.rip, memory_words(p)),
                 (None, true) => format!(" raised at rip={:#x}", e.regs.rip),
                 (None, false) => format!(" at a syscall boundary, rip={:#x}", e.regs.rip),
             }
         ),
         Event::Preemption(p) => format!(
-            "rip={:#x} rsp={:#x} eflags={:#x}{}",
+            "rip={:#x} rsp={:#x} eflags={:#x}{}{}",
             p.regs.rip,
             p.regs.rsp,
             p.regs.eflags,
-            p.ticks.map_or_else(String::new, |t| format!(" ticks={t}"))
+            p.ticks.map_or_else(String::new, |t| format!(" ticks={t}")),
+            memory_words(p)
         ),
         Event::Rdtsc(e) => format!(
             "{:#x} at rip={:#x}{}",
@@ -137,4 +138,20 @@ fn source(s: &MappingSource) -> String {
         MappingSource::Anonymous { name } | MappingSource::Special { name } => name.clone(),
         MappingSource::File { file, offset } => format!("{}+{offset:#x}", file.original_path),
     }
+}
+
+/// The memory words an execution point's fingerprint checks, if any.
+fn memory_words(point: &trace_format::ExecutionPoint) -> String {
+    let words = point
+        .fingerprint
+        .as_ref()
+        .map_or(&[][..], |f| &f.memory[..]);
+    if words.is_empty() {
+        return String::new();
+    }
+    let listed: Vec<String> = words
+        .iter()
+        .map(|(addr, value)| format!("{addr:#x}={value:#x}"))
+        .collect();
+    format!(" memory [{}]", listed.join(" "))
 }
