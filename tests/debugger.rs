@@ -647,7 +647,16 @@ fn ctrl_c_interrupts_a_running_replay() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let child = gdb.spawn().expect("run gdb");
-    std::thread::sleep(Duration::from_millis(1500));
+    // Wait until the replayed program computes (gdb has continued it).
+    let started = Instant::now();
+    while !replayed_program_running(server.child.id()) {
+        assert!(
+            started.elapsed() < GDB_TIMEOUT,
+            "the replay never started running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
     // Ctrl-C as a terminal would send it, to the gdb this test started.
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -659,6 +668,31 @@ fn ctrl_c_interrupts_a_running_replay() {
     assert!(out.contains("SIGINT"), "{out}");
     assert!(out.contains("exited normally"), "{out}");
     assert!(!recorded.is_empty());
+}
+
+/// Whether the process the replay server traces is running (state R).
+fn replayed_program_running(server: u32) -> bool {
+    // The replay thread started it: its children, not the main thread's.
+    let tasks = std::fs::read_dir(format!("/proc/{server}/task"))
+        .map(|dir| dir.flatten().map(|e| e.path()).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let children: String = tasks
+        .iter()
+        .filter_map(|task| std::fs::read_to_string(task.join("children")).ok())
+        .collect::<Vec<_>>()
+        .join(" ");
+    children.split_whitespace().any(|pid| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                let after = stat.rfind(')')?;
+                stat[after + 1..]
+                    .split_whitespace()
+                    .next()
+                    .map(|s| s == "R")
+            })
+            .unwrap_or(false)
+    })
 }
 
 #[test]

@@ -252,8 +252,16 @@ fn a_program_killed_from_outside_while_it_loops() {
             .stderr(Stdio::piped())
             .spawn()
             .expect("run rewind record");
+        // Until the program runs (slow machines take a while), then a
+        // little longer so that it is inside its loop.
+        let started = std::time::Instant::now();
+        let mut found = None;
+        while found.is_none() && started.elapsed() < std::time::Duration::from_secs(20) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            found = tracee_of(record.id());
+        }
         std::thread::sleep(std::time::Duration::from_millis(300));
-        let Some(pid) = tracee_of(record.id()) else {
+        let Some(pid) = found else {
             let _ = record.kill();
             let _ = record.wait();
             panic!("no recorded process under rewind record");
