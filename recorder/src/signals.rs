@@ -330,6 +330,11 @@ enum Stepped {
 /// jump would overwrite that instruction's start).
 fn step_to_patchable(task: &tracee::Task) -> Result<Stepped, RecordError> {
     let mut branch_targets: Vec<u64> = Vec::new();
+    // A span is the second choice: replay keeps debug registers on its
+    // inner instructions, which slows the program down (several times, on
+    // this VM). One is taken only when the loop comes back to it without
+    // offering a single long instruction.
+    let mut span_start = None;
     for _ in 0..MAX_STEPS {
         let rip = task.regs()?.rip;
         let mut bytes = [0u8; 32];
@@ -341,8 +346,15 @@ fn step_to_patchable(task: &tracee::Task) -> Result<Stepped, RecordError> {
             // loop's head): a basic block, which no branch enters midway.
             let single = span.len() == 1;
             let block_start = branch_targets.contains(&rip);
-            if (single || block_start) && !branch_targets.iter().any(|&t| t > rip && t < end) {
+            let entered_midway = branch_targets.iter().any(|&t| t > rip && t < end);
+            if single && !entered_midway {
                 return Ok(Stepped::Patchable);
+            }
+            if block_start && !entered_midway {
+                if span_start == Some(rip) {
+                    return Ok(Stepped::Patchable);
+                }
+                span_start.get_or_insert(rip);
             }
         }
         if let Some(len) = run_whole(bytes) {
