@@ -197,6 +197,13 @@ fn a_signal_from_outside_interrupts_a_blocking_read() {
 }
 
 #[test]
+fn queued_realtime_signals_keep_their_values() {
+    let out = check("sig_queued_values");
+    assert!(out.contains("values: 100 101 102 103 104 105"), "{out}");
+    assert!(out.contains("si_code SI_QUEUE each time: 1"), "{out}");
+}
+
+#[test]
 fn shell_killing_itself_and_python_aborting() {
     let traces = Traces::new("sh-kill");
     let out = traces.record(

@@ -55,16 +55,14 @@ impl Session {
         let regs = record.task.regs()?;
         let mut siginfo = record.task.siginfo()?;
         let at_boundary = record.boundary_regs.take() == Some(regs);
-        let redelivered = match record.redelivering.take() {
-            Some(deferred) if deferred.signo == signo => {
+        let resent = record.redelivering.iter().position(|s| s.signo == signo);
+        let redelivered = match resent.and_then(|at| record.redelivering.remove(at)) {
+            Some(deferred) => {
                 siginfo = deferred.siginfo;
                 signals::set_siginfo(tid, &siginfo)?;
                 true
             }
-            other => {
-                record.redelivering = other;
-                false
-            }
+            None => false,
         };
         let synchronous = !redelivered && is_fault(signo) && from_kernel(&siginfo);
         let disposition = signals::disposition(record.tgid, signo)?;
@@ -141,13 +139,11 @@ impl Session {
     /// it is delivered right at this boundary.
     pub(crate) fn redeliver_deferred(&mut self, tid: Tid) -> Result<(), RecordError> {
         let record = self.task(tid)?;
-        if record.redelivering.is_some() || record.deferred.is_empty() {
+        if !record.redelivering.is_empty() || record.deferred.is_empty() {
             return Ok(());
         }
         let deferred = record.deferred.remove(0);
-        signals::tgkill(record.tgid, tid, deferred.signo)?;
-        record.redelivering = Some(deferred);
-        Ok(())
+        Ok(record.resend(deferred)?)
     }
 
     /// A SIGSEGV from rdtsc or rdtscp (PR_TSC_SIGSEGV): run it on the
@@ -222,12 +218,19 @@ impl Session {
                     return self.resume_as_before(tid);
                 }
                 Reached::Elsewhere(Stop::Signal(signo)) => {
-                    let siginfo = self.task(tid)?.task.siginfo()?;
+                    let record = self.task(tid)?;
+                    // One of ours, sent again: it keeps its own siginfo.
+                    let resent = record.redelivering.iter().position(|s| s.signo == signo);
+                    let siginfo = match resent.and_then(|at| record.redelivering.remove(at)) {
+                        Some(signal) => signal.siginfo,
+                        None => record.task.siginfo()?,
+                    };
                     let asynchronous = !(is_fault(signo) && from_kernel(&siginfo));
                     if !asynchronous {
                         return self.retry_signals(tid, held, Stop::Signal(signo));
                     }
-                    if self.signal_will_run(tid, signo)? && !held.iter().any(|h| h.signo == signo) {
+                    let merged = signo < libc::SIGRTMIN() && held.iter().any(|h| h.signo == signo);
+                    if self.signal_will_run(tid, signo)? && !merged {
                         held.push(DeferredSignal { signo, siginfo });
                     }
                 }
@@ -237,10 +240,9 @@ impl Session {
         // Signals keep coming: send them again and let the thread run; the
         // next one to stop it starts over.
         let record = self.task(tid)?;
-        for signal in &held {
-            signals::tgkill(record.tgid, tid, signal.signo)?;
+        for signal in held {
+            record.resend(signal)?;
         }
-        record.redelivering = Some(held.remove(0));
         self.resume_as_before(tid)
     }
 
@@ -283,10 +285,9 @@ impl Session {
             // Sent only now: pending while the thread entered the first
             // handler, they would have stopped that step.
             let record = self.task(tid)?;
-            for other in &held {
-                signals::tgkill(record.tgid, tid, other.signo)?;
+            for other in held {
+                record.resend(other)?;
             }
-            record.redelivering = Some(held.remove(0));
         }
         Ok(())
     }
@@ -297,14 +298,13 @@ impl Session {
     fn retry_signals(
         &mut self,
         tid: Tid,
-        mut held: Vec<DeferredSignal>,
+        held: Vec<DeferredSignal>,
         stop: Stop,
     ) -> Result<(), RecordError> {
         let record = self.task(tid)?;
-        for signal in &held {
-            signals::tgkill(record.tgid, tid, signal.signo)?;
+        for signal in held {
+            record.resend(signal)?;
         }
-        record.redelivering = Some(held.remove(0));
         self.requeue(tid, stop);
         Ok(())
     }

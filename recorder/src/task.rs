@@ -2,6 +2,7 @@
 //! shared `tracee::Task` plus recording state.
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use trace_format::Registers;
@@ -44,6 +45,21 @@ pub struct DeferredSignal {
     pub siginfo: [u8; 128],
 }
 
+impl RecordTask {
+    /// Sends `signal` to the thread again, to be reported with its own
+    /// siginfo. A standard signal already on its way is not sent twice:
+    /// pending, the two would be one, as the kernel merges them.
+    pub fn resend(&mut self, signal: DeferredSignal) -> Result<(), tracee::TraceeError> {
+        let realtime = signal.signo >= libc::SIGRTMIN();
+        if !realtime && self.redelivering.iter().any(|s| s.signo == signal.signo) {
+            return Ok(());
+        }
+        tracee::signals::tgkill(self.tgid, self.task.tid, signal.signo)?;
+        self.redelivering.push_back(signal);
+        Ok(())
+    }
+}
+
 pub struct RecordTask {
     pub task: Task,
     /// The process (thread group) id.
@@ -57,8 +73,9 @@ pub struct RecordTask {
     /// that syscall boundary.
     pub boundary_regs: Option<Registers>,
     pub deferred: Vec<DeferredSignal>,
-    /// A deferred signal was re-sent with tgkill and will be reported next.
-    pub redelivering: Option<DeferredSignal>,
+    /// Signals re-sent with tgkill, oldest first, with the siginfo each
+    /// must have when it is reported again.
+    pub redelivering: VecDeque<DeferredSignal>,
     /// Signal to pass when the thread is next resumed.
     pub resume_signal: i32,
     /// A PTRACE_INTERRUPT was sent and its stop has not been seen.
@@ -83,7 +100,7 @@ impl RecordTask {
             pending: None,
             boundary_regs: None,
             deferred: Vec::new(),
-            redelivering: None,
+            redelivering: VecDeque::new(),
             resume_signal: 0,
             interrupt_requested: false,
             exit_written: false,
