@@ -142,6 +142,12 @@ impl Session {
         if !record.redelivering.is_empty() || record.deferred.is_empty() {
             return Ok(());
         }
+        // Blocked since (the syscall was rt_sigprocmask, say): sent now it
+        // would wait pending, or be taken by sigtimedwait without its
+        // siginfo. It waits here until the thread unblocks it.
+        if signals::blocked(tid, record.deferred[0].signo)? {
+            return Ok(());
+        }
         let deferred = record.deferred.remove(0);
         Ok(record.resend(deferred)?)
     }

@@ -57,6 +57,22 @@ pub fn disposition(pid: Tid, signal: i32) -> Result<Disposition, TraceeError> {
     })
 }
 
+/// Whether thread `tid` blocks `signal` (its mask, from
+/// /proc/TID/status).
+pub fn blocked(tid: Tid, signal: i32) -> Result<bool, TraceeError> {
+    let path = format!("/proc/{tid}/status");
+    let status = std::fs::read_to_string(&path).map_err(|source| TraceeError::Proc {
+        path: path.clone().into(),
+        source,
+    })?;
+    let mask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigBlk:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0);
+    Ok((1..=64).contains(&signal) && mask & (1u64 << (signal - 1)) != 0)
+}
+
 /// Sends `signal` to thread `tid` of process `pid`.
 pub fn tgkill(pid: Tid, tid: Tid, signal: i32) -> Result<(), TraceeError> {
     // SAFETY: tgkill takes three integers.
