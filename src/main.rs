@@ -10,7 +10,7 @@ use argh::FromArgs;
 use fail::Failure;
 
 /// rewind: record a Linux program once, replay it exactly as often as you
-/// like, and debug the replay with gdb, backwards too.
+/// like, and debug the replay with gdb.
 #[derive(FromArgs)]
 struct Cli {
     #[argh(subcommand)]
