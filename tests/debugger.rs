@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{compile, text, TempDir, Traces};
+use support::{children_of, compile, text, TempDir, Traces};
 
 /// gdb's own time limit per session; a hung server fails the test.
 const GDB_TIMEOUT: Duration = Duration::from_secs(120);
@@ -672,16 +672,7 @@ fn ctrl_c_interrupts_a_running_replay() {
 
 /// Whether the process the replay server traces is running (state R).
 fn replayed_program_running(server: u32) -> bool {
-    // The replay thread started it: its children, not the main thread's.
-    let tasks = std::fs::read_dir(format!("/proc/{server}/task"))
-        .map(|dir| dir.flatten().map(|e| e.path()).collect::<Vec<_>>())
-        .unwrap_or_default();
-    let children: String = tasks
-        .iter()
-        .filter_map(|task| std::fs::read_to_string(task.join("children")).ok())
-        .collect::<Vec<_>>()
-        .join(" ");
-    children.split_whitespace().any(|pid| {
+    children_of(server).iter().any(|pid| {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .ok()
             .and_then(|stat| {

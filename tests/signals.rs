@@ -239,9 +239,7 @@ fn shell_killing_itself_and_python_aborting() {
 
 /// The recorded program's pid: the child of the `rewind record` process.
 fn tracee_of(recorder: u32) -> Option<String> {
-    let children =
-        std::fs::read_to_string(format!("/proc/{recorder}/task/{recorder}/children")).ok()?;
-    children.split_whitespace().next().map(str::to_owned)
+    children_of(recorder).into_iter().next()
 }
 
 #[test]

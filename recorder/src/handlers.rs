@@ -135,21 +135,8 @@ impl Session {
         if RESTART_CODES.contains(&result) || (masked_wait && result == -i64::from(libc::EINTR)) {
             return self.on_interrupted_syscall(tid, pending, result, masked_wait);
         }
-        let record = self
-            .tasks
-            .get_mut(&tid)
-            .ok_or_else(|| internal(format!("syscall exit of unknown thread {tid}")))?;
-        let event = syscall::on_exit(
-            &record.task,
-            &pending,
-            result,
-            ExitContext {
-                writer: &mut self.writer,
-                files: &mut self.files,
-                output_ids: &self.output_ids,
-                brk_end: &record.space.brk_end,
-            },
-        )?;
+        let event = self.syscall_event(tid, &pending, result)?;
+        let record = self.task(tid)?;
         let is_exec = event.action == trace_format::SyscallAction::Exec;
         let was_execve = pending.is_execve();
         // The execve is the old thread's; its result and the new program
@@ -175,6 +162,30 @@ impl Session {
     /// A signal interrupted the syscall. Whether the kernel restarts it or
     /// returns to a handler shows at the thread's very next stop, which
     /// comes before it runs any user code; it is taken right here.
+    /// The `Syscall` event of `tid`'s syscall that ended with `result`.
+    fn syscall_event(
+        &mut self,
+        tid: Tid,
+        pending: &syscall::PendingSyscall,
+        result: i64,
+    ) -> Result<trace_format::SyscallEvent, RecordError> {
+        let record = self
+            .tasks
+            .get_mut(&tid)
+            .ok_or_else(|| internal(format!("syscall exit of unknown thread {tid}")))?;
+        syscall::on_exit(
+            &record.task,
+            pending,
+            result,
+            ExitContext {
+                writer: &mut self.writer,
+                files: &mut self.files,
+                output_ids: &self.output_ids,
+                brk_end: &record.space.brk_end,
+            },
+        )
+    }
+
     fn on_interrupted_syscall(
         &mut self,
         tid: Tid,
@@ -189,21 +200,7 @@ impl Session {
             Stop::Signal(signo) if self.signal_will_run(tid, signo)? => Some(signo),
             _ => None,
         };
-        let record = self
-            .tasks
-            .get_mut(&tid)
-            .ok_or_else(|| internal(format!("syscall exit of unknown thread {tid}")))?;
-        let mut event = syscall::on_exit(
-            &record.task,
-            &pending,
-            result,
-            ExitContext {
-                writer: &mut self.writer,
-                files: &mut self.files,
-                output_ids: &self.output_ids,
-                brk_end: &record.space.brk_end,
-            },
-        )?;
+        let mut event = self.syscall_event(tid, &pending, result)?;
         event.action = match handler {
             Some(signo) if masked_wait => trace_format::SyscallAction::MaskedWait { signo },
             Some(_) => trace_format::SyscallAction::Emulate,

@@ -26,9 +26,6 @@ const NEXT_PASS_WAIT: Duration = Duration::from_millis(50);
 const MAX_WORDS: usize = 16;
 /// Writable memory compared between two passes, at most.
 const MAX_SNAPSHOT: u64 = 256 << 20;
-/// Flags set by the debugging machinery, not by the program.
-const DEBUG_FLAGS: u64 = RESUME_FLAG | 0x100;
-const RESUME_FLAG: u64 = 0x1_0000;
 
 /// Where the thread stands after `settle`.
 pub(crate) enum Settled {
@@ -37,13 +34,6 @@ pub(crate) enum Settled {
     /// It stopped for another reason before reaching one (a syscall, a
     /// signal, the time limit): that stop is to be handled instead.
     Elsewhere(Stop),
-}
-
-fn same_state(a: &Registers, b: &Registers) -> bool {
-    let (mut a, mut b) = (*a, *b);
-    a.eflags &= !DEBUG_FLAGS;
-    b.eflags &= !DEBUG_FLAGS;
-    a == b
 }
 
 impl Session {
@@ -69,14 +59,15 @@ impl Session {
         // RF: the breakpoint must not fire before the instruction runs
         // once; the next pass is wanted, not this one.
         let mut leaving = first;
-        leaving.eflags |= RESUME_FLAG;
+        leaving.eflags |= fingerprint::RESUME_FLAG;
         task.set_regs(&leaving)?;
         let outcome = (|| -> Result<Settled, RecordError> {
             if let Pass::Stopped(stop) = next_pass(task, &self.waiter, first.rip)? {
                 return Ok(Settled::Elsewhere(stop));
             }
             let second = task.regs()?;
-            if !same_state(&second, &first) || fingerprint::stack_hash(task, &second) != first_hash
+            if !fingerprint::same_registers(&second, &first)
+                || fingerprint::stack_hash(task, &second) != first_hash
             {
                 return Ok(Settled::At(Box::new(point_here(task, &second, Vec::new()))));
             }
@@ -85,7 +76,7 @@ impl Session {
                 return Ok(Settled::Elsewhere(stop));
             }
             let third = task.regs()?;
-            if !same_state(&third, &first) {
+            if !fingerprint::same_registers(&third, &first) {
                 return Ok(Settled::At(Box::new(point_here(task, &third, Vec::new()))));
             }
             let after = snapshot(task, &skipped)?;
@@ -109,7 +100,7 @@ impl Session {
 
 fn point_here(task: &Task, regs: &Registers, memory: Vec<(u64, u64)>) -> ExecutionPoint {
     let mut regs = *regs;
-    regs.eflags &= !DEBUG_FLAGS;
+    regs.eflags &= !fingerprint::DEBUG_FLAGS;
     ExecutionPoint {
         regs,
         ticks: None,

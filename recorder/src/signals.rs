@@ -55,8 +55,7 @@ impl Session {
         let regs = record.task.regs()?;
         let mut siginfo = record.task.siginfo()?;
         let at_boundary = record.boundary_regs.take() == Some(regs);
-        let resent = record.redelivering.iter().position(|s| s.signo == signo);
-        let redelivered = match resent.and_then(|at| record.redelivering.remove(at)) {
+        let redelivered = match record.take_resent(signo) {
             Some(deferred) => {
                 siginfo = deferred.siginfo;
                 signals::set_siginfo(tid, &siginfo)?;
@@ -226,8 +225,7 @@ impl Session {
                 Reached::Elsewhere(Stop::Signal(signo)) => {
                     let record = self.task(tid)?;
                     // One of ours, sent again: it keeps its own siginfo.
-                    let resent = record.redelivering.iter().position(|s| s.signo == signo);
-                    let siginfo = match resent.and_then(|at| record.redelivering.remove(at)) {
+                    let siginfo = match record.take_resent(signo) {
                         Some(signal) => signal.siginfo,
                         None => record.task.siginfo()?,
                     };
@@ -394,7 +392,18 @@ fn step_to_patchable(task: &tracee::Task) -> Result<Stepped, RecordError> {
 /// The length of an instruction to run whole rather than single-step: a
 /// rep-prefixed string instruction or pushf.
 fn run_whole(bytes: &[u8]) -> Option<usize> {
-    let prefixes = bytes
+    let (prefixes, rep) = legacy_prefixes(bytes);
+    match bytes.get(prefixes)? {
+        0xa4..=0xa7 | 0xaa..=0xaf if rep => Some(prefixes + 1),
+        0x9c => Some(prefixes + 1),
+        _ => None,
+    }
+}
+
+/// How many prefix bytes (legacy prefixes and REX) start `bytes`, and
+/// whether a REP/REPNE is among them.
+fn legacy_prefixes(bytes: &[u8]) -> (usize, bool) {
+    let count = bytes
         .iter()
         .take_while(|&&b| {
             matches!(
@@ -403,12 +412,8 @@ fn run_whole(bytes: &[u8]) -> Option<usize> {
             )
         })
         .count();
-    let rep = bytes[..prefixes].iter().any(|&b| matches!(b, 0xf2 | 0xf3));
-    match bytes.get(prefixes)? {
-        0xa4..=0xa7 | 0xaa..=0xaf if rep => Some(prefixes + 1),
-        0x9c => Some(prefixes + 1),
-        _ => None,
-    }
+    let rep = bytes[..count].iter().any(|&b| matches!(b, 0xf2 | 0xf3));
+    (count, rep)
 }
 
 /// Tries to reach an execution point while other signals keep coming.
@@ -429,18 +434,8 @@ enum Reached {
 /// rep-prefixed string instructions, which a step (or an interrupt) stops
 /// between iterations, at a state no breakpoint in replay can find.
 pub(crate) fn stops_by_itself(bytes: &[u8]) -> bool {
-    let mut at = 0;
-    let mut rep = false;
-    while at < bytes.len()
-        && matches!(
-            bytes[at],
-            0x66 | 0xf2 | 0xf3 | 0x2e | 0x3e | 0x26 | 0x36 | 0x64 | 0x65 | 0x40..=0x4f
-        )
-    {
-        rep |= matches!(bytes[at], 0xf2 | 0xf3);
-        at += 1;
-    }
-    let rest = &bytes[at.min(bytes.len())..];
+    let (at, rep) = legacy_prefixes(bytes);
+    let rest = &bytes[at..];
     let string_op = matches!(rest, [0xa4..=0xa7, ..] | [0xaa..=0xaf, ..]);
     (rep && string_op)
         || matches!(

@@ -58,6 +58,12 @@ impl RecordTask {
         self.redelivering.push_back(signal);
         Ok(())
     }
+
+    /// The oldest re-sent instance of `signo`, now reported again.
+    pub fn take_resent(&mut self, signo: i32) -> Option<DeferredSignal> {
+        let at = self.redelivering.iter().position(|s| s.signo == signo)?;
+        self.redelivering.remove(at)
+    }
 }
 
 pub struct RecordTask {

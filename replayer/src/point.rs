@@ -21,10 +21,6 @@ const MAX_STOPS: u64 = 10_000_000;
 /// the other three.
 pub(crate) const REPLAY_SLOT: usize = 3;
 
-/// x86's resume flag, which the kernel sets when an instruction breakpoint
-/// stops a thread.
-const RESUME_FLAG: u64 = 0x1_0000;
-
 pub fn run_to(
     task: &mut ReplayTask,
     number: u64,
@@ -87,20 +83,11 @@ fn run_to_debugged(
         match outcome {
             Err(ReplayError::Interrupted) => {
                 removed?;
+                // `stop_for_gdb` kept the stop it unwound for.
                 let mut debugger = debugger.borrow_mut();
-                let reason = match debugger.take_deferred_stop() {
-                    Some(reason) => reason,
-                    None => {
-                        let own = task.thread_id();
-                        let thread = if own.pid == debugger.debugged {
-                            own
-                        } else {
-                            debugger.first_thread().unwrap_or(own)
-                        };
-                        gdb_remote::StopReason::Interrupted { thread }
-                    }
-                };
-                debugger.park(reason)?;
+                if let Some(reason) = debugger.take_deferred_stop() {
+                    debugger.park(reason)?;
+                }
             }
             other => return other.and(removed),
         }
@@ -196,7 +183,7 @@ fn run_with_breakpoint(
     if outcome.is_ok() {
         // As the recording left it: without the RF the breakpoint set.
         let mut regs = task.task.regs()?;
-        regs.eflags &= !RESUME_FLAG;
+        regs.eflags &= !fingerprint::RESUME_FLAG;
         task.task.set_regs(&regs)?;
     }
     outcome

@@ -165,3 +165,19 @@ pub fn record_and_replay(traces: &Traces, program: &Path, args: &[&str]) -> Outp
     assert_eq!(replay_err, program_stderr(&record), "stderr differs");
     record
 }
+
+/// The pids of `pid`'s children, whichever of its threads started them.
+pub fn children_of(pid: u32) -> Vec<String> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|dir| dir.flatten().map(|e| e.path()).collect::<Vec<_>>())
+        .unwrap_or_default();
+    tasks
+        .iter()
+        .filter_map(|task| std::fs::read_to_string(task.join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}

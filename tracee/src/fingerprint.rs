@@ -27,18 +27,26 @@ pub fn capture(task: &Task, regs: &Registers, memory: Vec<(u64, u64)>) -> Finger
     }
 }
 
+/// x86's resume flag, which the kernel sets when an instruction
+/// breakpoint stops a thread.
+pub const RESUME_FLAG: u64 = 0x1_0000;
 /// Flags the debugging machinery sets (RF at a hardware breakpoint, TF
 /// while single-stepping), which are not the program's state.
-const DEBUG_FLAGS: u64 = 0x1_0000 | 0x100;
+pub const DEBUG_FLAGS: u64 = RESUME_FLAG | 0x100;
+
+/// Whether two register sets are the same program state, whatever the
+/// debugging machinery did to the flags.
+pub fn same_registers(a: &Registers, b: &Registers) -> bool {
+    let (mut a, mut b) = (*a, *b);
+    a.eflags &= !DEBUG_FLAGS;
+    b.eflags &= !DEBUG_FLAGS;
+    a == b
+}
 
 /// Whether the thread, whose registers are `regs`, is at the recorded
 /// instant.
 pub fn matches(task: &Task, regs: &Registers, want_regs: &Registers, want: &Fingerprint) -> bool {
-    let mut normalized = *regs;
-    normalized.eflags &= !DEBUG_FLAGS;
-    let mut wanted = *want_regs;
-    wanted.eflags &= !DEBUG_FLAGS;
-    if normalized != wanted || stack_hash(task, regs) != want.stack_hash {
+    if !same_registers(regs, want_regs) || stack_hash(task, regs) != want.stack_hash {
         return false;
     }
     want.memory

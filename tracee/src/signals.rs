@@ -35,18 +35,8 @@ pub fn default_is_stop(signal: i32) -> bool {
 
 /// The disposition of `signal` in process `pid`, from /proc/PID/status.
 pub fn disposition(pid: Tid, signal: i32) -> Result<Disposition, TraceeError> {
-    let path = format!("/proc/{pid}/status");
-    let status = std::fs::read_to_string(&path).map_err(|source| TraceeError::Proc {
-        path: path.clone().into(),
-        source,
-    })?;
-    let mask = |key: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-            .unwrap_or(0)
-    };
+    let status = proc_status(pid)?;
+    let mask = |key: &str| signal_mask(&status, key);
     let bit = 1u64 << (signal - 1);
     Ok(if mask("SigCgt:") & bit != 0 {
         Disposition::Caught
@@ -60,17 +50,25 @@ pub fn disposition(pid: Tid, signal: i32) -> Result<Disposition, TraceeError> {
 /// Whether thread `tid` blocks `signal` (its mask, from
 /// /proc/TID/status).
 pub fn blocked(tid: Tid, signal: i32) -> Result<bool, TraceeError> {
-    let path = format!("/proc/{tid}/status");
-    let status = std::fs::read_to_string(&path).map_err(|source| TraceeError::Proc {
-        path: path.clone().into(),
-        source,
-    })?;
-    let mask = status
-        .lines()
-        .find_map(|l| l.strip_prefix("SigBlk:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .unwrap_or(0);
+    let mask = signal_mask(&proc_status(tid)?, "SigBlk:");
     Ok((1..=64).contains(&signal) && mask & (1u64 << (signal - 1)) != 0)
+}
+
+fn proc_status(pid: Tid) -> Result<String, TraceeError> {
+    let path = format!("/proc/{pid}/status");
+    std::fs::read_to_string(&path).map_err(|source| TraceeError::Proc {
+        path: path.into(),
+        source,
+    })
+}
+
+/// A signal set line of /proc/PID/status (`SigBlk:`, `SigCgt:`, ...).
+fn signal_mask(status: &str, key: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0)
 }
 
 /// Sends `signal` to thread `tid` of process `pid`.
