@@ -254,13 +254,79 @@ fn no_output_replays_silently() {
 /// at that event with both values.
 #[test]
 fn divergence_names_event_thread_and_values() {
-    use trace_format::{Event, TraceReader, TraceWriter};
+    use trace_format::Event;
     let (traces, dir) = recorded_trace("diverge");
-    let mut reader = TraceReader::open(&dir).expect("open");
+    let mut target = None;
+    let tampered_dir = rewrite_trace(&traces, &dir, |number, record| {
+        if let Event::Syscall(s) = &mut record.event {
+            if target.is_none() && tracee::syscalls::name(s.number()) == "write" {
+                s.regs.rdi ^= 0x10;
+                target = Some((number, record.tid, s.regs.rdi));
+            }
+        }
+    });
+    let (number, tid, changed) = target.expect("the program writes");
+    let stderr = replay_diverges(&traces, &tampered_dir);
+    let expected = format!(
+        "rewind: replay diverged from the recording at event {number} (thread {tid}, syscall write): \
+         rdi was {changed:#x} in the recording, {:#x} in the replay",
+        changed ^ 0x10
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}
+
+/// A thread spinning towards a recorded state that never comes (a
+/// register of its preemption point changed) is given up on once it has
+/// run far longer than the recording did: a divergence, not a hang.
+#[test]
+fn a_point_that_never_recurs_ends_the_replay() {
+    use trace_format::Event;
+    let traces = Traces::new("never-recurs");
+    let out = traces.record(&compile("spin_flag", &[]), &["20"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut changed = None;
+    let tampered_dir = rewrite_trace(&traces, &traces.latest(), |number, record| {
+        if let Event::Preemption(point) = &mut record.event {
+            if changed.is_none() {
+                point.regs.r15 ^= 1 << 40;
+                changed = Some(number);
+            }
+        }
+    });
+    let number = changed.expect("the spinner is preempted");
+    let stderr = replay_diverges(&traces, &tampered_dir);
+    assert!(
+        stderr.contains(&format!("diverged from the recording at event {number} ")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("of user CPU time"), "{stderr}");
+}
+
+/// Replays the trace at `dir`, which must diverge; returns its stderr.
+fn replay_diverges(traces: &Traces, dir: &std::path::Path) -> String {
+    let out = traces
+        .command()
+        .args(["replay", "-a"])
+        .arg(dir)
+        .output()
+        .expect("replay");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(70), "{stderr}");
+    stderr
+}
+
+/// A copy of the trace at `dir`, in a new directory under `traces`, with
+/// each event passed through `edit` first.
+fn rewrite_trace(
+    traces: &Traces,
+    dir: &std::path::Path,
+    mut edit: impl FnMut(u64, &mut trace_format::EventRecord),
+) -> std::path::PathBuf {
+    use trace_format::{TraceReader, TraceWriter};
+    let mut reader = TraceReader::open(dir).expect("open");
     let tampered_dir = traces.root.path().join("tampered");
     fs::create_dir(&tampered_dir).expect("dir");
     let mut writer = TraceWriter::create(&tampered_dir, reader.header()).expect("writer");
-    let mut target = None;
     let records: Vec<_> = reader.events().map(|e| e.expect("event")).collect();
     for (number, mut record) in records {
         let mut refs = record.event.data_refs();
@@ -270,12 +336,7 @@ fn divergence_names_event_thread_and_values() {
             moved.push(writer.append_data(&bytes).expect("append"));
         }
         remap_data(&mut record.event, &moved);
-        if let Event::Syscall(s) = &mut record.event {
-            if target.is_none() && tracee::syscalls::name(s.number()) == "write" {
-                s.regs.rdi ^= 0x10;
-                target = Some((number, record.tid, s.regs.rdi));
-            }
-        }
+        edit(number, &mut record);
         writer.append_event(&record).expect("append");
     }
     writer.finish(0).expect("finish");
@@ -287,21 +348,7 @@ fn divergence_names_event_thread_and_values() {
         )
         .expect("copy file");
     }
-    let (number, tid, changed) = target.expect("the program writes");
-    let out = traces
-        .command()
-        .args(["replay", "-a"])
-        .arg(&tampered_dir)
-        .output()
-        .expect("replay");
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(70), "{stderr}");
-    let expected = format!(
-        "rewind: replay diverged from the recording at event {number} (thread {tid}, syscall write): \
-         rdi was {changed:#x} in the recording, {:#x} in the replay",
-        changed ^ 0x10
-    );
-    assert!(stderr.contains(&expected), "{stderr}");
+    tampered_dir
 }
 
 /// Points the event's data refs, in `data_refs` order, at `moved`.

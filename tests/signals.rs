@@ -293,16 +293,13 @@ fn a_program_killed_from_outside_while_it_loops() {
     }
 }
 
-/// The software tick source tells passes apart by registers, the top of
-/// the stack and (for loops whose registers repeat) memory words that
-/// change between passes. An inner loop whose register states repeat on
-/// every outer pass, the outer state being a global in memory (here a
-/// vectorized memcpy called again and again), defeats it: the replay
-/// delivers the signal at the first outer pass with the same inner state,
-/// and verification stops it at the next event (exit 70). Needs either a
-/// fingerprint covering globals or hardware counters.
+/// An inner loop whose register states repeat on every outer pass (here a
+/// vectorized memcpy called again and again), the outer state being a
+/// global in memory: registers, the top of the stack and the words that
+/// change between two passes cannot tell the outer passes apart, and the
+/// replay would deliver the signal at the first one with the same inner
+/// state. The hash of the program's data segments in the fingerprint can.
 #[test]
-#[ignore = "known limit of the software tick source: inner-loop states repeating across outer passes"]
 fn a_signal_during_repeated_memcpy_calls() {
     let out = check("sig_during_copy");
     assert_eq!(numbers_after(&out, "after").len(), 3, "{out}");

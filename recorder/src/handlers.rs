@@ -9,7 +9,7 @@ use crate::error::RecordError;
 use crate::scratch;
 use crate::session::{internal, Session};
 use crate::syscall::{self, ExitContext};
-use crate::task::{AddressSpace, RecordTask, TaskState};
+use crate::task::{RecordTask, TaskState};
 
 const CLONE_VM: u64 = libc::CLONE_VM as u64;
 /// -ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK:
@@ -150,7 +150,9 @@ impl Session {
         record.state = TaskState::Stopped;
         record.boundary_regs = Some(record.task.regs()?);
         if record.scratch.is_none() && Rc::strong_count(&record.space) > 1 {
-            record.scratch = Some(scratch::allocate(&record.task)?);
+            let area = scratch::allocate(&record.task)?;
+            record.space.scratch_areas.borrow_mut().push(area);
+            record.scratch = Some(area);
         }
         self.redeliver_deferred(tid)?;
         if was_execve {
@@ -357,7 +359,7 @@ impl Session {
         let space = if flags & CLONE_VM != 0 {
             parent_space
         } else {
-            AddressSpace::new(parent_space.brk_end.get())
+            parent_space.fork()
         };
         self.emit(
             tid,

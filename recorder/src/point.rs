@@ -26,6 +26,11 @@ const NEXT_PASS_WAIT: Duration = Duration::from_millis(50);
 const MAX_WORDS: usize = 16;
 /// Writable memory compared between two passes, at most.
 const MAX_SNAPSHOT: u64 = 256 << 20;
+/// Data mappings the fingerprint hashes: each at most this long, and this
+/// much in all. Larger ones are buffers, heaps and stacks, costly to hash
+/// at every point and every candidate pass.
+const MAX_DATA_MAPPING: u64 = 1 << 20;
+const MAX_DATA: u64 = 4 << 20;
 
 /// Where the thread stands after `settle`.
 pub(crate) enum Settled {
@@ -49,11 +54,12 @@ impl Session {
         let first_hash = fingerprint::stack_hash(task, &first);
         // Scratch areas: written by other threads' blocking syscalls while
         // this one runs, and absent from the replay.
-        let skipped: Vec<(u64, u64)> = self
-            .tasks
-            .values()
-            .filter_map(|t| t.scratch)
-            .map(|at| (at, at + crate::scratch::SCRATCH_LEN))
+        let skipped: Vec<(u64, u64)> = record
+            .space
+            .scratch_areas
+            .borrow()
+            .iter()
+            .map(|&at| (at, at + crate::scratch::SCRATCH_LEN))
             .collect();
         debugregs::set_exec_breakpoint(tid, 0, first.rip)?;
         // RF: the breakpoint must not fire before the instruction runs
@@ -69,7 +75,8 @@ impl Session {
             if !fingerprint::same_registers(&second, &first)
                 || fingerprint::stack_hash(task, &second) != first_hash
             {
-                return Ok(Settled::At(Box::new(point_here(task, &second, Vec::new()))));
+                let point = point_here(task, &second, Vec::new(), &skipped)?;
+                return Ok(Settled::At(Box::new(point)));
             }
             let before = snapshot(task, &skipped)?;
             if let Pass::Stopped(stop) = next_pass(task, &self.waiter, first.rip)? {
@@ -77,11 +84,13 @@ impl Session {
             }
             let third = task.regs()?;
             if !fingerprint::same_registers(&third, &first) {
-                return Ok(Settled::At(Box::new(point_here(task, &third, Vec::new()))));
+                let point = point_here(task, &third, Vec::new(), &skipped)?;
+                return Ok(Settled::At(Box::new(point)));
             }
             let after = snapshot(task, &skipped)?;
             let words = changed_words(&before, &after);
-            Ok(Settled::At(Box::new(point_here(task, &third, words))))
+            let point = point_here(task, &third, words, &skipped)?;
+            Ok(Settled::At(Box::new(point)))
         })();
         // A thread that died meanwhile cannot have its slot cleared; its
         // death (in `Elsewhere`) is what matters then.
@@ -98,14 +107,61 @@ impl Session {
     }
 }
 
-fn point_here(task: &Task, regs: &Registers, memory: Vec<(u64, u64)>) -> ExecutionPoint {
+fn point_here(
+    task: &Task,
+    regs: &Registers,
+    memory: Vec<(u64, u64)>,
+    skipped: &[(u64, u64)],
+) -> Result<ExecutionPoint, RecordError> {
     let mut regs = *regs;
     regs.eflags &= !fingerprint::DEBUG_FLAGS;
-    ExecutionPoint {
+    let data = data_ranges(task, &regs, skipped)?;
+    Ok(ExecutionPoint {
         regs,
         ticks: None,
-        fingerprint: Some(fingerprint::capture(task, &regs, memory)),
+        fingerprint: Some(fingerprint::capture(task, &regs, memory, data)),
+    })
+}
+
+/// Whether a mapping holds the program's own writable state: not the
+/// recorder's page, not a scratch area, not the kernel's [vvar] and kin.
+fn program_writable(entry: &maps::MapEntry, skipped: &[(u64, u64)]) -> bool {
+    let writable = entry.prot & libc::PROT_WRITE as u32 != 0;
+    let ours = (remote::REWIND_PAGE..remote::REWIND_PAGE + remote::REWIND_REGION_LEN)
+        .contains(&entry.start);
+    let scratch = skipped
+        .iter()
+        .any(|&(start, end)| start < entry.end && entry.start < end);
+    writable && !ours && !scratch && !entry.name.starts_with("[v")
+}
+
+/// The small private data mappings the fingerprint hashes. Code that may
+/// be patched (executable mappings), shared memory, and the thread's own
+/// stack (its top is hashed on its own) stay out.
+fn data_ranges(
+    task: &Task,
+    regs: &Registers,
+    skipped: &[(u64, u64)],
+) -> Result<Vec<(u64, u64)>, RecordError> {
+    let mut total = 0;
+    let mut ranges = Vec::new();
+    for entry in maps::read_maps(task.tid)? {
+        let len = entry.end - entry.start;
+        let executable = entry.prot & libc::PROT_EXEC as u32 != 0;
+        let stack = (entry.start..entry.end).contains(&regs.rsp) || entry.name == "[stack]";
+        if !program_writable(&entry, skipped)
+            || executable
+            || entry.shared
+            || stack
+            || len > MAX_DATA_MAPPING
+            || total + len > MAX_DATA
+        {
+            continue;
+        }
+        total += len;
+        ranges.push((entry.start, len));
     }
+    Ok(ranges)
 }
 
 enum Pass {
@@ -143,19 +199,8 @@ fn snapshot(task: &Task, skipped: &[(u64, u64)]) -> Result<Vec<(u64, Vec<u8>)>, 
     let mut total = 0;
     let mut copies = Vec::new();
     for entry in maps::read_maps(task.tid)? {
-        let writable = entry.prot & libc::PROT_WRITE as u32 != 0;
-        let ours = (remote::REWIND_PAGE..remote::REWIND_PAGE + remote::REWIND_REGION_LEN)
-            .contains(&entry.start);
         let len = entry.end - entry.start;
-        let scratch = skipped
-            .iter()
-            .any(|&(start, end)| start < entry.end && entry.start < end);
-        if !writable
-            || ours
-            || scratch
-            || entry.name.starts_with("[v")
-            || total + len > MAX_SNAPSHOT
-        {
+        if !program_writable(&entry, skipped) || total + len > MAX_SNAPSHOT {
             continue;
         }
         total += len;

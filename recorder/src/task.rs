@@ -1,7 +1,7 @@
 //! What the recorder keeps for each traced thread (rr's RecordTask): the
 //! shared `tracee::Task` plus recording state.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
@@ -14,12 +14,25 @@ use crate::syscall::PendingSyscall;
 pub struct AddressSpace {
     /// The program break, as brk last returned it.
     pub brk_end: Cell<u64>,
+    /// Scratch areas mapped here, by any thread, still mapped after their
+    /// thread is gone (and copied into forked children): the replay has
+    /// none of them.
+    pub scratch_areas: RefCell<Vec<u64>>,
 }
 
 impl AddressSpace {
     pub fn new(brk_end: u64) -> Rc<AddressSpace> {
         Rc::new(AddressSpace {
             brk_end: Cell::new(brk_end),
+            scratch_areas: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// A forked child's space: a copy of this one's mappings.
+    pub fn fork(&self) -> Rc<AddressSpace> {
+        Rc::new(AddressSpace {
+            brk_end: Cell::new(self.brk_end.get()),
+            scratch_areas: self.scratch_areas.clone(),
         })
     }
 }

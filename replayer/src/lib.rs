@@ -30,6 +30,9 @@ pub struct ReplayOptions {
 /// Replays a whole trace without a debugger; returns the recorded (and
 /// verified) exit status.
 pub fn replay_to_end(options: &ReplayOptions) -> Result<ExitStatus, ReplayError> {
+    // Before any thread exists: stops then wake a signalfd (the watchdog
+    // on runs to execution points waits with a timeout).
+    tracee::waiter::block_sigchld();
     let trace_dir = std::fs::canonicalize(&options.trace_dir)
         .map_err(|e| trace_format::TraceError::io(&options.trace_dir, e))?;
     let reader = TraceReader::open(&trace_dir)?;

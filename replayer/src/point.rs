@@ -4,12 +4,14 @@
 //! can be moved, a trampoline filters passes inside the tracee; otherwise a
 //! hardware breakpoint stops every pass.
 
+use std::time::Duration;
+
 use trace_format::{ExecutionPoint, Fingerprint, Registers};
 use tracee::{debugregs, fingerprint, Resume, Stop};
 
 use crate::debug::DebugLink;
 use crate::error::ReplayError;
-use crate::task::ReplayTask;
+use crate::task::{CpuLimit, ReplayTask};
 use crate::trampoline::Trampoline;
 use crate::verify;
 
@@ -42,16 +44,22 @@ pub fn run_to(
     if let Some(debugger) = task.debug.clone() {
         return run_to_debugged(task, number, point, want, &debugger);
     }
-    match Trampoline::install(&task.task, &point.regs, &want.memory)? {
-        Some(trampoline) => {
+    task.cpu_limit = Some(CpuLimit::for_recorded(Duration::from_nanos(
+        want.user_time_ns,
+    )));
+    let outcome = match Trampoline::install(&task.task, &point.regs, &want.memory) {
+        Ok(Some(trampoline)) => {
             let outcome = run_through_trampoline(task, number, point, want, &trampoline);
             // A replay that went past the point has diverged; that is the
             // error to report, not a failure to clean up after it.
             let removed = trampoline.remove(&task.task);
             outcome.and(removed)
         }
-        None => run_with_breakpoint(task, number, point, want),
-    }
+        Ok(None) => run_with_breakpoint(task, number, point, want),
+        Err(e) => Err(e),
+    };
+    task.cpu_limit = None;
+    outcome
 }
 
 /// Under gdb, a trampoline would move an instruction gdb may step through
@@ -148,6 +156,10 @@ fn run_trampolined(
         // All general registers matched; the trampoline restored the stack
         // pointer and flags before trapping.
         regs.rip = point.regs.rip;
+        if trampoline.flags_dead {
+            regs.eflags = (regs.eflags & !fingerprint::STATUS_FLAGS)
+                | (point.regs.eflags & fingerprint::STATUS_FLAGS);
+        }
         if fingerprint::matches(&task.task, &regs, &point.regs, want) {
             task.task.set_regs(&regs)?;
             return Ok(());

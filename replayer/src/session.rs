@@ -7,12 +7,14 @@ use std::collections::HashMap;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+use std::rc::Rc;
 
 use trace_format::{
     CloneEvent, Event, EventRecord, ExecEvent, ExitEvent, ExitStatus, RdtscEvent, Registers,
     SignalDisposition, SignalEvent, SyscallAction, SyscallEntryEvent, SyscallEvent, TraceReader,
 };
 use tracee::spawn::{self, FirstExec, SpawnSpec};
+use tracee::waiter::ChildWaiter;
 use tracee::{PtraceEvent, RemoteAddr, Resume, Stop, SyscallStopKind, Task, Tid};
 
 use crate::debug::DebugLink;
@@ -31,6 +33,9 @@ pub struct ReplaySession {
     main_tid: Option<Tid>,
     /// The debugger, when gdb drives the replay.
     pub(crate) debugger: Option<DebugLink>,
+    /// Lets a thread run with a CPU-time limit (see `ReplayTask::resume`);
+    /// without a debugger only, which has its own.
+    waiter: Option<Rc<ChildWaiter>>,
     /// Threads created so far.
     created: u64,
 }
@@ -45,6 +50,7 @@ impl ReplaySession {
             main_status: None,
             main_tid: None,
             debugger: None,
+            waiter: None,
             created: 0,
         }
     }
@@ -52,6 +58,7 @@ impl ReplaySession {
     /// Adds a replayed thread, with the debugger attached if there is one.
     fn adopt(&mut self, recorded_tid: Tid, mut task: ReplayTask) {
         task.debug = self.debugger.clone();
+        task.waiter = self.waiter.clone();
         task.serial = self.created;
         self.created += 1;
         self.tasks.insert(recorded_tid, task);
@@ -63,6 +70,10 @@ impl ReplaySession {
 
     /// Replays every event; returns how the first process ended.
     pub fn run_to_end(&mut self) -> Result<ExitStatus, ReplayError> {
+        // Without SIGCHLD blocked the waiter would sleep out every timeout.
+        if tracee::waiter::sigchld_blocked() {
+            self.waiter = ChildWaiter::new().ok().map(Rc::new);
+        }
         for item in self.reader.events() {
             let (number, record) = item?;
             self.replay_event(number, &record)?;

@@ -1,6 +1,11 @@
 //! What the replayer keeps for each replayed thread (rr's ReplayTask).
 
-use tracee::{PtraceEvent, Resume, Stop, SyscallStopKind, Task, Tid};
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use tracee::waiter::ChildWaiter;
+use tracee::{cputime, PtraceEvent, Resume, Stop, SyscallStopKind, Task, Tid};
 
 use crate::debug::controller::Outcome;
 use crate::debug::DebugLink;
@@ -36,7 +41,36 @@ pub struct ReplayTask {
     pub debug: Option<DebugLink>,
     /// Creation order, for the debugger's thread list.
     pub serial: u64,
+    /// For waiting with a timeout, when the replay runs without gdb.
+    pub waiter: Option<Rc<ChildWaiter>>,
+    /// While set, a resume that is still running user code when the
+    /// thread's user CPU time passes the limit ends as a divergence.
+    pub cpu_limit: Option<CpuLimit>,
 }
+
+/// The watchdog of a run to an execution point: the software tick source
+/// cannot tell that the point was passed, only that it is long overdue.
+#[derive(Clone, Copy)]
+pub struct CpuLimit {
+    /// User CPU time of the thread when the recording reached the point.
+    pub recorded: Duration,
+    pub limit: Duration,
+}
+
+impl CpuLimit {
+    /// A replay runs the same user code as the recording, plus the
+    /// trampoline's few instructions per pass: allow several times the
+    /// recorded time, and a margin for the coarse accounting.
+    pub fn for_recorded(recorded: Duration) -> CpuLimit {
+        CpuLimit {
+            recorded,
+            limit: recorded * 4 + Duration::from_secs(2),
+        }
+    }
+}
+
+/// How often a watched run looks at the thread's CPU time.
+const WATCH_PERIOD: Duration = Duration::from_millis(200);
 
 impl ReplayTask {
     pub fn new(task: Task, recorded_tid: Tid, recorded_process: Tid) -> ReplayTask {
@@ -54,6 +88,8 @@ impl ReplayTask {
             signal_sent: None,
             debug: None,
             serial: 0,
+            waiter: None,
+            cpu_limit: None,
         }
     }
 
@@ -94,7 +130,7 @@ impl ReplayTask {
         let mut signal = std::mem::take(&mut self.resume_signal);
         loop {
             let stop = match self.debug.clone() {
-                None => self.task.step(how, signal)?,
+                None => self.step_watched(event, how, signal)?,
                 Some(debugger) => {
                     let thread = self.thread_id();
                     let outcome = debugger
@@ -155,6 +191,38 @@ impl ReplayTask {
                 }
             }
         }
+    }
+
+    /// Steps the thread; under a `cpu_limit`, gives up once the thread
+    /// has used more user CPU time than it allows.
+    fn step_watched(&mut self, event: u64, how: Resume, signal: i32) -> Result<Stop, ReplayError> {
+        let (Some(waiter), Some(limit)) = (self.waiter.clone(), self.cpu_limit) else {
+            return Ok(self.task.step(how, signal)?);
+        };
+        let tid = self.task.tid;
+        let used = Cell::new(Duration::ZERO);
+        let overdue = || {
+            used.set(cputime::user_time(tid).unwrap_or_default());
+            used.get() > limit.limit
+        };
+        let stop = self
+            .task
+            .step_interruptible(how, signal, &waiter, WATCH_PERIOD, &overdue)?;
+        if used.get() > limit.limit && matches!(stop, Stop::Event(PtraceEvent::Stop, _)) {
+            let rip = self.task.regs()?.rip;
+            return Err(verify::diverged(
+                event,
+                self.recorded_tid,
+                "execution point",
+                format!(
+                    "the thread has run {:.1} s of user CPU time (now at rip {rip:#x}) without \
+                     reaching the recorded state, which the recording reached after {:.2} s",
+                    used.get().as_secs_f64(),
+                    limit.recorded.as_secs_f64()
+                ),
+            ));
+        }
+        Ok(stop)
     }
 
     /// Lets a thread that is exiting (or being killed by its process's

@@ -194,6 +194,17 @@ pub struct Fingerprint {
     /// Memory words (address, value) that differed between two passes with
     /// identical registers.
     pub memory: Vec<(u64, u64)>,
+    /// Ranges (start, length) of the program's small writable data (data
+    /// and bss segments, small heaps) and a hash of their contents: an
+    /// outer loop's counter kept there tells apart passes of an inner loop
+    /// whose registers repeat from one outer pass to the next.
+    pub data_ranges: Vec<(u64, u64)>,
+    pub data_hash: u64,
+    /// The thread's user CPU time when it reached the point, in
+    /// nanoseconds, as the kernel accounts it (to its clock tick). Nothing
+    /// else tells a replay how long to look for the point: one whose
+    /// thread has run several times longer has diverged.
+    pub user_time_ns: u64,
 }
 
 /// How a delivered signal was handled.

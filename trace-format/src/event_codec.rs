@@ -305,6 +305,12 @@ impl Encode for Fingerprint {
             enc.u64(*addr);
             enc.fixed_u64(*value);
         });
+        enc.seq(&self.data_ranges, |enc, (start, len)| {
+            enc.u64(*start);
+            enc.u64(*len);
+        });
+        enc.fixed_u64(self.data_hash);
+        enc.u64(self.user_time_ns);
     }
 }
 
@@ -313,6 +319,9 @@ impl Decode for Fingerprint {
         Ok(Fingerprint {
             stack_hash: dec.fixed_u64()?,
             memory: dec.seq(9, |dec| Ok((dec.u64()?, dec.fixed_u64()?)))?,
+            data_ranges: dec.seq(2, |dec| Ok((dec.u64()?, dec.u64()?)))?,
+            data_hash: dec.fixed_u64()?,
+            user_time_ns: dec.u64()?,
         })
     }
 }

@@ -58,7 +58,7 @@ fn sample_encoding_is_pinned() {
         all.extend(record.to_bytes());
     }
     all.extend(sample_header().to_bytes());
-    let pinned: &[(u32, u32)] = &[(2, 0x32ee_dfaf)];
+    let pinned: &[(u32, u32)] = &[(2, 0x32ee_dfaf), (3, 0x26f9_d397)];
     let crc = crc32fast::hash(&all);
     let expected = pinned.iter().find(|(v, _)| *v == VERSION).map(|(_, c)| *c);
     assert_eq!(

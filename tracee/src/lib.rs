@@ -5,6 +5,7 @@
 
 mod addr;
 pub mod cpu;
+pub mod cputime;
 pub mod debugregs;
 mod error;
 pub mod extended_state;

@@ -22,6 +22,17 @@ pub fn block_sigchld() {
     }
 }
 
+/// Whether the calling thread blocks SIGCHLD, which `ChildWaiter` needs.
+pub fn sigchld_blocked() -> bool {
+    // SAFETY: `current` is a local sigset_t that pthread_sigmask fills in;
+    // a null new set only queries the mask.
+    unsafe {
+        let mut current: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut current) == 0
+            && libc::sigismember(&current, libc::SIGCHLD) == 1
+    }
+}
+
 /// Waits for stops of any tracee.
 pub struct ChildWaiter {
     signal_fd: i32,

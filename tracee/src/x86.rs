@@ -12,6 +12,21 @@ pub struct Instruction {
     /// Offset of a rip-relative 32-bit displacement, which must be
     /// adjusted when the instruction moves.
     pub rip_disp_offset: Option<usize>,
+    /// What it does with the arithmetic status flags.
+    pub flags: FlagUse,
+}
+
+/// How an instruction uses the six arithmetic status flags (CF, PF, AF,
+/// ZF, SF, OF), for telling whether code patched in before it may
+/// clobber them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagUse {
+    /// Neither reads nor writes them.
+    Untouched,
+    /// Sets all six without reading any: their earlier values are dead.
+    Overwrites,
+    /// Reads some, writes only some, or leaves some undefined.
+    Other,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -114,10 +129,12 @@ pub fn decode(bytes: &[u8]) -> Option<Instruction> {
     }
     let op = *bytes.get(at)?;
     at += 1;
+    let mut op2 = None;
     let (has_modrm, imm) = if op == 0x0f {
-        let op2 = *bytes.get(at)?;
+        let second = *bytes.get(at)?;
+        op2 = Some(second);
         at += 1;
-        match op2 {
+        match second {
             0x38 => {
                 at += 1;
                 (true, Imm::None)
@@ -126,7 +143,7 @@ pub fn decode(bytes: &[u8]) -> Option<Instruction> {
                 at += 1;
                 (true, Imm::Byte)
             }
-            _ => two_byte(op2)?,
+            _ => two_byte(second)?,
         }
     } else {
         one_byte(op)?
@@ -184,7 +201,102 @@ pub fn decode(bytes: &[u8]) -> Option<Instruction> {
     (at <= 15 && at <= bytes.len()).then_some(Instruction {
         len: at,
         rip_disp_offset,
+        flags: flag_use(op, op2, modrm_reg),
     })
+}
+
+/// The flag use of an accepted instruction, from its opcode and ModRM reg
+/// field. Anything not known for sure is `Other`.
+fn flag_use(op: u8, op2: Option<u8>, modrm_reg: u8) -> FlagUse {
+    use FlagUse::*;
+    match op2 {
+        None => match op {
+            // ALU rows: ADC (2) and SBB (3) read CF.
+            0x00..=0x3f if op & 7 <= 5 => {
+                if matches!(op >> 3, 2 | 3) {
+                    Other
+                } else {
+                    Overwrites
+                }
+            }
+            0x80 | 0x81 | 0x83 if matches!(modrm_reg, 2 | 3) => Other,
+            0x80 | 0x81 | 0x83 | 0x84 | 0x85 | 0xa8 | 0xa9 => Overwrites,
+            // TEST and NEG; NOT leaves flags alone; MUL/DIV leave some undefined.
+            0xf6 | 0xf7 => match modrm_reg {
+                0 | 1 | 3 => Overwrites,
+                2 => Untouched,
+                _ => Other,
+            },
+            0x9d => Overwrites, // popf
+            0x50..=0x5f | 0x63 | 0x68 | 0x6a | 0x86..=0x8f | 0x90..=0x99 | 0x9b => Untouched,
+            0xb0..=0xbf | 0xc6 | 0xc7 => Untouched,
+            // push r/m; FF /0 and /1 (INC, DEC) keep CF.
+            0xff if modrm_reg == 6 => Untouched,
+            _ => Other,
+        },
+        Some(second) => match second {
+            0x2e | 0x2f => Overwrites,               // (u)comiss/sd
+            0xb0 | 0xb1 | 0xc0 | 0xc1 => Overwrites, // cmpxchg, xadd
+            0x0d | 0x10..=0x1f | 0x28..=0x2d | 0x50..=0x7f => Untouched,
+            0xa0 | 0xa1 | 0xa8 | 0xa9 | 0xb6 | 0xb7 | 0xbe | 0xbf => Untouched,
+            0xc2..=0xc6 | 0xc8..=0xcf | 0xd0..=0xfe => Untouched,
+            _ => Other,
+        },
+    }
+}
+
+/// A relative jump (jmp or jcc with an 8- or 32-bit displacement), which
+/// a copy must re-encode rather than move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Jump {
+    pub len: usize,
+    /// The condition code (low nibble of the jcc opcode); None for jmp.
+    pub condition: Option<u8>,
+    /// Target relative to the end of the instruction.
+    pub displacement: i64,
+}
+
+/// Decodes a relative jump at the start of `bytes`; None for anything
+/// else (prefixed forms included).
+pub fn decode_jump(bytes: &[u8]) -> Option<Jump> {
+    let rel8 = |at: usize| bytes.get(at).map(|&b| i64::from(b as i8));
+    let rel32 = |at: usize| {
+        let raw: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
+        Some(i64::from(i32::from_le_bytes(raw)))
+    };
+    let (len, condition, displacement) = match *bytes.first()? {
+        op @ 0x70..=0x7f => (2, Some(op & 0xf), rel8(1)?),
+        0xeb => (2, None, rel8(1)?),
+        0xe9 => (5, None, rel32(1)?),
+        0x0f => match *bytes.get(1)? {
+            op @ 0x80..=0x8f => (6, Some(op & 0xf), rel32(2)?),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(Jump {
+        len,
+        condition,
+        displacement,
+    })
+}
+
+/// Whether the status flags are dead at the start of `bytes`: running
+/// straight on, an instruction overwrites them all before any reads them.
+/// Unknown instructions and control transfers count as reading them.
+pub fn flags_dead(bytes: &[u8]) -> bool {
+    let mut at = 0;
+    for _ in 0..8 {
+        let Some(insn) = bytes.get(at..).and_then(decode) else {
+            return false;
+        };
+        match insn.flags {
+            FlagUse::Overwrites => return true,
+            FlagUse::Other => return false,
+            FlagUse::Untouched => at += insn.len,
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -225,9 +337,55 @@ mod tests {
             decode(&bytes),
             Some(Instruction {
                 len: 7,
-                rip_disp_offset: Some(3)
+                rip_disp_offset: Some(3),
+                flags: FlagUse::Untouched,
             })
         );
+    }
+
+    fn dead(bytes: &[u8]) -> bool {
+        let mut padded = bytes.to_vec();
+        padded.resize(32, 0x90);
+        flags_dead(&padded[..bytes.len()])
+    }
+
+    #[test]
+    fn flags_are_dead_only_before_a_full_overwrite() {
+        // mov edx, [rip+x]; test edx, edx; je: the spin loop's head
+        assert!(dead(&[0x8b, 0x15, 1, 2, 3, 4, 0x85, 0xd2, 0x74, 0xf2]));
+        // mov; cmp rax, 5; jne
+        assert!(dead(&[
+            0x48, 0x89, 0xc1, 0x48, 0x83, 0xf8, 0x05, 0x75, 0x00
+        ]));
+        // mov; jne: read before written
+        assert!(!dead(&[0x48, 0x89, 0xc1, 0x75, 0x00]));
+        // adc reads CF
+        assert!(!dead(&[0x48, 0x11, 0xc1]));
+        // inc keeps CF; then setc reads it
+        assert!(!dead(&[0x48, 0xff, 0xc0, 0x0f, 0x92, 0xc0]));
+        // cmovz reads ZF
+        assert!(!dead(&[0x48, 0x0f, 0x44, 0xc1, 0x48, 0x85, 0xc0]));
+        // the bytes end before anything decides
+        assert!(!dead(&[0x48, 0x89, 0xc1]));
+        // sub rsp, 16 overwrites
+        assert!(dead(&[0x48, 0x83, 0xec, 0x10]));
+        // sbb reads CF
+        assert!(!dead(&[0x48, 0x83, 0xd8, 0x01]));
+    }
+
+    #[test]
+    fn relative_jumps_decode_with_their_targets() {
+        let jump = |b: &[u8]| decode_jump(b).map(|j| (j.len, j.condition, j.displacement));
+        assert_eq!(jump(&[0x74, 0xf2]), Some((2, Some(4), -14))); // je -14
+        assert_eq!(jump(&[0xeb, 0x05]), Some((2, None, 5)));
+        assert_eq!(jump(&[0xe9, 0, 1, 0, 0]), Some((5, None, 256)));
+        assert_eq!(
+            jump(&[0x0f, 0x85, 0xfc, 0xff, 0xff, 0xff]),
+            Some((6, Some(5), -4))
+        );
+        assert_eq!(jump(&[0x0f, 0x85, 0xfc]), None); // cut short
+        assert_eq!(jump(&[0xe8, 0, 0, 0, 0]), None); // call
+        assert_eq!(jump(&[0x48, 0x89, 0xc1]), None);
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub fn sample_events() -> Vec<EventRecord> {
         fingerprint: Some(Fingerprint {
             stack_hash: 0xdead_beef_cafe_f00d,
             memory: vec![(0x7fff_0000_1000, 42), (0x5555_5555_8000, u64::MAX)],
+            data_ranges: vec![(0x5555_5555_7000, 0x2000), (0x7fff_f7e0_0000, 0x1000)],
+            data_hash: 0x0123_4567_89ab_cdef,
+            user_time_ns: 1_250_000_000,
         }),
     };
     let events = vec![
