@@ -630,19 +630,40 @@ fn continuing_past_the_end_of_a_cut_recording_stops_with_a_message() {
 #[test]
 fn ctrl_c_interrupts_a_running_replay() {
     let served = serve_recording("gdb-interrupt", "compute_loop", &[]);
-    let server = &served.server;
-    let recorded = &served.recorded;
+    let out = interrupt_while_running(&served.server, &["print $_siginfo.si_signo"]);
+    assert!(out.contains("SIGINT"), "{out}");
+    assert!(out.contains("exited normally"), "{out}");
+    assert!(!served.recorded.is_empty());
+}
+
+/// A thread spinning towards a preemption point runs inside the replay's
+/// trampoline, a copy of its loop: Ctrl-C must still show gdb the
+/// program's own code, and the replay must go on from there.
+#[test]
+fn ctrl_c_in_a_spinning_thread_stops_in_the_program() {
+    require_gdb();
+    let traces = Traces::new("gdb-spin-interrupt");
+    let record = traces.record(&compile("spin_flag", &[]), &["1500"]);
+    assert!(text(&record.stderr).contains("trace saved"));
+    let server = ReplayServer::start(&traces, &[]);
+    let out = interrupt_while_running(&server, &["info symbol $pc", "thread"]);
+    assert!(out.contains("SIGINT"), "{out}");
+    assert!(out.contains("spinner + "), "{out}");
+    assert!(out.contains("exited normally"), "{out}");
+}
+
+/// Runs gdb on `server` with `continue`, sends it Ctrl-C once the replayed
+/// program computes, then runs `commands` and `continue`; returns gdb's
+/// output.
+fn interrupt_while_running(server: &ReplayServer, commands: &[&str]) -> String {
     let mut gdb = Command::new("gdb");
     gdb.args(["-batch", "-nx", "-ex"])
         .arg(format!("target remote {}", server.address))
-        .args([
-            "-ex",
-            "continue",
-            "-ex",
-            "print $_siginfo.si_signo",
-            "-ex",
-            "continue",
-        ])
+        .args(["-ex", "continue"]);
+    for command in commands {
+        gdb.arg("-ex").arg(command);
+    }
+    gdb.args(["-ex", "continue"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -664,25 +685,28 @@ fn ctrl_c_interrupts_a_running_replay() {
         .expect("kill -INT");
     assert!(status.success());
     let output = child.wait_with_output().expect("gdb output");
-    let out = format!("{}{}", text(&output.stdout), text(&output.stderr));
-    assert!(out.contains("SIGINT"), "{out}");
-    assert!(out.contains("exited normally"), "{out}");
-    assert!(!recorded.is_empty());
+    format!("{}{}", text(&output.stdout), text(&output.stderr))
 }
 
-/// Whether the process the replay server traces is running (state R).
+/// Whether a thread of the process the replay server traces is running
+/// (state R).
 fn replayed_program_running(server: u32) -> bool {
     children_of(server).iter().any(|pid| {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|stat| {
-                let after = stat.rfind(')')?;
-                stat[after + 1..]
-                    .split_whitespace()
-                    .next()
-                    .map(|s| s == "R")
-            })
-            .unwrap_or(false)
+        let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            return false;
+        };
+        threads.flatten().any(|thread| {
+            std::fs::read_to_string(thread.path().join("stat"))
+                .ok()
+                .and_then(|stat| {
+                    let after = stat.rfind(')')?;
+                    stat[after + 1..]
+                        .split_whitespace()
+                        .next()
+                        .map(|s| s == "R")
+                })
+                .unwrap_or(false)
+        })
     })
 }
 

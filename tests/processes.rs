@@ -52,6 +52,18 @@ fn spin_on_atomic_flag() {
     check("spin_flag", &[]);
 }
 
+/// The same spin, in a loop whose flags are live across its long
+/// instruction, so that the replay's quick check must leave them alone:
+/// once with the counter in rcx (the register that check itself uses),
+/// once in another.
+#[test]
+fn spin_with_live_flags() {
+    for counter in ["rcx", "rsi"] {
+        let out = check("spin_flags_live", &[counter]);
+        assert!(out.contains(&format!("counted in {counter}")), "{out}");
+    }
+}
+
 #[test]
 fn racing_unlocked_counter() {
     check("race_counter", &[]);

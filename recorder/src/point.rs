@@ -10,13 +10,16 @@
 //! the same, one more pass is run, and the memory words that changed
 //! between the two join the fingerprint.
 
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use trace_format::{ExecutionPoint, Registers};
-use tracee::{debugregs, fingerprint, maps, remote, RemoteAddr, Resume, Stop, Task};
+use tracee::{debugregs, fingerprint, maps, remote, x86, RemoteAddr, Resume, Stop, Task};
 
 use crate::error::RecordError;
 use crate::session::Session;
+use crate::syscall::PendingSyscall;
+use crate::task::TaskState;
 
 /// How long the thread may run looking for its next pass through the
 /// point before the attempt is given up (and made again later).
@@ -61,6 +64,37 @@ impl Session {
             .iter()
             .map(|&at| (at, at + crate::scratch::SCRATCH_LEN))
             .collect();
+        // Another thread's blocked syscall that writes in place may change
+        // any data mapping before the replay has it do so: hashing them
+        // would make the point unreachable.
+        let hash_data = !self.tasks.values().any(|other| {
+            Rc::ptr_eq(&other.space, &record.space)
+                && other.state == TaskState::InKernel
+                && other
+                    .pending
+                    .as_ref()
+                    .is_some_and(PendingSyscall::writes_in_place)
+        });
+        let context = PointContext {
+            skipped: &skipped,
+            hash_data,
+        };
+        // Where the code at the point overwrites the status flags before
+        // reading them, the replay's trampoline clobbers them: passes that
+        // differ only there are the same pass to it.
+        let mut code = [0u8; 32];
+        let got = task.read_partial(RemoteAddr(first.rip), &mut code);
+        let ignored_flags = if x86::flags_dead(&code[..got]) {
+            fingerprint::STATUS_FLAGS
+        } else {
+            0
+        };
+        let same = |a: &Registers, b: &Registers| {
+            let (mut a, mut b) = (*a, *b);
+            a.eflags &= !ignored_flags;
+            b.eflags &= !ignored_flags;
+            fingerprint::same_registers(&a, &b)
+        };
         debugregs::set_exec_breakpoint(tid, 0, first.rip)?;
         // RF: the breakpoint must not fire before the instruction runs
         // once; the next pass is wanted, not this one.
@@ -72,10 +106,8 @@ impl Session {
                 return Ok(Settled::Elsewhere(stop));
             }
             let second = task.regs()?;
-            if !fingerprint::same_registers(&second, &first)
-                || fingerprint::stack_hash(task, &second) != first_hash
-            {
-                let point = point_here(task, &second, Vec::new(), &skipped)?;
+            if !same(&second, &first) || fingerprint::stack_hash(task, &second) != first_hash {
+                let point = point_here(task, &second, Vec::new(), &context)?;
                 return Ok(Settled::At(Box::new(point)));
             }
             let before = snapshot(task, &skipped)?;
@@ -83,13 +115,13 @@ impl Session {
                 return Ok(Settled::Elsewhere(stop));
             }
             let third = task.regs()?;
-            if !fingerprint::same_registers(&third, &first) {
-                let point = point_here(task, &third, Vec::new(), &skipped)?;
+            if !same(&third, &first) {
+                let point = point_here(task, &third, Vec::new(), &context)?;
                 return Ok(Settled::At(Box::new(point)));
             }
             let after = snapshot(task, &skipped)?;
             let words = changed_words(&before, &after);
-            let point = point_here(task, &third, words, &skipped)?;
+            let point = point_here(task, &third, words, &context)?;
             Ok(Settled::At(Box::new(point)))
         })();
         // A thread that died meanwhile cannot have its slot cleared; its
@@ -107,15 +139,27 @@ impl Session {
     }
 }
 
+/// What the fingerprint must leave out.
+struct PointContext<'a> {
+    /// Scratch areas.
+    skipped: &'a [(u64, u64)],
+    /// Whether the data mappings can be hashed at all.
+    hash_data: bool,
+}
+
 fn point_here(
     task: &Task,
     regs: &Registers,
     memory: Vec<(u64, u64)>,
-    skipped: &[(u64, u64)],
+    context: &PointContext,
 ) -> Result<ExecutionPoint, RecordError> {
     let mut regs = *regs;
     regs.eflags &= !fingerprint::DEBUG_FLAGS;
-    let data = data_ranges(task, &regs, skipped)?;
+    let data = if context.hash_data {
+        data_ranges(task, &regs, context.skipped)?
+    } else {
+        Vec::new()
+    };
     Ok(ExecutionPoint {
         regs,
         ticks: None,

@@ -65,6 +65,13 @@ impl PendingSyscall {
     pub fn is_emulated(&self) -> bool {
         self.plan == Plan::Emulate
     }
+
+    /// Whether, blocked, it may write the program's memory (not a scratch
+    /// area) at any moment, while other threads run: in the replay those
+    /// writes land only at its exit event.
+    pub fn writes_in_place(&self) -> bool {
+        !self.outputs.is_empty() && self.redirects.is_empty()
+    }
 }
 
 fn unsupported(what: String) -> RecordError {

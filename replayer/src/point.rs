@@ -18,6 +18,8 @@ use crate::verify;
 /// Stops before the replay gives up; a replay that never matches has
 /// diverged.
 const MAX_STOPS: u64 = 10_000_000;
+/// Stops between two looks at the thread's CPU time.
+const CPU_CHECK_STOPS: u64 = 256;
 
 /// The debug register the replay's own breakpoints use; a debugger gets
 /// the other three.
@@ -47,19 +49,59 @@ pub fn run_to(
     task.cpu_limit = Some(CpuLimit::for_recorded(Duration::from_nanos(
         want.user_time_ns,
     )));
-    let outcome = match Trampoline::install(&task.task, &point.regs, &want.memory) {
-        Ok(Some(trampoline)) => {
+    let outcome = run_to_undebugged(task, number, point, want);
+    task.cpu_limit = None;
+    outcome
+}
+
+fn run_to_undebugged(
+    task: &mut ReplayTask,
+    number: u64,
+    point: &ExecutionPoint,
+    want: &Fingerprint,
+) -> Result<(), ReplayError> {
+    if first_pass(task, number, point, want)? {
+        return Ok(());
+    }
+    match Trampoline::install(&task.task, &point.regs, &want.memory)? {
+        Some(trampoline) => {
             let outcome = run_through_trampoline(task, number, point, want, &trampoline);
             // A replay that went past the point has diverged; that is the
             // error to report, not a failure to clean up after it.
             let removed = trampoline.remove(&task.task);
             outcome.and(removed)
         }
-        Ok(None) => run_with_breakpoint(task, number, point, want),
-        Err(e) => Err(e),
-    };
-    task.cpu_limit = None;
-    outcome
+        None => run_with_breakpoint(task, number, point, want),
+    }
+}
+
+/// Runs the thread to its first pass through the point's address, with a
+/// single stop; returns whether that pass is the recorded instant. The
+/// registers there, against the recorded ones, show which one the loop
+/// changes: the trampoline's quick check.
+fn first_pass(
+    task: &mut ReplayTask,
+    number: u64,
+    point: &ExecutionPoint,
+    want: &Fingerprint,
+) -> Result<bool, ReplayError> {
+    let tid = task.recorded_tid;
+    debugregs::set_exec_breakpoint(task.tid(), REPLAY_SLOT, point.regs.rip)?;
+    let outcome = (|| {
+        let stop = task.resume(number, Resume::Sysemu, Some(libc::SIGTRAP))?;
+        if stop != Stop::Signal(libc::SIGTRAP) {
+            return Err(never_reached(number, tid, point.regs.rip, stop));
+        }
+        let regs = task.task.regs()?;
+        Ok(fingerprint::matches(&task.task, &regs, &point.regs, want))
+    })();
+    debugregs::clear_slot(task.tid(), REPLAY_SLOT)?;
+    let reached = outcome?;
+    // The breakpoint is gone; its RF has nothing left to do.
+    let mut regs = task.task.regs()?;
+    regs.eflags &= !fingerprint::RESUME_FLAG;
+    task.task.set_regs(&regs)?;
+    Ok(reached)
 }
 
 /// Under gdb, a trampoline would move an instruction gdb may step through
@@ -74,6 +116,9 @@ fn run_to_debugged(
     want: &Fingerprint,
     debugger: &DebugLink,
 ) -> Result<(), ReplayError> {
+    if first_pass(task, number, point, want)? {
+        return Ok(());
+    }
     loop {
         if !debugger
             .borrow()
@@ -87,6 +132,9 @@ fn run_to_debugged(
         debugger.borrow_mut().trampoline_running = true;
         let outcome = run_through_trampoline(task, number, point, want, &trampoline);
         debugger.borrow_mut().trampoline_running = false;
+        if matches!(outcome, Err(ReplayError::Interrupted)) {
+            trampoline.leave(&task.task)?;
+        }
         let removed = trampoline.remove(&task.task);
         match outcome {
             Err(ReplayError::Interrupted) => {
@@ -136,7 +184,10 @@ fn run_trampolined(
     trampoline: &Trampoline,
 ) -> Result<(), ReplayError> {
     let tid = task.recorded_tid;
-    for _ in 0..MAX_STOPS {
+    for stops in 0..MAX_STOPS {
+        if stops % CPU_CHECK_STOPS == CPU_CHECK_STOPS - 1 {
+            task.check_cpu_limit(number)?;
+        }
         let stop = task.resume(number, Resume::Sysemu, Some(libc::SIGTRAP))?;
         let mut regs = task.task.regs()?;
         let interior = trampoline
@@ -179,7 +230,10 @@ fn run_with_breakpoint(
     let tid = task.recorded_tid;
     debugregs::set_exec_breakpoint(task.tid(), REPLAY_SLOT, point.regs.rip)?;
     let outcome = (|| {
-        for _ in 0..MAX_STOPS {
+        for stops in 0..MAX_STOPS {
+            if stops % CPU_CHECK_STOPS == CPU_CHECK_STOPS - 1 {
+                task.check_cpu_limit(number)?;
+            }
             let stop = task.resume(number, Resume::Sysemu, Some(libc::SIGTRAP))?;
             if stop != Stop::Signal(libc::SIGTRAP) {
                 return Err(never_reached(number, tid, point.regs.rip, stop));

@@ -209,20 +209,36 @@ impl ReplayTask {
             .task
             .step_interruptible(how, signal, &waiter, WATCH_PERIOD, &overdue)?;
         if used.get() > limit.limit && matches!(stop, Stop::Event(PtraceEvent::Stop, _)) {
-            let rip = self.task.regs()?.rip;
-            return Err(verify::diverged(
-                event,
-                self.recorded_tid,
-                "execution point",
-                format!(
-                    "the thread has run {:.1} s of user CPU time (now at rip {rip:#x}) without \
-                     reaching the recorded state, which the recording reached after {:.2} s",
-                    used.get().as_secs_f64(),
-                    limit.recorded.as_secs_f64()
-                ),
-            ));
+            return Err(self.overdue(event, used.get(), limit));
         }
         Ok(stop)
+    }
+
+    /// For runs that stop often (a breakpoint at every pass): the same
+    /// limit, checked between stops.
+    pub fn check_cpu_limit(&self, event: u64) -> Result<(), ReplayError> {
+        let Some(limit) = self.cpu_limit else {
+            return Ok(());
+        };
+        match cputime::user_time(self.task.tid) {
+            Some(used) if used > limit.limit => Err(self.overdue(event, used, limit)),
+            _ => Ok(()),
+        }
+    }
+
+    fn overdue(&self, event: u64, used: Duration, limit: CpuLimit) -> ReplayError {
+        let rip = self.task.regs().map_or(0, |r| r.rip);
+        verify::diverged(
+            event,
+            self.recorded_tid,
+            "execution point",
+            format!(
+                "the thread has run {:.1} s of user CPU time (now at rip {rip:#x}) without \
+                 reaching the recorded state, which the recording reached after {:.2} s",
+                used.as_secs_f64(),
+                limit.recorded.as_secs_f64()
+            ),
+        )
     }
 
     /// Lets a thread that is exiting (or being killed by its process's

@@ -9,7 +9,8 @@ use crate::Tid;
 /// User CPU time of thread `tid` so far; None when /proc has no such
 /// thread or its stat line does not parse.
 pub fn user_time(tid: Tid) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{tid}/stat")).ok()?;
+    // /proc/<tid>/stat would be the whole thread group's.
+    let stat = std::fs::read_to_string(format!("/proc/{tid}/task/{tid}/stat")).ok()?;
     user_time_from_stat(&stat, clock_ticks_per_second())
 }
 

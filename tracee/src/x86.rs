@@ -155,8 +155,13 @@ pub fn decode(bytes: &[u8]) -> Option<Instruction> {
         at += 1;
         let (mode, reg, rm) = (modrm >> 6, (modrm >> 3) & 7, modrm & 7);
         modrm_reg = reg;
-        // FF /2../5 are calls and jumps.
-        if op == 0xff && (2..=5).contains(&reg) {
+        // FF /2../5 are calls and jumps; C6/C7 other than /0 are XABORT
+        // and XBEGIN (a relative branch).
+        let one_byte_op = op2.is_none();
+        if one_byte_op && op == 0xff && (2..=5).contains(&reg) {
+            return None;
+        }
+        if one_byte_op && matches!(op, 0xc6 | 0xc7) && reg != 0 {
             return None;
         }
         if mode != 3 {
@@ -403,6 +408,8 @@ mod tests {
             &[0xcc],                   // int3
             &[0xc5, 0xf9, 0x6f, 0xc1], // VEX
             &[0x67, 0x8b, 0x00],       // address-size override
+            &[0xc7, 0xf8, 0, 0, 0, 0], // xbegin
+            &[0xc6, 0xf8, 0x01],       // xabort
         ] {
             assert_eq!(len(bytes), None, "{bytes:02x?}");
         }

@@ -51,6 +51,8 @@ pub struct Assembled {
     /// The copy of the instruction at the point, where a false candidate
     /// resumes; the covered instructions follow it at their own offsets.
     pub body: usize,
+    /// (original address, page offset) of every copied instruction.
+    pub copies: Vec<(u64, usize)>,
 }
 
 /// A jump destination not known until the code is complete.
@@ -253,6 +255,7 @@ pub fn assemble(
         entry,
         trap_return,
         body,
+        copies,
     })
 }
 
@@ -261,18 +264,35 @@ pub fn assemble(
 /// a plain compare; otherwise it uses only lea and jrcxz, which touch
 /// neither flags nor the program's stack.
 fn quick_check(asm: &mut Assembler, wanted: &Wanted) {
-    match wanted.quick.filter(|&r| r != RSP && r < 16) {
+    let value = |reg: u8| register_values(wanted.regs)[usize::from(reg)];
+    match wanted.quick.filter(|&r| r < 16) {
         Some(reg) if wanted.flags_dead => {
             compare_with_expected(asm, reg);
             asm.jump(&[0x0f, 0x84], Target::Label(Label::Full)); // je full
         }
-        Some(reg) if reg != RCX => {
-            let value = register_values(wanted.regs)[usize::from(reg)];
+        Some(RCX) => match i32::try_from(value(RCX)).ok().and_then(i32::checked_neg) {
+            Some(minus) => {
+                // lea rcx, [rcx - value]; zero exactly when equal
+                asm.bytes(&[0x48, 0x8d, 0x89]);
+                asm.bytes(&minus.to_le_bytes());
+                let way_out = 7 + 5; // lea rcx, [rcx + value]; jmp rel32
+                asm.bytes(&[0xe3, way_out]); // jrcxz
+                for to in [Label::Body, Label::Full] {
+                    asm.bytes(&[0x48, 0x8d, 0x89]); // lea rcx, [rcx + value]
+                    asm.bytes(&minus.wrapping_neg().to_le_bytes());
+                    asm.jump(&[0xe9], Target::Label(to));
+                }
+            }
+            None => asm.jump(&[0xe9], Target::Label(Label::Full)),
+        },
+        Some(reg) => {
+            let value = value(reg);
             asm.data(&[0x48, 0x89, 0x0d], SAVED_RCX); // mov [saved_rcx], rcx
             asm.bytes(&[0x48, 0xb9]); // mov rcx, -value
             asm.bytes(&value.wrapping_neg().to_le_bytes());
             let rex = 0x48 | if reg >= 8 { 0x01 } else { 0 };
-            // lea rcx, [reg + rcx*1 + 0]: rcx = reg - value
+            // lea rcx, [reg + rcx*1 + 0]: rcx = reg - value (rsp as a
+            // SIB base is fine)
             asm.bytes(&[rex, 0x8d, 0x4c, (RCX << 3) | (reg & 7), 0x00]);
             // jrcxz over the way out: equal, go on to the full comparison
             let way_out = 7 + 5; // mov rcx, [rip+disp32]; jmp rel32

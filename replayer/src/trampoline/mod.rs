@@ -14,9 +14,12 @@ mod region;
 use trace_format::Registers;
 use tracee::maps;
 use tracee::x86::{self, Instruction};
-use tracee::{remote, RemoteAddr, Task};
+use tracee::{
+    debugregs, fingerprint, remote, PtraceEvent, RemoteAddr, Resume, Stop, Task, TraceeError,
+};
 
 use crate::error::ReplayError;
+use crate::point::REPLAY_SLOT;
 use code::{register_values, Wanted};
 
 const PAGE: u64 = 4096;
@@ -38,6 +41,8 @@ pub struct Trampoline {
     /// from `point`: a branch landing there would run the middle of the
     /// jump, so each is watched by a debug register and sent to its copy.
     pub interior: Vec<u64>,
+    /// (original address, address in the page) of each copied instruction.
+    copies: Vec<(u64, u64)>,
     /// The code at the point overwrites the status flags before reading
     /// them, so the trampoline's quick check may clobber them: at its trap
     /// they are not the program's, and any value is as good as the
@@ -61,16 +66,27 @@ pub fn span_at(task: &Task, addr: u64) -> Option<Vec<(usize, Instruction)>> {
 /// A free page within jump range of `point`.
 fn free_page_near(task: &Task, point: u64) -> Result<Option<u64>, ReplayError> {
     let mappings = maps::read_maps(task.tid)?;
+    let gaps = mappings
+        .first()
+        .map(|m| (0, m.start))
+        .into_iter()
+        .chain(mappings.windows(2).map(|pair| (pair[0].end, pair[1].start)))
+        .chain(mappings.last().map(|m| (m.end, u64::MAX)));
+    Ok(nearest_free_page(gaps, point))
+}
+
+/// The page closest to `point` inside one of the free `gaps` (start, end)
+/// and within jump reach of it: the copied code's rip-relative operands
+/// and jumps must reach their targets from there too.
+fn nearest_free_page(gaps: impl Iterator<Item = (u64, u64)>, point: u64) -> Option<u64> {
     let low = point.saturating_sub(REACH).max(0x10000);
     let high = point.saturating_add(REACH);
-    let mut candidate = low & !(PAGE - 1);
-    for m in &mappings {
-        if m.start >= candidate + PAGE && candidate + PAGE <= high && candidate >= low {
-            return Ok(Some(candidate));
-        }
-        candidate = candidate.max(m.end);
-    }
-    Ok((candidate + PAGE <= high).then_some(candidate))
+    gaps.filter_map(|(start, end)| {
+        let first = start.max(low).next_multiple_of(PAGE);
+        let last = end.min(high).checked_sub(PAGE)? & !(PAGE - 1);
+        (first <= last).then(|| (point & !(PAGE - 1)).clamp(first, last))
+    })
+    .min_by_key(|&page| page.abs_diff(point))
 }
 
 impl Trampoline {
@@ -86,8 +102,10 @@ impl Trampoline {
         // likely one the loop changes every pass: checked first.
         let now = register_values(&task.regs()?);
         let wanted = register_values(regs);
+        // The stack pointer last: it rarely changes from pass to pass.
         let quick = (0..16u8)
             .filter(|&r| r != 4)
+            .chain([4])
             .find(|&r| now[usize::from(r)] != wanted[usize::from(r)]);
         let point = regs.rip;
         let Some(span) = span_at(task, point).filter(|s| s.len() <= MAX_INTERIOR + 1) else {
@@ -145,7 +163,53 @@ impl Trampoline {
             displaced: page + code.body as u64,
             interior,
             flags_dead,
+            copies: code
+                .copies
+                .iter()
+                .map(|&(original, offset)| (original, page + offset as u64))
+                .collect(),
         }))
+    }
+
+    /// Moves a thread stopped inside the trampoline (gdb's Ctrl-C lands
+    /// there, where a hot loop spends its time) to the same state in the
+    /// original code, so that the trampoline can go. In a copied
+    /// instruction it is at its original; in the checks, it is let run to
+    /// the copy of the point (or the match's trap) and taken from there.
+    pub fn leave(&self, task: &Task) -> Result<(), ReplayError> {
+        let in_page = |rip: u64| (self.page..self.page + PAGE).contains(&rip);
+        let at_copy = |rip: u64| self.copies.iter().find(|&&(_, copy)| copy == rip);
+        let rip = task.regs()?.rip;
+        if !in_page(rip) {
+            return Ok(());
+        }
+        if at_copy(rip).is_none() && rip != self.trap_return {
+            debugregs::set_exec_breakpoint(task.tid, REPLAY_SLOT, self.displaced)?;
+            let ran = (|| loop {
+                match task.step(Resume::Sysemu, 0)? {
+                    // A stop left over from the interrupt.
+                    Stop::Event(PtraceEvent::Stop, _) => continue,
+                    stop => return Ok::<Stop, ReplayError>(stop),
+                }
+            })();
+            debugregs::clear_slot(task.tid, REPLAY_SLOT)?;
+            let stop = ran?;
+            if stop != Stop::Signal(libc::SIGTRAP) {
+                return Err(ReplayError::Tracee(TraceeError::UnexpectedStop {
+                    tid: task.tid,
+                    expected: "the trap leaving a trampoline",
+                    got: format!("{stop:?}"),
+                }));
+            }
+        }
+        let mut regs = task.regs()?;
+        regs.rip = match at_copy(regs.rip) {
+            Some(&(original, _)) => original,
+            None => self.point,
+        };
+        regs.eflags &= !fingerprint::RESUME_FLAG;
+        task.set_regs(&regs)?;
+        Ok(())
     }
 
     /// Restores the instruction and unmaps the trampoline.
@@ -158,5 +222,36 @@ impl Trampoline {
             [self.page, PAGE, 0, 0, 0, 0],
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_free_page_nearest_the_point_is_chosen() {
+        let point = 0x5555_5555_1234;
+        // A gap far below, one just above the code, one far above.
+        let gaps = [
+            (0x5555_0000_0000, 0x5555_0000_2000),
+            (0x5555_5556_0000, 0x5555_5557_0000),
+            (0x7fff_0000_0000, 0x7fff_1000_0000),
+        ];
+        assert_eq!(
+            nearest_free_page(gaps.into_iter(), point),
+            Some(0x5555_5556_0000)
+        );
+        // Nothing within reach.
+        assert_eq!(
+            nearest_free_page([(0x7fff_0000_0000, 0x7fff_1000_0000)].into_iter(), point),
+            None
+        );
+        // A gap that holds the point's own page (unmapped code cannot run,
+        // but the arithmetic must still stay inside the gap).
+        assert_eq!(
+            nearest_free_page([(0x5555_5555_0000, 0x5555_5556_0000)].into_iter(), point),
+            Some(0x5555_5555_1000)
+        );
     }
 }
