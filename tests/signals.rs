@@ -304,3 +304,13 @@ fn a_signal_during_repeated_memcpy_calls() {
     let out = check("sig_during_copy");
     assert_eq!(numbers_after(&out, "after").len(), 3, "{out}");
 }
+
+/// A handler that reads the trap number and error code of its signal
+/// frame: the kernel fills them from the thread's last trap, so the replay
+/// must reach the delivery point with the same kind of trap as the
+/// recording did.
+#[test]
+fn a_handler_sees_the_recorded_trap_number() {
+    let out = check("sig_trapno");
+    assert_eq!(numbers_after(&out, "trapno").len(), 3, "{out}");
+}

@@ -69,10 +69,28 @@ fn run_to_undebugged(
             // A replay that went past the point has diverged; that is the
             // error to report, not a failure to clean up after it.
             let removed = trampoline.remove(&task.task);
-            outcome.and(removed)
+            outcome.and(removed)?;
+            trap_like_the_recording(task, number, point)
         }
         None => run_with_breakpoint(task, number, point, want),
     }
+}
+
+/// The recording reached the point with a debug-register trap, and the
+/// kernel keeps the last trap's number: a signal delivered here writes it
+/// into the handler's frame (and the handler may read it). The
+/// trampoline's int3 would leave another; trap the same way once more,
+/// where the thread stands.
+fn trap_like_the_recording(
+    task: &mut ReplayTask,
+    number: u64,
+    point: &ExecutionPoint,
+) -> Result<(), ReplayError> {
+    let regs = pass_by_breakpoint(task, number, point)?;
+    if regs.rip != point.regs.rip {
+        return Err(not_recurring(number, task.recorded_tid, &point.regs));
+    }
+    Ok(())
 }
 
 /// Runs the thread to its first pass through the point's address, with a
@@ -85,23 +103,30 @@ fn first_pass(
     point: &ExecutionPoint,
     want: &Fingerprint,
 ) -> Result<bool, ReplayError> {
+    let regs = pass_by_breakpoint(task, number, point)?;
+    Ok(fingerprint::matches(&task.task, &regs, &point.regs, want))
+}
+
+/// Runs the thread to its next pass through the point's address, stopped
+/// by a debug register; returns its registers there.
+fn pass_by_breakpoint(
+    task: &mut ReplayTask,
+    number: u64,
+    point: &ExecutionPoint,
+) -> Result<Registers, ReplayError> {
     let tid = task.recorded_tid;
     debugregs::set_exec_breakpoint(task.tid(), REPLAY_SLOT, point.regs.rip)?;
-    let outcome = (|| {
-        let stop = task.resume(number, Resume::Sysemu, Some(libc::SIGTRAP))?;
-        if stop != Stop::Signal(libc::SIGTRAP) {
-            return Err(never_reached(number, tid, point.regs.rip, stop));
-        }
-        let regs = task.task.regs()?;
-        Ok(fingerprint::matches(&task.task, &regs, &point.regs, want))
-    })();
+    let outcome = task.resume(number, Resume::Sysemu, Some(libc::SIGTRAP));
     debugregs::clear_slot(task.tid(), REPLAY_SLOT)?;
-    let reached = outcome?;
+    let stop = outcome?;
+    if stop != Stop::Signal(libc::SIGTRAP) {
+        return Err(never_reached(number, tid, point.regs.rip, stop));
+    }
     // The breakpoint is gone; its RF has nothing left to do.
     let mut regs = task.task.regs()?;
     regs.eflags &= !fingerprint::RESUME_FLAG;
     task.task.set_regs(&regs)?;
-    Ok(reached)
+    Ok(regs)
 }
 
 /// Under gdb, a trampoline would move an instruction gdb may step through
@@ -144,6 +169,10 @@ fn run_to_debugged(
                 if let Some(reason) = debugger.take_deferred_stop() {
                     debugger.park(reason)?;
                 }
+            }
+            Ok(()) => {
+                removed?;
+                return trap_like_the_recording(task, number, point);
             }
             other => return other.and(removed),
         }
