@@ -150,9 +150,7 @@ impl Session {
         record.state = TaskState::Stopped;
         record.boundary_regs = Some(record.task.regs()?);
         if record.scratch.is_none() && Rc::strong_count(&record.space) > 1 {
-            let area = scratch::allocate(&record.task)?;
-            record.space.scratch_areas.borrow_mut().push(area);
-            record.scratch = Some(area);
+            record.scratch = Some(record.space.take_scratch(&record.task)?);
         }
         self.redeliver_deferred(tid)?;
         if was_execve {
@@ -312,6 +310,9 @@ impl Session {
         let Some(record) = self.tasks.remove(&tid) else {
             return Ok(());
         };
+        if let Some(area) = record.scratch {
+            record.space.spare_scratch.borrow_mut().push(area);
+        }
         self.unannounced.retain(|&t| t != tid);
         let process_exit = tid == record.tgid;
         if process_exit && self.is_main_process(tid) {

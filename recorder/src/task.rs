@@ -8,6 +8,7 @@ use std::rc::Rc;
 use trace_format::Registers;
 use tracee::{Task, Tid};
 
+use crate::error::RecordError;
 use crate::syscall::PendingSyscall;
 
 /// State shared by the threads of one address space.
@@ -18,6 +19,9 @@ pub struct AddressSpace {
     /// thread is gone (and copied into forked children): the replay has
     /// none of them.
     pub scratch_areas: RefCell<Vec<u64>>,
+    /// Those of them no live thread uses, for the next thread that needs
+    /// one.
+    pub spare_scratch: RefCell<Vec<u64>>,
 }
 
 impl AddressSpace {
@@ -25,15 +29,29 @@ impl AddressSpace {
         Rc::new(AddressSpace {
             brk_end: Cell::new(brk_end),
             scratch_areas: RefCell::new(Vec::new()),
+            spare_scratch: RefCell::new(Vec::new()),
         })
     }
 
-    /// A forked child's space: a copy of this one's mappings.
+    /// A forked child's space: a copy of this one's mappings, where none
+    /// of the scratch areas has a thread yet.
     pub fn fork(&self) -> Rc<AddressSpace> {
         Rc::new(AddressSpace {
             brk_end: Cell::new(self.brk_end.get()),
             scratch_areas: self.scratch_areas.clone(),
+            spare_scratch: self.scratch_areas.clone(),
         })
+    }
+
+    /// A scratch area for a thread of this space: a spare one, or a new
+    /// one mapped by `task`.
+    pub fn take_scratch(&self, task: &Task) -> Result<u64, RecordError> {
+        if let Some(area) = self.spare_scratch.borrow_mut().pop() {
+            return Ok(area);
+        }
+        let area = crate::scratch::allocate(task)?;
+        self.scratch_areas.borrow_mut().push(area);
+        Ok(area)
     }
 }
 
