@@ -13,7 +13,7 @@ mod region;
 
 use trace_format::Registers;
 use tracee::maps;
-use tracee::x86::{self, Instruction};
+use tracee::x86;
 use tracee::{
     debugregs, fingerprint, remote, PtraceEvent, RemoteAddr, Resume, Stop, Task, TraceeError,
 };
@@ -53,15 +53,6 @@ pub struct Trampoline {
 /// Interior instructions a span may have: one debug register each, the
 /// replay's own slot excluded.
 pub const MAX_INTERIOR: usize = 3;
-
-/// The instructions from `addr` on that the jump would cover, if the
-/// trampoline can move them all (the recording chose the point so that no
-/// branch it saw lands inside them).
-pub fn span_at(task: &Task, addr: u64) -> Option<Vec<(usize, Instruction)>> {
-    let mut bytes = [0u8; 32];
-    let got = task.read_partial(RemoteAddr(addr), &mut bytes);
-    x86::patchable_span(&bytes[..got])
-}
 
 /// A free page within jump range of `point`.
 fn free_page_near(task: &Task, point: u64) -> Result<Option<u64>, ReplayError> {
@@ -108,13 +99,16 @@ impl Trampoline {
             .chain([4])
             .find(|&r| now[usize::from(r)] != wanted[usize::from(r)]);
         let point = regs.rip;
-        let Some(span) = span_at(task, point).filter(|s| s.len() <= MAX_INTERIOR + 1) else {
-            return Ok(None);
-        };
-        let interior: Vec<u64> = span.iter().skip(1).map(|&(at, _)| at as u64).collect();
         let mut original = vec![0u8; 32];
         let got = task.read_partial(RemoteAddr(point), &mut original);
         original.truncate(got);
+        // The recording chose the point so that no branch it saw lands
+        // inside the instructions the jump covers.
+        let Some(span) = x86::patchable_span(&original).filter(|s| s.len() <= MAX_INTERIOR + 1)
+        else {
+            return Ok(None);
+        };
+        let interior: Vec<u64> = span.iter().skip(1).map(|&(at, _)| at as u64).collect();
         let flags_dead = x86::flags_dead(&original);
         let region = region::region_at(task, point);
         let Some(page) = free_page_near(task, point)? else {
