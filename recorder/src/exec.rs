@@ -1,6 +1,6 @@
 //! What the recorder does right after an execve: prepare the new address
 //! space (rewind page, vDSO patch) and capture it whole, so that replay can
-//! rebuild it without the host's files (DESIGN.md "Replay").
+//! rebuild it without the host's files (ARCHITECTURE.md "Replay").
 
 use std::path::PathBuf;
 

@@ -1,5 +1,5 @@
 //! rewind's record session: runs a program under ptrace and writes
-//! everything replay needs into a trace (DESIGN.md "Recording").
+//! everything replay needs into a trace (ARCHITECTURE.md "Recording").
 #![forbid(unsafe_code)]
 
 mod error;

@@ -1,6 +1,6 @@
 //! Choosing the execution point where a thread is recorded as stopped
 //! (preemption, a signal in user code), so that replay can find that very
-//! instant again with the software tick source (DESIGN.md "Ticks").
+//! instant again with the software tick source (ARCHITECTURE.md "Ticks").
 //!
 //! Registers and the top of the stack tell apart the passes of most loops.
 //! In a loop whose registers do not change from one pass to the next (a

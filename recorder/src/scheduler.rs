@@ -1,4 +1,4 @@
-//! Which thread runs user code next, and for how long (DESIGN.md
+//! Which thread runs user code next, and for how long (ARCHITECTURE.md
 //! "Recording": one thread at a time, chosen by the recorder).
 
 use std::collections::{BTreeMap, HashMap};

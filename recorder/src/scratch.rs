@@ -1,4 +1,4 @@
-//! Scratch buffers (DESIGN.md "Recording", rr's scratch memory). A
+//! Scratch buffers (ARCHITECTURE.md "Recording", rr's scratch memory). A
 //! blocking syscall writes its results whenever the kernel gets them, while
 //! another thread of the process may be running user code: the recording
 //! would then not say when that thread could have seen them. So the output

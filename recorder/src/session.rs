@@ -1,6 +1,6 @@
 //! The record event loop. Every traced thread stops at each syscall, signal
 //! and ptrace event; the loop turns stops into trace events and decides
-//! which one thread runs user code at a time (DESIGN.md "Recording").
+//! which one thread runs user code at a time (ARCHITECTURE.md "Recording").
 //!
 //! Trace order is execution order. Three rules keep it so:
 //! - stops of other threads that arrive while one thread runs user code are

@@ -1,5 +1,5 @@
 //! Recording one syscall: what to capture at entry, and at exit the event
-//! that tells replay what to do (DESIGN.md principle 2).
+//! that tells replay what to do (ARCHITECTURE.md principle 2).
 
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! rewind's replay session: rebuilds the recorded processes from a trace,
 //! runs them to each recorded event, verifies every event, and applies the
-//! recorded results (DESIGN.md "Replay").
+//! recorded results (ARCHITECTURE.md "Replay").
 #![forbid(unsafe_code)]
 
 pub mod debug;

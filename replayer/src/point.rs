@@ -1,4 +1,4 @@
-//! Running a thread to a recorded execution point (DESIGN.md "Ticks",
+//! Running a thread to a recorded execution point (ARCHITECTURE.md "Ticks",
 //! software tick source): the first instant after its previous event where
 //! its state equals the recorded fingerprint. Where the instruction there
 //! can be moved, a trampoline filters passes inside the tracee; otherwise a

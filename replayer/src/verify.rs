@@ -1,4 +1,4 @@
-//! Comparing the replay with the recording (DESIGN.md principle 1).
+//! Comparing the replay with the recording (ARCHITECTURE.md principle 1).
 
 use trace_format::Registers;
 

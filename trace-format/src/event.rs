@@ -75,7 +75,7 @@ pub struct ExecEvent {
     pub auxv: Vec<(u64, u64)>,
 }
 
-/// What the replayer does at a syscall (DESIGN.md principle 2: the recorder
+/// What the replayer does at a syscall (ARCHITECTURE.md principle 2: the recorder
 /// decides, the replayer follows).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyscallAction {
@@ -186,7 +186,7 @@ pub struct ExecutionPoint {
 }
 
 /// State beyond the registers that tells apart two passes through the same
-/// address with the same registers (DESIGN.md "Ticks").
+/// address with the same registers (ARCHITECTURE.md "Ticks").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
     /// Hash of the top of the stack.

@@ -27,7 +27,7 @@ pub struct CpuInfo {
     pub cpuid: Vec<CpuidLeaf>,
 }
 
-/// How asynchronous events were placed (DESIGN.md "Ticks").
+/// How asynchronous events were placed (ARCHITECTURE.md "Ticks").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TickSourceKind {
     /// State fingerprints; no hardware counter.

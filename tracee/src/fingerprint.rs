@@ -1,4 +1,4 @@
-//! The state fingerprint of the software tick source (DESIGN.md "Ticks"):
+//! The state fingerprint of the software tick source (ARCHITECTURE.md "Ticks"):
 //! what identifies one dynamic instant of a thread without a branch
 //! counter. Recorder and replayer must compute it identically.
 

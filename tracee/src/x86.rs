@@ -1,5 +1,5 @@
 //! A small x86-64 instruction decoder: the length of an instruction and
-//! whether it can be copied elsewhere and run there (DESIGN.md "Ticks": the
+//! whether it can be copied elsewhere and run there (ARCHITECTURE.md "Ticks": the
 //! replayer patches a recorded execution point with a jump to a trampoline
 //! that runs the displaced instruction). It knows the common integer and
 //! SSE forms; anything else, and every control transfer, is refused, and

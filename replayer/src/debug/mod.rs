@@ -1,4 +1,4 @@
-//! Debugging a replay with gdb (DESIGN.md "Debugging: gdb-remote"). The
+//! Debugging a replay with gdb (ARCHITECTURE.md "Debugging: gdb-remote"). The
 //! replay runs on a thread of its own, which alone traces the replayed
 //! processes; the gdb server talks to it through `ReplayTarget`.
 

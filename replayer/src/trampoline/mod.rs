@@ -1,5 +1,5 @@
 //! Stopping a thread at a recorded execution point without a ptrace stop
-//! per pass (DESIGN.md "Ticks"). The instruction at the point is replaced by
+//! per pass (ARCHITECTURE.md "Ticks"). The instruction at the point is replaced by
 //! a jump to a trampoline in the tracee that compares the general registers
 //! with the recorded ones and traps only when all are equal; otherwise it
 //! runs a copy of the code from the point on (`region`), in which a tight

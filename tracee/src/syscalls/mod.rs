@@ -1,5 +1,5 @@
 //! The x86-64 syscall table: for every syscall, what the recorder must
-//! capture and what the replayer must do (DESIGN.md "Recording"). The
+//! capture and what the replayer must do (ARCHITECTURE.md "Recording"). The
 //! recorder and replayer read this table instead of matching numbers.
 
 mod table;
