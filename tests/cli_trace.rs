@@ -49,6 +49,7 @@ fn write_trace(root: &Path, events: u64) -> PathBuf {
         env: vec![],
         cwd: b"/".to_vec(),
         start_time_ns: 5,
+        stack_limit: None,
     };
     let mut writer = TraceWriter::create(&dir, &header).expect("writer");
     for i in 0..events {
@@ -73,6 +74,7 @@ fn write_trace(root: &Path, events: u64) -> PathBuf {
                     }],
                     action: SyscallAction::Emulate,
                     output: Some(OutputStream::Stdout),
+                    file_changes: vec![],
                 }),
             })
             .expect("event");

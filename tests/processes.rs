@@ -264,3 +264,69 @@ fn blocked_syscall_results_land_when_recorded() {
     let out = check("blocked_read_visibility", &[]);
     assert!(out.contains("saw 'payload'"), "{out}");
 }
+
+#[test]
+fn clone_untraced_children_are_recorded_all_the_same() {
+    let out = check("clone_untraced", &[]);
+    assert!(out.contains("parent: child exited=1 status=7"), "{out}");
+}
+
+#[test]
+fn a_core_dump_with_a_clear_tid_thread() {
+    let out = check("cleartid_coredump", &[]);
+    assert!(out.contains("termsig=ABRT"), "{out}");
+    assert!(out.contains("termsig=SEGV"), "{out}");
+}
+
+#[test]
+fn pidfds_from_vfork_and_clone3() {
+    let out = check("clone_pidfd_vfork", &[]);
+    assert_eq!(out.matches("pidfd valid=1 poll=1").count(), 3, "{out}");
+    assert!(out.contains("code=CLD_EXITED status=9"), "{out}");
+}
+
+#[test]
+fn stack_overflow_with_and_without_an_alternate_stack() {
+    let out = check("stack_overflow", &[]);
+    assert!(out.contains("with sigaltstack: exited 42"), "{out}");
+    assert!(out.contains("without sigaltstack: killed by SEGV"), "{out}");
+}
+
+#[test]
+fn a_seccomp_filter_trapping_a_thousand_times() {
+    let out = check("seccomp_repeat", &[]);
+    assert!(out.contains("traps=1000 wrong_nr=0"), "{out}");
+}
+
+#[test]
+fn a_daemon_that_outlives_the_program_is_recorded_to_its_end() {
+    let out = check("daemon_outlives", &[]);
+    assert!(out.contains("daemon: woke up and wrote this line"), "{out}");
+}
+
+#[test]
+fn threads_creating_threads_while_main_computes_or_exits() {
+    check("threads_spawn_threads", &[]);
+    check("threads_spawn_threads", &["exit"]);
+}
+
+#[test]
+fn threads_exit_while_others_block_in_read_and_futex() {
+    let out = check("thread_exit_blocked2", &[]);
+    assert!(out.contains("reader got 9: 'pipe data'"), "{out}");
+}
+
+#[test]
+fn threads_blocked_in_epoll_pwait2_and_masked_epoll_pwait() {
+    let out = check("epoll_wait_threads", &[]);
+    assert!(
+        out.contains("interrupted waiter: EINTR 1, handler ran 1"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_terabyte_reservation_and_a_sparse_multi_gigabyte_mapping() {
+    let out = check("sparse_mapping", &[]);
+    assert!(out.contains("big: 1 2 3, untouched 0"), "{out}");
+}

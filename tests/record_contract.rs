@@ -153,20 +153,6 @@ fn non_executable_program_is_126() {
     );
 }
 
-#[test]
-fn unsupported_syscall_stops_the_recording_with_its_name() {
-    let traces = Traces::new("unsupported");
-    let out = traces.record(&compile("unsupported_syscall", &[]), &[]);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.starts_with("rewind: syscall shmget (29) is not supported yet"),
-        "{stderr}"
-    );
-    assert_eq!(text(&out.stdout), "before\n");
-    assert!(!traces.root.path().join("latest-trace").exists());
-}
-
 fn recorded_trace(tag: &str) -> (Traces, std::path::PathBuf) {
     let traces = Traces::new(tag);
     let out = traces.record(&compile("large_output", &[]), &[]);

@@ -63,6 +63,7 @@ fn header() -> Header {
         env: vec![],
         cwd: b"/".to_vec(),
         start_time_ns: 0,
+        stack_limit: None,
     }
 }
 
@@ -91,6 +92,7 @@ fn write_trace(pool: &[u8], dir: &std::path::Path) -> Result<f64, String> {
                     }],
                     action: SyscallAction::Emulate,
                     output: None,
+                    file_changes: Vec::new(),
                 }),
             })
             .map_err(|e| e.to_string())?;

@@ -22,12 +22,29 @@ pub enum RecordError {
     Unsupported {
         what: String,
     },
+    /// The program did something no trace can hold, for `reason`.
+    CannotRecord {
+        what: String,
+        reason: &'static str,
+    },
+    /// A call rewind cannot describe did not fail harmlessly (`outcome`
+    /// says how it ended), so the trace cannot say what it changed.
+    CannotDescribe {
+        what: String,
+        outcome: String,
+    },
     Tracee(TraceeError),
     Trace(TraceError),
     /// A file the tracee mapped could not be captured.
     Capture {
         path: String,
         reason: String,
+    },
+    /// The recording stopped on `error` after the program had started; the
+    /// trace holds everything up to then.
+    Kept {
+        error: Box<RecordError>,
+        trace_dir: PathBuf,
     },
 }
 
@@ -37,6 +54,7 @@ impl RecordError {
         match self {
             RecordError::ProgramNotFound { .. } => 127,
             RecordError::NotExecutable { .. } => 126,
+            RecordError::Kept { error, .. } => error.exit_code(),
             _ => 1,
         }
     }
@@ -56,11 +74,25 @@ impl fmt::Display for RecordError {
                 f,
                 "{what} is not supported yet; the recording was stopped and the program killed"
             ),
+            RecordError::CannotRecord { what, reason } => write!(
+                f,
+                "{what} cannot be recorded ({reason}); the recording was stopped and the program killed"
+            ),
+            RecordError::CannotDescribe { what, outcome } => write!(
+                f,
+                "{what} {outcome}, and rewind cannot tell what it changed; the recording was stopped \
+                 and the program killed"
+            ),
             RecordError::Tracee(e) => write!(f, "recording failed: {e}"),
             RecordError::Trace(e) => write!(f, "{e}"),
             RecordError::Capture { path, reason } => write!(
                 f,
                 "cannot capture {path}, which the program mapped, into the trace: {reason}"
+            ),
+            RecordError::Kept { error, trace_dir } => write!(
+                f,
+                "{error}; the trace of what ran until then is kept in {}",
+                trace_dir.display()
             ),
         }
     }

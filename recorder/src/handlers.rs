@@ -2,10 +2,11 @@
 
 use std::rc::Rc;
 
-use trace_format::{CloneEvent, CloneKind, Event, ExitEvent, ExitStatus};
+use trace_format::{CloneEvent, CloneKind, Event, EventRecord, ExitEvent, ExitStatus};
 use tracee::{PtraceEvent, RemoteAddr, Resume, Stop, SyscallStopKind, Task, Tid};
 
 use crate::error::RecordError;
+use crate::outputs;
 use crate::scratch;
 use crate::session::{internal, Session};
 use crate::syscall::{self, ExitContext};
@@ -92,8 +93,16 @@ impl Session {
                 pending.redirects = scratch::redirect(&record.task, &regs, scratch)?;
             }
         }
+        let unknown = pending.is_unknown();
         record.pending = Some(pending);
         record.task.resume(Resume::Syscall, 0)?;
+        if unknown && self.unknown_syscalls.insert(regs.orig_rax) {
+            eprintln!(
+                "rewind: warning: the program called syscall number {}, which rewind does not \
+                 know; it got ENOSYS, as from a kernel without it",
+                regs.orig_rax as i64
+            );
+        }
         self.entered_kernel(tid, false)
     }
 
@@ -143,6 +152,9 @@ impl Session {
         // belong to the id it has now.
         let caller = record.pre_exec_tid.take().unwrap_or(tid);
         self.emit(caller, Event::Syscall(event))?;
+        if pending.spec.number as i64 == libc::SYS_process_vm_writev && result > 0 {
+            self.record_remote_writes(tid, &pending.regs, result as u64)?;
+        }
         if is_exec {
             self.record_exec(tid)?;
         }
@@ -214,6 +226,46 @@ impl Session {
             record.boundary_regs = Some(record.task.regs()?);
         }
         self.dispatch(tid, next)
+    }
+
+    /// process_vm_writev wrote another process's memory: if that process
+    /// is recorded, what the call left there becomes an event of its own,
+    /// right after the call's.
+    fn record_remote_writes(
+        &mut self,
+        caller: Tid,
+        regs: &trace_format::Registers,
+        written: u64,
+    ) -> Result<(), RecordError> {
+        let args = regs.syscall_args();
+        let target_pid = args[0] as Tid;
+        let Some(target) = self.tasks.values().find(|t| t.tgid == target_pid) else {
+            // Outside the recording: nothing of it is replayed.
+            return Ok(());
+        };
+        let caller = self
+            .tasks
+            .get(&caller)
+            .ok_or_else(|| internal(format!("syscall exit of unknown thread {caller}")))?;
+        // The remote iovecs are in the caller's memory.
+        let remote = outputs::read_iovecs(&caller.task, args[3], args[4])?;
+        let mut writes = Vec::new();
+        let mut remaining = written;
+        for (base, len) in remote {
+            if remaining == 0 {
+                break;
+            }
+            let take = len.min(remaining);
+            writes.extend(outputs::span(&target.task, &mut self.writer, base, take)?);
+            remaining -= take;
+        }
+        let target_tid = target.tid();
+        self.flush_entries()?;
+        self.writer.append_event(&EventRecord {
+            tid: target_tid,
+            event: Event::MemoryWrites(writes),
+        })?;
+        Ok(())
     }
 
     /// Records the held return of the vfork parent of `child`.
@@ -352,6 +404,22 @@ impl Session {
         }
         let child_task = Task::new(child_tid)?;
         let child_regs = child_task.regs()?;
+        // Ids as the program's namespaces number them, and pidfds: what the
+        // replay's own clone writes differs.
+        let parent = self
+            .tasks
+            .get(&tid)
+            .ok_or_else(|| internal(format!("clone of unknown thread {tid}")))?;
+        let mut parent_writes = Vec::new();
+        for addr in tracee::syscalls::clone_parent_words(&parent.task, &regs, flags) {
+            parent_writes.extend(outputs::span(&parent.task, &mut self.writer, addr, 4)?);
+        }
+        let child_writes = match tracee::syscalls::clone_child_word(&parent.task, &regs, flags) {
+            Some(addr) => outputs::span(&child_task, &mut self.writer, addr, 4)?
+                .into_iter()
+                .collect(),
+            None => Vec::new(),
+        };
         let tgid = if flags & CLONE_THREAD != 0 {
             parent_tgid
         } else {
@@ -370,6 +438,8 @@ impl Session {
                 regs,
                 child_tid,
                 child_regs,
+                parent_writes,
+                child_writes,
             }),
         )?;
         self.tasks

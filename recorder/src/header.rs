@@ -35,6 +35,8 @@ pub fn build(argv: &[OsString]) -> Header {
             .map(|d| d.as_os_str().as_bytes().to_vec())
             .unwrap_or_default(),
         start_time_ns: now_ns(),
+        // The program inherits the recorder's.
+        stack_limit: tracee::limits::stack_limit(),
     }
 }
 

@@ -42,6 +42,9 @@ pub struct RecordOptions {
 pub struct RecordOutcome {
     pub trace_dir: PathBuf,
     pub status: ExitStatus,
+    /// The signal (SIGTERM or SIGHUP) that made the recorder end the
+    /// recording early, killing the recorded processes.
+    pub ended_by: Option<i32>,
 }
 
 /// Records the program to its end.
@@ -51,18 +54,47 @@ pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
         .chain(options.args.iter().cloned())
         .collect();
     let (trace_dir, root) = make_trace_dir(options, &program)?;
-    let result = record_into(&trace_dir, &program, &argv, options.chaos_seed);
-    match result {
-        Ok(status) => {
-            if let Some(root) = root {
-                dir::set_latest(&root, &trace_dir)?;
-            }
-            Ok(RecordOutcome { trace_dir, status })
-        }
-        Err(e) => {
+    let started = Started {
+        trace_dir: &trace_dir,
+        root: root.as_deref(),
+    };
+    match record_into(started, &program, &argv, options.chaos_seed) {
+        Ok((status, ended_by)) => Ok(RecordOutcome {
+            trace_dir,
+            status,
+            ended_by,
+        }),
+        Err(RecordFailure::BeforeStart(e)) => {
+            // Nothing of the program ran: no trace to keep.
             let _ = std::fs::remove_dir_all(&trace_dir);
             Err(e)
         }
+        Err(RecordFailure::Recording(e)) => Err(RecordError::Kept {
+            error: Box::new(e),
+            trace_dir,
+        }),
+    }
+}
+
+/// Where a new recording goes.
+#[derive(Clone, Copy)]
+struct Started<'a> {
+    trace_dir: &'a Path,
+    /// The trace root, whose `latest-trace` is to name the new trace.
+    root: Option<&'a Path>,
+}
+
+/// A recording that failed, and whether the trace holds anything.
+enum RecordFailure {
+    /// Before the program's first instruction.
+    BeforeStart(RecordError),
+    /// While the program ran: the trace holds everything up to then.
+    Recording(RecordError),
+}
+
+impl<E: Into<RecordError>> From<E> for RecordFailure {
+    fn from(e: E) -> RecordFailure {
+        RecordFailure::BeforeStart(e.into())
     }
 }
 
@@ -89,17 +121,24 @@ fn c_string(bytes: &[u8]) -> Result<CString, RecordError> {
     })
 }
 
+/// The signals the recorder takes itself: SIGTERM and SIGHUP end the
+/// recording cleanly; SIGINT is left to the program (see
+/// `Session::on_recorder_signal`).
+const RECORDER_SIGNALS: [i32; 3] = [libc::SIGTERM, libc::SIGHUP, libc::SIGINT];
+
 fn record_into(
-    trace_dir: &Path,
+    started: Started<'_>,
     program: &Path,
     argv: &[OsString],
     chaos_seed: Option<u64>,
-) -> Result<ExitStatus, RecordError> {
-    // Before any thread exists: the record loop waits for tracee stops on
-    // a signalfd for SIGCHLD, which no thread may consume.
-    tracee::waiter::block_sigchld();
+) -> Result<(ExitStatus, Option<i32>), RecordFailure> {
+    // Before any thread exists (they inherit the mask): the record loop
+    // waits for tracee stops on a signalfd for SIGCHLD, which no thread may
+    // consume, and takes the signals meant for the recorder there too.
+    tracee::waiter::block_signals(&[libc::SIGCHLD]);
+    tracee::waiter::block_signals(&RECORDER_SIGNALS);
     let header = header::build(argv);
-    let writer = TraceWriter::create(trace_dir, &header)?;
+    let writer = TraceWriter::create(started.trace_dir, &header)?;
     let spec = SpawnSpec {
         program: c_string(program.as_os_str().as_bytes())?,
         argv: argv
@@ -112,25 +151,35 @@ fn record_into(
             .map(|e| c_string(e))
             .collect::<Result<_, _>>()?,
         detached: false,
+        stack_limit: None,
     };
     let mut task = spawn::spawn_stopped(&spec)?;
     let pid = task.tid;
     let outcome = (|| {
         if let FirstExec::Failed(errno) = spawn::run_to_first_exec(&mut task)? {
-            return Err(RecordError::NotExecutable {
+            return Err(RecordFailure::BeforeStart(RecordError::NotExecutable {
                 path: program.to_path_buf(),
                 reason: std::io::Error::from_raw_os_error(errno).to_string(),
-            });
+            }));
         }
         let files = files::FileCapture::new(writer.files_dir());
-        let mut session = session::Session::new(task, writer, files, chaos_seed)?;
-        session.record_exec(pid)?;
-        let status = session.run()?;
+        let mut session =
+            session::Session::new(task, writer, files, chaos_seed, &RECORDER_SIGNALS)?;
+        // From the program's first instruction on, the trace is worth
+        // keeping whatever happens: it is the latest.
+        if let Some(root) = started.root {
+            dir::set_latest(root, started.trace_dir)?;
+        }
+        let recorded = session
+            .record_exec(pid)
+            .and_then(|()| session.run())
+            .map_err(RecordFailure::Recording)?;
+        let ended_by = session.ended_by();
         session
             .into_writer()
             .finish(header::now_ns())
-            .map_err(RecordError::from)?;
-        Ok(status)
+            .map_err(|e| RecordFailure::Recording(e.into()))?;
+        Ok((recorded, ended_by))
     })();
     if outcome.is_err() {
         // Other tracees die with this process (PTRACE_O_EXITKILL).

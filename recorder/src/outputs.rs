@@ -108,9 +108,142 @@ pub fn capture(
                     push(&mut writes, span(task, writer, set, bytes)?);
                 }
             }
+            Output::CString { arg: a, max } => {
+                if succeeded {
+                    push(&mut writes, c_string(task, writer, arg(a), max)?);
+                }
+            }
+            Output::ResultBytesUpTo { arg: a, size } => {
+                if let Some(n) = positive {
+                    push(&mut writes, span(task, writer, arg(a), n.min(arg(size)))?);
+                }
+            }
+            Output::Bitmap { arg: a, bits } => {
+                if succeeded {
+                    let len = arg(bits).div_ceil(64) * 8;
+                    push(&mut writes, span(task, writer, arg(a), len)?);
+                }
+            }
+            Output::MessageBuffer { arg: a } => {
+                if succeeded {
+                    push(&mut writes, span(task, writer, arg(a), 8 + result as u64)?);
+                }
+            }
+            Output::FileHandle { arg: a } => {
+                file_handle(task, writer, &mut writes, arg(a), result)?;
+            }
+            Output::MmsgHdrs { arg: a } => {
+                for index in 0..positive.unwrap_or(0).min(MAX_IOVECS) {
+                    let entry = arg(a) + index * MMSGHDR_LEN;
+                    let received = u64::from(task.read_u32(RemoteAddr(entry + MSGHDR_LEN as u64))?);
+                    push(&mut writes, span(task, writer, entry, MMSGHDR_LEN)?);
+                    msghdr(
+                        task,
+                        writer,
+                        &mut writes,
+                        entry,
+                        received,
+                        Some(SOCKADDR_MAX),
+                    )?;
+                }
+            }
+            Output::IfConf { arg: a } => {
+                if succeeded {
+                    let len = u64::from(task.read_u32(RemoteAddr(arg(a)))?);
+                    let buffer = task.read_u64(RemoteAddr(arg(a) + 8))?;
+                    push(&mut writes, span(task, writer, arg(a), 16)?);
+                    push(&mut writes, span(task, writer, buffer, len)?);
+                }
+            }
+            Output::Fiemap { arg: a } => {
+                if succeeded {
+                    let mapped = u64::from(task.read_u32(RemoteAddr(arg(a) + 20))?);
+                    let room = u64::from(task.read_u32(RemoteAddr(arg(a) + 24))?);
+                    let len = FIEMAP_LEN + mapped.min(room) * FIEMAP_EXTENT_LEN;
+                    push(&mut writes, span(task, writer, arg(a), len)?);
+                }
+            }
+            Output::DedupeRange { arg: a } => {
+                if succeeded {
+                    let mut count = [0u8; 2];
+                    task.read_bytes(RemoteAddr(arg(a) + 16), &mut count)?;
+                    let len = DEDUPE_LEN + u64::from(u16::from_le_bytes(count)) * DEDUPE_INFO_LEN;
+                    push(&mut writes, span(task, writer, arg(a), len)?);
+                }
+            }
+            Output::PerPage { arg: a, len } => {
+                if succeeded {
+                    let pages = arg(len).div_ceil(PAGE_SIZE);
+                    push(&mut writes, span(task, writer, arg(a), pages)?);
+                }
+            }
+            Output::Absolute { addr, len } => {
+                if succeeded {
+                    push(&mut writes, span(task, writer, addr, u64::from(len))?);
+                }
+            }
         }
     }
     Ok(writes)
+}
+
+const PAGE_SIZE: u64 = 4096;
+/// `struct mmsghdr`: a msghdr and the received length, padded.
+const MMSGHDR_LEN: u64 = 64;
+/// `struct sockaddr_storage`, the largest address a socket has.
+const SOCKADDR_MAX: u32 = 128;
+/// `struct fiemap` before its extents, and one `struct fiemap_extent`.
+const FIEMAP_LEN: u64 = 32;
+const FIEMAP_EXTENT_LEN: u64 = 56;
+/// `struct file_dedupe_range` before its info array, and one entry.
+const DEDUPE_LEN: u64 = 24;
+const DEDUPE_INFO_LEN: u64 = 32;
+/// MAX_HANDLE_SZ: the largest file handle the kernel makes.
+const MAX_HANDLE_LEN: u64 = 128;
+
+/// A NUL-terminated string at `addr`, its NUL included, of at most `max`
+/// bytes.
+fn c_string(
+    task: &Task,
+    writer: &mut TraceWriter,
+    addr: u64,
+    max: u32,
+) -> Result<Option<MemoryWrite>, RecordError> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let mut bytes = vec![0u8; max as usize];
+    let got = task.read_partial(RemoteAddr(addr), &mut bytes);
+    let len = bytes[..got]
+        .iter()
+        .position(|&b| b == 0)
+        .map_or(got, |nul| nul + 1);
+    span(task, writer, addr, len as u64)
+}
+
+/// name_to_handle_at's `struct file_handle`: its size and type, then as
+/// many handle bytes as its `handle_bytes` now says. A handle that did
+/// not fit (EOVERFLOW) has only `handle_bytes` set, to the size needed.
+fn file_handle(
+    task: &Task,
+    writer: &mut TraceWriter,
+    writes: &mut Vec<MemoryWrite>,
+    addr: u64,
+    result: i64,
+) -> Result<(), RecordError> {
+    if addr == 0 {
+        return Ok(());
+    }
+    if result == -i64::from(libc::EOVERFLOW) {
+        push(writes, span(task, writer, addr, 4)?);
+    } else if result >= 0 {
+        let handle = u64::from(task.read_u32(RemoteAddr(addr))?);
+        push(
+            writes,
+            span(task, writer, addr, 8 + handle.min(MAX_HANDLE_LEN))?,
+        );
+    }
+    Ok(())
 }
 
 fn push(writes: &mut Vec<MemoryWrite>, write: Option<MemoryWrite>) {
@@ -149,7 +282,7 @@ pub fn span(
     }))
 }
 
-fn read_iovecs(task: &Task, addr: u64, count: u64) -> Result<Vec<(u64, u64)>, RecordError> {
+pub fn read_iovecs(task: &Task, addr: u64, count: u64) -> Result<Vec<(u64, u64)>, RecordError> {
     let count = count.min(MAX_IOVECS) as usize;
     let mut raw = vec![0u8; count * 16];
     task.read_bytes(RemoteAddr(addr), &mut raw)?;

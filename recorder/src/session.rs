@@ -56,6 +56,11 @@ pub struct Session {
     /// The first process's id; its exit status is the recording's.
     main_pid: Tid,
     pub(crate) main_status: Option<ExitStatus>,
+    /// The signal that told the recorder to end the recording.
+    ended_by: Option<i32>,
+    /// Syscall numbers unknown to rewind that the program called, each
+    /// warned about once.
+    pub(crate) unknown_syscalls: std::collections::HashSet<u64>,
 }
 
 impl Session {
@@ -64,6 +69,7 @@ impl Session {
         writer: TraceWriter,
         files: FileCapture,
         chaos_seed: Option<u64>,
+        recorder_signals: &[i32],
     ) -> Result<Session, RecordError> {
         let tid = task.tid;
         let mut tasks = BTreeMap::new();
@@ -73,7 +79,7 @@ impl Session {
             writer,
             files,
             output_ids: OutputIds::of_this_process(),
-            waiter: ChildWaiter::new()?,
+            waiter: ChildWaiter::taking(recorder_signals)?,
             queue: VecDeque::new(),
             early_stops: HashMap::new(),
             unannounced: Vec::new(),
@@ -83,7 +89,14 @@ impl Session {
             scheduler: Scheduler::new(chaos_seed),
             main_pid: tid,
             main_status: None,
+            ended_by: None,
+            unknown_syscalls: std::collections::HashSet::new(),
         })
+    }
+
+    /// The signal that ended the recording early, if one did.
+    pub fn ended_by(&self) -> Option<i32> {
+        self.ended_by
     }
 
     /// Hands the writer back so the caller can finish the trace.
@@ -138,6 +151,10 @@ impl Session {
     /// first process's exit status.
     pub fn run(&mut self) -> Result<ExitStatus, RecordError> {
         while !self.tasks.is_empty() {
+            for signo in self.waiter.take_signals() {
+                self.on_recorder_signal(signo);
+            }
+            self.writer.flush_if_due()?;
             if self.running.is_none() {
                 while let Some((tid, stop)) = self.queue.pop_front() {
                     self.on_stop(tid, stop)?;
@@ -169,6 +186,24 @@ impl Session {
             .ok_or_else(|| internal("the recorded program ended without an exit status".into()))
     }
 
+    /// A signal sent to the recorder itself. SIGINT belongs to the
+    /// program: a terminal's Ctrl-C reaches it through its process group,
+    /// and one sent to the recorder alone changes nothing (as with rr).
+    /// SIGTERM and SIGHUP end the recording: every recorded process is
+    /// killed, so that the trace ends with their deaths and a trailer, as
+    /// one whose program was killed from outside.
+    fn on_recorder_signal(&mut self, signo: i32) {
+        if signo == libc::SIGINT || self.ended_by.is_some() {
+            return;
+        }
+        self.ended_by = Some(signo);
+        let processes: std::collections::BTreeSet<Tid> =
+            self.tasks.values().map(|t| t.tgid).collect();
+        for pid in processes {
+            tracee::kill_process(pid, libc::SIGKILL);
+        }
+    }
+
     /// Whether a thread other than `tid` could use the processor.
     fn others_waiting(&self, tid: Tid) -> bool {
         !self.queue.is_empty()
@@ -178,7 +213,18 @@ impl Session {
                 .any(|t| t.tid() != tid && t.state == TaskState::Stopped)
     }
 
+    /// How long the loop may wait for a stop: until the end of the running
+    /// thread's slice or grace period, and no longer than the trace writer
+    /// may keep what it holds.
     fn timeout(&self) -> Option<Duration> {
+        let scheduling = self.scheduling_timeout();
+        match (scheduling, self.writer.flush_due_in()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn scheduling_timeout(&self) -> Option<Duration> {
         if self.grace.is_some() {
             return Some(SYSCALL_GRACE);
         }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use trace_format::{
     MapAction, MappingSource, OutputStream, Registers, SyscallAction, SyscallEvent, TraceWriter,
 };
-use tracee::syscalls::{self, Handling, Output, Special, SyscallSpec};
+use tracee::syscalls::{self, commands, Handling, Output, Special, SyscallSpec};
 use tracee::Task;
 
 use crate::error::RecordError;
@@ -15,7 +15,7 @@ use crate::files::FileCapture;
 use crate::outputs;
 
 /// What happens to the syscall, decided at entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Plan {
     Emulate,
     Execute,
@@ -23,10 +23,16 @@ enum Plan {
     Brk,
     Mremap,
     Execve,
-    /// The recorder made it fail with ENOSYS (rseq).
+    /// The recorder made it fail with ENOSYS (rseq, numbers no kernel
+    /// rewind knows implements).
     Refused,
     /// clone, fork, vfork, clone3.
     Clone,
+    /// Recorded as emulated if the kernel refused it (it then wrote
+    /// nothing); a success stops the recording, naming `what`.
+    OnlyIfRefused {
+        what: String,
+    },
 }
 
 /// A syscall between its entry and exit stops.
@@ -63,7 +69,7 @@ impl PendingSyscall {
 
     /// Whether replay emulates it (its outputs come from the trace).
     pub fn is_emulated(&self) -> bool {
-        self.plan == Plan::Emulate
+        matches!(self.plan, Plan::Emulate | Plan::OnlyIfRefused { .. })
     }
 
     /// Whether, blocked, it may write the program's memory (not a scratch
@@ -72,7 +78,21 @@ impl PendingSyscall {
     pub fn writes_in_place(&self) -> bool {
         !self.outputs.is_empty() && self.redirects.is_empty()
     }
+
+    /// Whether the recorder skipped it as a syscall no kernel it knows has.
+    pub fn is_unknown(&self) -> bool {
+        std::ptr::eq(self.spec, &UNKNOWN)
+    }
 }
+
+/// What a syscall number the table does not name is recorded as: the
+/// kernel is made to skip it (it returns ENOSYS, as an older kernel would),
+/// and the replay emulates that.
+static UNKNOWN: SyscallSpec = SyscallSpec {
+    number: u32::MAX,
+    name: "unknown",
+    handling: Handling::Special(Special::Rseq),
+};
 
 fn unsupported(what: String) -> RecordError {
     RecordError::Unsupported { what }
@@ -85,16 +105,26 @@ fn syscall_label(spec: &SyscallSpec) -> String {
 /// At a syscall-entry stop: looks the syscall up, refuses what cannot be
 /// recorded, and reads what the exit will need.
 pub fn on_entry(task: &Task, regs: Registers) -> Result<PendingSyscall, RecordError> {
-    let nr = regs.orig_rax;
-    let spec =
-        syscalls::lookup(nr).ok_or_else(|| unsupported(format!("syscall number {}", nr as i64)))?;
+    let spec = syscalls::lookup(regs.orig_rax).unwrap_or(&UNKNOWN);
     let args = regs.syscall_args();
     let (plan, outputs) = match spec.handling {
-        Handling::Unsupported => return Err(unsupported(syscall_label(spec))),
+        Handling::Unsupported(reason) => {
+            return Err(RecordError::CannotRecord {
+                what: syscall_label(spec),
+                reason,
+            })
+        }
+        Handling::OnlyFailing => (
+            Plan::OnlyIfRefused {
+                what: syscall_label(spec),
+            },
+            Vec::new(),
+        ),
         Handling::Emulate(outputs) => (Plan::Emulate, outputs.to_vec()),
         Handling::Execute => (Plan::Execute, Vec::new()),
         Handling::Special(special) => plan_special(task, spec, special, args, regs)?,
     };
+    syscalls::apply_rewrites(task, &regs)?;
     let entry_lengths = outputs::entry_lengths(task, &outputs, args);
     Ok(PendingSyscall {
         regs,
@@ -115,6 +145,7 @@ fn plan_special(
     regs: Registers,
 ) -> Result<(Plan, Vec<Output>), RecordError> {
     let emulate = |outputs: &[Output]| Ok((Plan::Emulate, outputs.to_vec()));
+    let only_if_refused = |what: String| Ok((Plan::OnlyIfRefused { what }, Vec::new()));
     match special {
         Special::Mmap => Ok((Plan::Mmap, Vec::new())),
         Special::Brk => Ok((Plan::Brk, Vec::new())),
@@ -128,9 +159,9 @@ fn plan_special(
             task.set_regs(&refused)?;
             Ok((Plan::Refused, Vec::new()))
         }
-        Special::Ioctl => match ioctl_outputs(args[1] as u32) {
-            Some(outputs) => emulate(outputs),
-            None => Err(unsupported(format!("ioctl request {:#x}", args[1] as u32))),
+        Special::Ioctl => match syscalls::ioctl::lookup(args[1] as u32) {
+            Some(ioctl) => emulate(ioctl.outputs),
+            None => only_if_refused(format!("ioctl request {:#x}", args[1] as u32)),
         },
         Special::Fcntl => match args[1] as i32 {
             libc::F_GETLK | libc::F_OFD_GETLK => emulate(&[Output::Fixed { arg: 2, len: 32 }]),
@@ -146,9 +177,10 @@ fn plan_special(
                 emulate(&[Output::Fixed { arg: 1, len: 4 }])
             }
             libc::PR_GET_TID_ADDRESS => emulate(&[Output::Fixed { arg: 1, len: 8 }]),
-            libc::PR_SET_TSC => Err(unsupported(
-                "prctl(PR_SET_TSC), which would stop rewind from recording rdtsc,".into(),
-            )),
+            libc::PR_SET_TSC => Err(RecordError::CannotRecord {
+                what: "prctl(PR_SET_TSC)".into(),
+                reason: "rewind itself traps rdtsc to record the values it reads",
+            }),
             // The program's own filter acts in the recording; the replay
             // emulates every syscall it filtered and delivers its SIGSYS
             // as recorded, so it installs none.
@@ -162,12 +194,66 @@ fn plan_special(
             ARCH_SET_FS | ARCH_SET_GS | ARCH_SET_CPUID => Ok((Plan::Execute, Vec::new())),
             ARCH_GET_FS | ARCH_GET_GS => emulate(&[Output::Fixed { arg: 1, len: 8 }]),
             ARCH_CET_STATUS => emulate(&[Output::Fixed { arg: 1, len: 24 }]),
-            ARCH_MAP_VDSO_X32 | ARCH_MAP_VDSO_32 | ARCH_MAP_VDSO_64 => Err(unsupported(format!(
-                "{} with code {:#x}",
-                spec.name, args[0]
-            ))),
+            ARCH_MAP_VDSO_X32 | ARCH_MAP_VDSO_32 | ARCH_MAP_VDSO_64 => {
+                Err(RecordError::CannotRecord {
+                    what: format!("{} with code {:#x}", spec.name, args[0]),
+                    reason: "it maps a vDSO whose time functions rewind has not patched",
+                })
+            }
             _ => emulate(&[]),
         },
+        Special::IpcControl => {
+            let semaphores = commands::is_semctl_getall(spec.number, args)
+                .then(|| commands::semaphore_count(args[0]))
+                .flatten();
+            match commands::control_outputs(spec.number, args, semaphores) {
+                Some(outputs) => Ok((Plan::Emulate, outputs)),
+                None => only_if_refused(format!(
+                    "{} command {}",
+                    spec.name,
+                    commands::command(spec.number, args)
+                )),
+            }
+        }
+        Special::Quotactl => match commands::quotactl_outputs(spec.number, args) {
+            Some(outputs) => Ok((Plan::Emulate, outputs)),
+            None => only_if_refused(format!(
+                "{} command {:#x}",
+                spec.name,
+                commands::quota_command(spec.number, args)
+            )),
+        },
+        Special::Keyctl => match commands::keyctl_outputs(args[0]) {
+            Some(outputs) => emulate(outputs),
+            None => only_if_refused(format!("keyctl command {}", args[0] as i64)),
+        },
+        Special::Bpf => match syscalls::bpf::outputs(task, args) {
+            Some(outputs) => Ok((Plan::Emulate, outputs)),
+            None => only_if_refused(format!("bpf command {}", args[0] as i64)),
+        },
+        Special::ProcessVmWritev => Ok((Plan::Emulate, Vec::new())),
+        Special::Rlimit => Ok(rlimit_plan(spec, task, args)),
+        Special::Shmat | Special::Shmdt => Err(unsupported(syscall_label(spec))),
+    }
+}
+
+/// The stack limit decides where the stack stops growing, so a program
+/// that changes its own is replayed doing the same; other limits are only
+/// numbers the program reads back.
+fn rlimit_plan(spec: &SyscallSpec, task: &Task, args: [u64; 6]) -> (Plan, Vec<Output>) {
+    let (target, resource, new_limit, old_limit) = if spec.number as i64 == libc::SYS_prlimit64 {
+        (args[0] as i32, args[1] as u32, args[2], Some(3))
+    } else {
+        (0, args[0] as u32, args[1], None)
+    };
+    let own = target == 0 || tracee::signals::thread_group(task.tid) == Some(target);
+    let outputs = old_limit
+        .map(|arg| vec![Output::Fixed { arg, len: 16 }])
+        .unwrap_or_default();
+    if own && resource == libc::RLIMIT_STACK && new_limit != 0 {
+        (Plan::Execute, outputs)
+    } else {
+        (Plan::Emulate, outputs)
     }
 }
 
@@ -184,26 +270,6 @@ const ARCH_MAP_VDSO_X32: i32 = 0x2001;
 const ARCH_MAP_VDSO_32: i32 = 0x2002;
 const ARCH_MAP_VDSO_64: i32 = 0x2003;
 const ARCH_CET_STATUS: i32 = 0x3001;
-
-/// Terminal and file ioctls that programs use without asking; anything
-/// else is refused rather than guessed.
-fn ioctl_outputs(request: u32) -> Option<&'static [Output]> {
-    const NONE: &[Output] = &[];
-    const TERMIOS: &[Output] = &[Output::Fixed { arg: 2, len: 36 }];
-    const TERMIOS2: &[Output] = &[Output::Fixed { arg: 2, len: 44 }];
-    const WINSIZE: &[Output] = &[Output::Fixed { arg: 2, len: 8 }];
-    const INT: &[Output] = &[Output::Fixed { arg: 2, len: 4 }];
-    match request {
-        0x5401 => Some(TERMIOS),                         // TCGETS
-        0x802c_542a => Some(TERMIOS2),                   // TCGETS2
-        0x5413 => Some(WINSIZE),                         // TIOCGWINSZ
-        0x541b | 0x540f | 0x5411 | 0x5429 => Some(INT),  // FIONREAD, TIOCGPGRP, TIOCOUTQ, TIOCGSID
-        0x5402..=0x5404 | 0x5414 | 0x5410 => Some(NONE), // TCSETS*, TIOCSWINSZ, TIOCSPGRP
-        0x5421 | 0x5450 | 0x5451 | 0x5452 => Some(NONE), // FIONBIO, FIONCLEX, FIOCLEX, FIOASYNC
-        0x5409..=0x540b => Some(NONE),                   // TCSBRK, TCXONC, TCFLSH
-        _ => None,
-    }
-}
 
 /// The (device, inode) of the recorder's stdout and stderr, to recognize
 /// tracee writes that replay should reproduce.
@@ -255,6 +321,20 @@ pub fn on_exit(
 ) -> Result<SyscallEvent, RecordError> {
     let args = pending.regs.syscall_args();
     let failed = (-4095..0).contains(&result);
+    if let Plan::OnlyIfRefused { what } = &pending.plan {
+        let errno = -result as i32;
+        if !failed || !syscalls::ioctl::refusal_wrote_nothing(errno) {
+            let outcome = if failed {
+                format!("failed with {}", std::io::Error::from_raw_os_error(errno))
+            } else {
+                "succeeded".to_string()
+            };
+            return Err(RecordError::CannotDescribe {
+                what: what.clone(),
+                outcome,
+            });
+        }
+    }
     let writes = outputs::capture(
         task,
         cx.writer,
@@ -264,7 +344,7 @@ pub fn on_exit(
         &pending.entry_lengths,
     )?;
     let action = match pending.plan {
-        Plan::Emulate | Plan::Refused => SyscallAction::Emulate,
+        Plan::Emulate | Plan::Refused | Plan::OnlyIfRefused { .. } => SyscallAction::Emulate,
         Plan::Execute => SyscallAction::Execute,
         Plan::Mmap if failed => SyscallAction::Emulate,
         Plan::Mmap => SyscallAction::Map(map_action(task, cx.files, args, result as u64)?),
@@ -296,6 +376,7 @@ pub fn on_exit(
         writes,
         action,
         output,
+        file_changes: Vec::new(),
     })
 }
 

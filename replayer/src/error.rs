@@ -32,6 +32,11 @@ pub enum ReplayError {
     },
     /// Writing the replayed output failed.
     Output(std::io::Error),
+    /// The replay's copy of a shared object could not be made or changed.
+    SharedObject {
+        object: u32,
+        reason: String,
+    },
     /// The debugger went away; the replay ends with it.
     DebuggerGone,
     /// gdb's Ctrl-C reached a thread running through a trampoline, which
@@ -63,6 +68,10 @@ impl fmt::Display for ReplayError {
                 write!(f, "the trace cannot be replayed at event {event}: {reason}")
             }
             ReplayError::Output(e) => write!(f, "cannot write the replayed output: {e}"),
+            ReplayError::SharedObject { object, reason } => write!(
+                f,
+                "the replay's copy of shared object {object} failed: {reason}"
+            ),
             ReplayError::DebuggerGone => write!(f, "the debugger disconnected"),
             ReplayError::Interrupted => write!(f, "the replay was interrupted"),
         }

@@ -12,6 +12,7 @@ use tracee::{PtraceEvent, Resume, Stop, SyscallStopKind, Task, Tid, TraceeError}
 
 use crate::error::ReplayError;
 use crate::memory;
+use crate::shared::SharedObjects;
 
 fn in_rewind_region(start: u64) -> bool {
     (REWIND_PAGE..REWIND_PAGE + REWIND_REGION_LEN).contains(&start)
@@ -85,6 +86,7 @@ pub fn exec_stub(task: &mut Task, stub: &Path) -> Result<StubExec, ReplayError> 
 pub fn rebuild(
     task: &mut Task,
     reader: &mut TraceReader,
+    objects: &mut SharedObjects,
     exec: &ExecEvent,
 ) -> Result<(), ReplayError> {
     remote::install_rewind_page(task)?;
@@ -101,8 +103,8 @@ pub fn rebuild(
         memory::map_region(
             task,
             reader,
-            mapping.start,
-            mapping.end - mapping.start,
+            objects,
+            (mapping.start, mapping.end - mapping.start),
             mapping.prot,
             mapping.flags,
             &mapping.source,

@@ -10,6 +10,7 @@ mod memory;
 mod output;
 mod point;
 mod session;
+mod shared;
 mod task;
 mod trampoline;
 mod verify;

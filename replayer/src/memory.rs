@@ -2,12 +2,12 @@
 //! and writing recorded bytes.
 
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
 use trace_format::{MappingSource, MemoryWrite, TraceReader};
 use tracee::{remote, RemoteAddr, Task, TraceeError};
 
 use crate::error::ReplayError;
+use crate::shared::SharedObjects;
 
 const PAGE: u64 = 4096;
 
@@ -16,25 +16,50 @@ pub fn page_up(addr: u64) -> u64 {
 }
 
 /// Creates the mapping `[addr, addr+len)` exactly where the recording had
-/// it, backed as recorded: the captured copy of its file, or anonymous
-/// memory. Kernel-provided mappings become anonymous stand-ins; `[vvar]`
-/// pages, which only the unpatched vDSO reads, are left inaccessible.
+/// it, backed as recorded: the captured copy of its file, a shared object,
+/// or anonymous memory. Kernel-provided mappings become anonymous
+/// stand-ins; `[vvar]` pages, which only the unpatched vDSO reads, are
+/// left inaccessible.
 pub fn map_region(
     task: &Task,
-    reader: &TraceReader,
-    addr: u64,
-    len: u64,
+    reader: &mut TraceReader,
+    objects: &mut SharedObjects,
+    region: (u64, u64),
     prot: u32,
     flags: u32,
     source: &MappingSource,
 ) -> Result<(), ReplayError> {
+    let (addr, len) = region;
     let kept = flags
         & (libc::MAP_SHARED | libc::MAP_PRIVATE | libc::MAP_GROWSDOWN | libc::MAP_NORESERVE) as u32;
     match source {
         MappingSource::File { file, offset } => {
+            // The captured copy must never change: writable shared mappings
+            // of it (from traces without shared objects) become private.
+            let shared = kept & libc::MAP_SHARED as u32 != 0;
+            let kept = if shared && prot & libc::PROT_WRITE as u32 != 0 {
+                (kept & !(libc::MAP_SHARED as u32)) | libc::MAP_PRIVATE as u32
+            } else {
+                kept
+            };
             let path = reader.captured_file_path(&file.stored_name);
-            map_file(task, &path, addr, len, prot, kept, *offset)
+            let path = path.as_os_str().as_bytes();
+            map_path(task, path, libc::O_RDONLY, (addr, len, prot, kept), *offset)
         }
+        MappingSource::Shared {
+            object,
+            offset,
+            init,
+        } => objects.map(
+            task,
+            reader,
+            *object,
+            init.as_ref(),
+            region,
+            *offset,
+            prot,
+            kept,
+        ),
         MappingSource::Special { name } if name.starts_with("[vvar") => {
             map_anonymous(task, addr, len, 0, libc::MAP_PRIVATE as u32)
         }
@@ -44,34 +69,27 @@ pub fn map_region(
     }
 }
 
-fn map_file(
+/// Maps the file at `path` (opened with `mode`) into `task` at the
+/// recorded place: `mapping` is (address, length, protection, flags).
+pub fn map_path(
     task: &Task,
-    path: &Path,
-    addr: u64,
-    len: u64,
-    prot: u32,
-    flags: u32,
+    path: &[u8],
+    mode: i32,
+    mapping: (u64, u64, u32, u32),
     offset: u64,
 ) -> Result<(), ReplayError> {
-    // The captured copy must never change: writable shared mappings of it
-    // become private ones.
-    let shared = flags & libc::MAP_SHARED as u32 != 0;
-    let flags = if shared && prot & libc::PROT_WRITE as u32 != 0 {
-        (flags & !(libc::MAP_SHARED as u32)) | libc::MAP_PRIVATE as u32
-    } else {
-        flags
-    };
-    let mut c_path = path.as_os_str().as_bytes().to_vec();
+    let (addr, len, prot, flags) = mapping;
+    let mut c_path = path.to_vec();
     c_path.push(0);
     let path_addr = remote::put_scratch(task, &c_path)?;
     let fd = remote::syscall(
         task,
-        "openat of a captured file",
+        "openat of a mapped file",
         libc::SYS_openat,
         [
             libc::AT_FDCWD as u64,
             path_addr,
-            (libc::O_RDONLY | libc::O_CLOEXEC) as u64,
+            (mode | libc::O_CLOEXEC) as u64,
             0,
             0,
             0,
@@ -79,7 +97,7 @@ fn map_file(
     )?;
     let mapped = remote::syscall(
         task,
-        "mmap of a captured file",
+        "mmap of a mapped file",
         libc::SYS_mmap,
         [
             addr,

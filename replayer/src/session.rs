@@ -19,6 +19,7 @@ use tracee::{PtraceEvent, RemoteAddr, Resume, Stop, SyscallStopKind, Task, Tid};
 
 use crate::debug::DebugLink;
 use crate::error::ReplayError;
+use crate::shared::SharedObjects;
 use crate::task::ReplayTask;
 use crate::{exec, memory, output, point, verify};
 
@@ -38,6 +39,8 @@ pub struct ReplaySession {
     waiter: Option<Rc<ChildWaiter>>,
     /// Threads created so far.
     created: u64,
+    /// The replay's copies of the recording's shared objects.
+    objects: SharedObjects,
 }
 
 impl ReplaySession {
@@ -52,6 +55,7 @@ impl ReplaySession {
             debugger: None,
             waiter: None,
             created: 0,
+            objects: SharedObjects::default(),
         }
     }
 
@@ -110,6 +114,11 @@ impl ReplaySession {
                 point::run_to(task, number, p)
             }
             Event::Exit(e) => self.replay_exit(number, tid, e),
+            Event::MemoryWrites(writes) => {
+                // The thread is stopped; another's syscall wrote its memory.
+                let task = task_in(&mut self.tasks, number, tid)?;
+                memory::apply_writes(&task.task, &mut self.reader, writes)
+            }
             other => Err(ReplayError::BadTrace {
                 event: number,
                 reason: format!("{} events cannot be replayed yet", other.kind_name()),
@@ -124,7 +133,7 @@ impl ReplaySession {
             self.main_tid = Some(tid);
         }
         let task = task_in(&mut self.tasks, number, tid)?;
-        exec::rebuild(&mut task.task, &mut self.reader, exec)
+        exec::rebuild(&mut task.task, &mut self.reader, &mut self.objects, exec)
     }
 
     fn spawn_stub(&self, number: u64) -> Result<Task, ReplayError> {
@@ -138,6 +147,7 @@ impl ReplaySession {
             argv: vec![c"rewind-replay-stub".to_owned()],
             envp: Vec::new(),
             detached: true,
+            stack_limit: self.reader.header().stack_limit,
         };
         let mut task = spawn::spawn_stopped(&spec)?;
         if let FirstExec::Failed(errno) = spawn::run_to_first_exec(&mut task)? {
@@ -163,6 +173,13 @@ impl ReplaySession {
         let at = format!("syscall {}", tracee::syscalls::name(regs.orig_rax));
         let task = task_in(&mut self.tasks, number, tid)?;
         if std::mem::take(&mut task.entered) {
+            if !executed && !task.at_emulated_entry {
+                // Its entry was recorded as one the replay runs (an execve
+                // still in the kernel when another event came), but it
+                // failed in the recording and is emulated: the kernel must
+                // not run it here.
+                cancel_syscall(task, number)?;
+            }
             return Ok(());
         }
         let how = if executed {
@@ -184,6 +201,9 @@ impl ReplaySession {
         let replayed = task.task.regs()?;
         verify::registers(number, tid, &at, regs, &replayed)?;
         task.at_emulated_entry = !executed;
+        if executed {
+            tracee::syscalls::apply_rewrites(&task.task, &replayed)?;
+        }
         Ok(())
     }
 
@@ -199,6 +219,19 @@ impl ReplaySession {
     }
 
     fn replay_syscall(
+        &mut self,
+        number: u64,
+        tid: Tid,
+        event: &SyscallEvent,
+    ) -> Result<(), ReplayError> {
+        self.follow_syscall(number, tid, event)?;
+        for change in &event.file_changes {
+            self.objects.apply(&mut self.reader, change)?;
+        }
+        Ok(())
+    }
+
+    fn follow_syscall(
         &mut self,
         number: u64,
         tid: Tid,
@@ -239,13 +272,20 @@ impl ReplaySession {
                 task.leave_emulated_entry(number)?;
                 memory::map_region(
                     &task.task,
-                    &self.reader,
-                    map.addr,
-                    map.len,
+                    &mut self.reader,
+                    &mut self.objects,
+                    (map.addr, map.len),
                     map.prot,
                     map.flags,
                     &map.source,
                 )?;
+                set_result(&task.task, event)
+            }
+            SyscallAction::Unmap { ranges } => {
+                task.leave_emulated_entry(number)?;
+                for &(start, len) in ranges {
+                    memory::unmap(&task.task, start, len)?;
+                }
                 set_result(&task.task, event)
             }
             SyscallAction::Brk { old_end, new_end } => {
@@ -253,7 +293,12 @@ impl ReplaySession {
                 memory::move_break(&task.task, *old_end, *new_end)?;
                 set_result(&task.task, event)
             }
-            SyscallAction::Execute => finish_executed(task, number, &at, event, None),
+            SyscallAction::Execute => {
+                finish_executed(task, number, &at, event, None)?;
+                // What it wrote in the recording (prlimit64's old limit,
+                // say) the replay's own run may not have.
+                memory::apply_writes(&task.task, &mut self.reader, &event.writes)
+            }
             SyscallAction::Remap { new_addr } => {
                 finish_executed(task, number, &at, event, Some(*new_addr))
             }
@@ -321,25 +366,9 @@ impl ReplaySession {
         tid: Tid,
         event: &SyscallEvent,
     ) -> Result<(), ReplayError> {
-        let task = task_in(&mut self.tasks, number, tid)?;
-        let executing = task.entered && !task.at_emulated_entry;
+        // An entry the replay ran for real is cancelled there.
         self.enter_syscall(number, tid, &event.regs, false)?;
         let task = task_in(&mut self.tasks, number, tid)?;
-        if executing {
-            // Entered for real: turn it into no syscall at all.
-            let mut cancelled = task.task.regs()?;
-            cancelled.orig_rax = u64::MAX;
-            task.task.set_regs(&cancelled)?;
-            let stop = task.task.step(Resume::Syscall, 0)?;
-            if stop != Stop::Syscall {
-                return Err(verify::diverged(
-                    number,
-                    tid,
-                    "restart",
-                    format!("expected the syscall's exit, got {stop:?}"),
-                ));
-            }
-        }
         let mut regs = event.regs;
         regs.rax = if event.result == -516 {
             libc::SYS_restart_syscall as u64
@@ -439,7 +468,6 @@ impl ReplaySession {
         }
         parent.in_clone = true;
         let child_tid = parent.task.event_msg()? as Tid;
-        let (ptid, ctid) = tid_pointers(&parent.task, &event.regs)?;
         let child = Task::new(child_tid)?;
         let first = child.wait()?;
         if !matches!(first, Stop::Event(PtraceEvent::Stop, _)) {
@@ -450,13 +478,16 @@ impl ReplaySession {
                 format!("the new thread first stopped with {first:?}"),
             ));
         }
-        let recorded_id = event.child_tid.to_le_bytes();
-        if event.flags & libc::CLONE_PARENT_SETTID as u64 != 0 && ptid != 0 {
-            parent.task.write_bytes(RemoteAddr(ptid), &recorded_id)?;
+        // The replay's own pidfd is a descriptor the replayed program never
+        // sees (its fds are the recording's): closed when clone returns.
+        if let Some(at) = tracee::syscalls::clone_pidfd_word(&parent.task, &event.regs, event.flags)
+        {
+            parent.replay_pidfd = Some(parent.task.read_u32(RemoteAddr(at))?);
         }
-        if event.flags & libc::CLONE_CHILD_SETTID as u64 != 0 && ctid != 0 {
-            child.write_bytes(RemoteAddr(ctid), &recorded_id)?;
-        }
+        // The ids (and pidfd) the recording's kernel wrote, as the program's
+        // namespaces number them.
+        memory::apply_writes(&parent.task, &mut self.reader, &event.parent_writes)?;
+        memory::apply_writes(&child, &mut self.reader, &event.child_writes)?;
         let child_regs = child.regs()?;
         verify::registers(
             number,
@@ -513,6 +544,14 @@ impl ReplaySession {
                 at,
                 format!("expected the end of clone, got {stop:?}"),
             ));
+        }
+        if let Some(fd) = task.replay_pidfd.take() {
+            tracee::remote::syscall(
+                &task.task,
+                "close of the replay's pidfd",
+                libc::SYS_close,
+                [u64::from(fd), 0, 0, 0, 0, 0],
+            )?;
         }
         let mut regs = task.task.regs()?;
         regs.rax = event.result as u64;
@@ -595,7 +634,7 @@ impl ReplaySession {
                 task.resume_signal = event.signo;
                 Ok(())
             }
-            SignalDisposition::Ignored => Ok(()),
+            SignalDisposition::Ignored | SignalDisposition::Stopped => Ok(()),
         }
     }
 
@@ -634,7 +673,7 @@ impl ReplaySession {
             _ => None,
         };
         if let Some(replayed) = replayed.filter(|_| event.process_exit) {
-            if replayed != event.status {
+            if !same_end(replayed, event.status) {
                 return Err(verify::diverged(
                     number,
                     tid,
@@ -722,19 +761,35 @@ fn finish_executed(
     Ok(())
 }
 
+/// Turns the syscall `task` entered for real into no syscall at all, and
+/// runs it to its exit stop.
+fn cancel_syscall(task: &mut ReplayTask, number: u64) -> Result<(), ReplayError> {
+    let mut cancelled = task.task.regs()?;
+    cancelled.orig_rax = u64::MAX;
+    task.task.set_regs(&cancelled)?;
+    let stop = task.task.step(Resume::Syscall, 0)?;
+    if stop != Stop::Syscall {
+        return Err(verify::diverged(
+            number,
+            task.recorded_tid,
+            "cancelling a syscall",
+            format!("expected the syscall's exit, got {stop:?}"),
+        ));
+    }
+    Ok(())
+}
+
 /// The kernel's "restart this syscall whatever the signal handler says".
 const ERESTARTNOINTR: i32 = 513;
 
-/// Where clone was asked to write the new thread's id: (parent's, child's).
-fn tid_pointers(task: &Task, regs: &Registers) -> Result<(u64, u64), ReplayError> {
-    if regs.orig_rax as i64 == libc::SYS_clone3 {
-        let child = task.read_u64(RemoteAddr(regs.rdi + 16))?;
-        let parent = task.read_u64(RemoteAddr(regs.rdi + 24))?;
-        Ok((parent, child))
-    } else if regs.orig_rax as i64 == libc::SYS_clone {
-        Ok((regs.rdx, regs.r10))
-    } else {
-        Ok((0, 0))
+/// Whether the replay ended as the recording did. Whether a killed process
+/// dumped core depends on its core size limit and the machine's
+/// core_pattern, which the replay does not reproduce (it writes no core
+/// files): the signal must match, the core flag need not.
+fn same_end(replayed: ExitStatus, recorded: ExitStatus) -> bool {
+    match (replayed, recorded) {
+        (ExitStatus::Killed { signal: a, .. }, ExitStatus::Killed { signal: b, .. }) => a == b,
+        (a, b) => a == b,
     }
 }
 

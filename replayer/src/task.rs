@@ -26,6 +26,8 @@ pub struct ReplayTask {
     pub entered: bool,
     /// Inside clone, between the `Clone` event and the syscall's end.
     pub in_clone: bool,
+    /// The pidfd the replay's clone made, to close when clone returns.
+    pub replay_pidfd: Option<u32>,
     /// Reported PTRACE_EVENT_EXIT.
     pub exiting: bool,
     /// Dead and reaped.
@@ -83,6 +85,7 @@ impl ReplayTask {
             at_emulated_entry: false,
             entered: false,
             in_clone: false,
+            replay_pidfd: None,
             exiting: false,
             gone: false,
             doomed: false,

@@ -1,7 +1,8 @@
 //! The one-line descriptions of events that `rewind dump` prints.
 
 use trace_format::{
-    CloneKind, Event, ExitStatus, MappingSource, SignalDisposition, SyscallAction, SyscallEvent,
+    CloneKind, Event, ExitStatus, MappingSource, SharedInit, SignalDisposition, SyscallAction,
+    SyscallEvent,
 };
 
 pub fn event_details(event: &Event) -> String {
@@ -38,6 +39,7 @@ pub fn event_details(event: &Event) -> String {
                 SignalDisposition::Ignored => "ignored".into(),
                 SignalDisposition::Fatal { core_dumped: true } => "fatal (core dumped)".into(),
                 SignalDisposition::Fatal { core_dumped: false } => "fatal".into(),
+                SignalDisposition::Stopped => "stopped the process".into(),
             },
             match (&e.point, e.synchronous) {
                 (Some(p), _) => format!(" at rip={:#x}{}", p.regs.rip, memory_words(p)),
@@ -61,6 +63,13 @@ pub fn event_details(event: &Event) -> String {
         ),
         Event::BufferedSyscalls(b) => {
             format!("{} syscalls, {}", b.count, super::dump::span(b.records))
+        }
+        Event::MemoryWrites(writes) => {
+            let listed: Vec<String> = writes
+                .iter()
+                .map(|w| format!("{}@{:#x}", w.data.len, w.addr))
+                .collect();
+            format!("written by another process: {}", listed.join(" "))
         }
         Event::Exit(e) => {
             let scope = if e.process_exit { "process" } else { "thread" };
@@ -112,6 +121,20 @@ fn syscall_details(e: &SyscallEvent) -> String {
             " [interrupted by {}]",
             tracee::signal_name(*signo)
         )),
+        SyscallAction::Unmap { ranges } => {
+            for (start, len) in ranges {
+                line.push_str(&format!(
+                    " [unmap {start:#x}-{:#x}]",
+                    start.saturating_add(*len)
+                ));
+            }
+        }
+    }
+    for c in &e.file_changes {
+        line.push_str(&format!(
+            " [shared object {}: size {}, {} bytes at {:#x}]",
+            c.object, c.size, c.data.len, c.offset
+        ));
     }
     for w in &e.writes {
         line.push_str(&format!(" wrote {}@{:#x}", w.data.len, w.addr));
@@ -137,6 +160,18 @@ fn source(s: &MappingSource) -> String {
         MappingSource::Anonymous { name } if name.is_empty() => "anonymous".into(),
         MappingSource::Anonymous { name } | MappingSource::Special { name } => name.clone(),
         MappingSource::File { file, offset } => format!("{}+{offset:#x}", file.original_path),
+        MappingSource::Shared {
+            object,
+            offset,
+            init,
+        } => {
+            let first = match init {
+                Some(SharedInit::File(file)) => format!(", from {}", file.original_path),
+                Some(SharedInit::Memory { size, .. }) => format!(", {size} bytes"),
+                None => String::new(),
+            };
+            format!("shared object {object}+{offset:#x}{first}")
+        }
     }
 }
 

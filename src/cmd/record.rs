@@ -52,9 +52,21 @@ pub fn run(args: RecordArgs) -> Result<i32, Failure> {
         output_dir: args.output,
     };
     match recorder::record(&options) {
-        Ok(RecordOutcome { trace_dir, status }) => {
-            eprintln!("rewind: trace saved to {}", trace_dir.display());
-            Ok(status.shell_code())
+        Ok(RecordOutcome {
+            trace_dir,
+            status,
+            ended_by,
+        }) => {
+            let Some(signal) = ended_by else {
+                eprintln!("rewind: trace saved to {}", trace_dir.display());
+                return Ok(status.shell_code());
+            };
+            eprintln!(
+                "rewind: {} ended the recording and killed the program; trace saved to {}",
+                tracee::signal_name(signal),
+                trace_dir.display()
+            );
+            Ok(128 + signal)
         }
         Err(e) => Err(Failure::new(&e, e.exit_code())),
     }

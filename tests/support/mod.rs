@@ -129,11 +129,12 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The recorder's own last line is not the program's output.
+/// The recorder's own lines (its warnings, where the trace went) are not
+/// the program's output.
 pub fn program_stderr(record: &Output) -> String {
     text(&record.stderr)
         .lines()
-        .filter(|l| !l.starts_with("rewind: trace saved to "))
+        .filter(|l| !l.starts_with("rewind: "))
         .map(|l| format!("{l}\n"))
         .collect()
 }

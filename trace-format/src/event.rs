@@ -45,6 +45,41 @@ pub enum MappingSource {
     File { file: CapturedFile, offset: u64 },
     /// A kernel-provided mapping (`[vdso]`, `[vvar]`, `[vsyscall]`).
     Special { name: String },
+    /// Pages of an object the recorded processes share: a file mapped
+    /// `MAP_SHARED` (and any mapping of it made while it was), or a System
+    /// V segment. Replay backs each object with one memory file of its own,
+    /// so that its mappings share pages as they did and the recorded
+    /// writes through file descriptors (`FileChange`) reach them. `init`
+    /// comes with the object's first mapping.
+    Shared {
+        object: u32,
+        offset: u64,
+        init: Option<SharedInit>,
+    },
+}
+
+/// What a shared object holds when it is first mapped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharedInit {
+    /// The contents of this file at that time.
+    File(CapturedFile),
+    /// `size` bytes, zero but for `contents`, whose addresses are offsets
+    /// into the object.
+    Memory {
+        size: u64,
+        contents: Vec<MemoryWrite>,
+    },
+}
+
+/// A syscall changed the file behind a shared object through a file
+/// descriptor (write, truncate, fallocate...): the object's size is now
+/// `size`, and `data` is what the file holds at `offset` afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileChange {
+    pub object: u32,
+    pub size: u64,
+    pub offset: u64,
+    pub data: DataRef,
 }
 
 /// One mapping of an address space, as `/proc/PID/maps` shows it.
@@ -106,6 +141,10 @@ pub enum SyscallAction {
     /// rt_sigsuspend with the recorded mask in its place, so that the
     /// kernel delivers it exactly so.
     MaskedWait { signo: i32 },
+    /// The syscall removed these mappings, (start, length) each (shmdt,
+    /// whose segment the replay maps as a memory file): replay unmaps them
+    /// and sets the result.
+    Unmap { ranges: Vec<(u64, u64)> },
 }
 
 /// The mapping an mmap created.
@@ -135,6 +174,8 @@ pub struct SyscallEvent {
     pub writes: Vec<MemoryWrite>,
     pub action: SyscallAction,
     pub output: Option<OutputStream>,
+    /// What it changed in files behind shared objects.
+    pub file_changes: Vec<FileChange>,
 }
 
 impl SyscallEvent {
@@ -172,6 +213,13 @@ pub struct CloneEvent {
     pub child_tid: i32,
     /// The new task's registers when it first stopped.
     pub child_regs: Registers,
+    /// What the kernel wrote into the parent's memory: the child's id
+    /// (CLONE_PARENT_SETTID, as the parent's namespace numbers it) or a
+    /// pidfd (CLONE_PIDFD).
+    pub parent_writes: Vec<MemoryWrite>,
+    /// What it wrote into the child's: its id as its own namespace numbers
+    /// it (CLONE_CHILD_SETTID).
+    pub child_writes: Vec<MemoryWrite>,
 }
 
 /// Where an asynchronous event happened in user code.
@@ -219,6 +267,9 @@ pub enum SignalDisposition {
     Ignored,
     /// The signal killed the process.
     Fatal { core_dumped: bool },
+    /// A stop signal stopped the process until a SIGCONT. Nothing in the
+    /// process changes, so the replay only takes it where it came.
+    Stopped,
 }
 
 /// A signal delivered to a thread.
@@ -309,6 +360,9 @@ pub enum Event {
     Rdtsc(RdtscEvent),
     BufferedSyscalls(BufferedSyscalls),
     Exit(ExitEvent),
+    /// Another thread's syscall wrote this thread's memory
+    /// (process_vm_writev); the event comes right after that syscall's.
+    MemoryWrites(Vec<MemoryWrite>),
 }
 
 impl Event {
@@ -324,6 +378,7 @@ impl Event {
             Event::Rdtsc(_) => "rdtsc",
             Event::BufferedSyscalls(_) => "buffered-syscalls",
             Event::Exit(_) => "exit",
+            Event::MemoryWrites(_) => "memory-writes",
         }
     }
 
@@ -338,17 +393,34 @@ impl Event {
                 .iter()
                 .flat_map(|m| writes(&m.contents))
                 .collect(),
-            Event::Syscall(e) => writes(&e.writes).collect(),
+            Event::Syscall(e) => {
+                let mut refs: Vec<DataRef> = writes(&e.writes).collect();
+                refs.extend(e.file_changes.iter().map(|c| c.data));
+                if let SyscallAction::Map(MapAction {
+                    source:
+                        MappingSource::Shared {
+                            init: Some(SharedInit::Memory { contents, .. }),
+                            ..
+                        },
+                    ..
+                }) = &e.action
+                {
+                    refs.extend(writes(contents));
+                }
+                refs
+            }
+            Event::Clone(e) => writes(&e.parent_writes)
+                .chain(writes(&e.child_writes))
+                .collect(),
+            Event::MemoryWrites(w) => writes(w).collect(),
             Event::Signal(e) => match &e.disposition {
                 SignalDisposition::Handler { frame, .. } => writes(frame).collect(),
                 _ => Vec::new(),
             },
             Event::BufferedSyscalls(b) => vec![b.records],
-            Event::SyscallEntry(_)
-            | Event::Clone(_)
-            | Event::Preemption(_)
-            | Event::Rdtsc(_)
-            | Event::Exit(_) => Vec::new(),
+            Event::SyscallEntry(_) | Event::Preemption(_) | Event::Rdtsc(_) | Event::Exit(_) => {
+                Vec::new()
+            }
         }
     }
 }

@@ -81,7 +81,66 @@ impl Encode for MappingSource {
                 enc.u8(2);
                 enc.str(name);
             }
+            MappingSource::Shared {
+                object,
+                offset,
+                init,
+            } => {
+                enc.u8(3);
+                enc.u32(*object);
+                enc.u64(*offset);
+                enc.option(init, |enc, init| init.encode(enc));
+            }
         }
+    }
+}
+
+impl Encode for SharedInit {
+    fn encode(&self, enc: &mut Encoder<'_>) {
+        match self {
+            SharedInit::File(file) => {
+                enc.u8(0);
+                file.encode(enc);
+            }
+            SharedInit::Memory { size, contents } => {
+                enc.u8(1);
+                enc.u64(*size);
+                encode_writes(enc, contents);
+            }
+        }
+    }
+}
+
+impl Decode for SharedInit {
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        match dec.u8()? {
+            0 => Ok(SharedInit::File(CapturedFile::decode(dec)?)),
+            1 => Ok(SharedInit::Memory {
+                size: dec.u64()?,
+                contents: decode_writes(dec)?,
+            }),
+            tag => Err(unknown("shared object contents", u64::from(tag))),
+        }
+    }
+}
+
+impl Encode for FileChange {
+    fn encode(&self, enc: &mut Encoder<'_>) {
+        enc.u32(self.object);
+        enc.u64(self.size);
+        enc.u64(self.offset);
+        self.data.encode(enc);
+    }
+}
+
+impl Decode for FileChange {
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(FileChange {
+            object: dec.u32()?,
+            size: dec.u64()?,
+            offset: dec.u64()?,
+            data: DataRef::decode(dec)?,
+        })
     }
 }
 
@@ -97,6 +156,11 @@ impl Decode for MappingSource {
             }),
             2 => Ok(MappingSource::Special {
                 name: dec.string()?,
+            }),
+            3 => Ok(MappingSource::Shared {
+                object: dec.u32()?,
+                offset: dec.u64()?,
+                init: dec.option(SharedInit::decode)?,
             }),
             tag => Err(unknown("mapping source", u64::from(tag))),
         }
@@ -199,6 +263,13 @@ impl Encode for SyscallAction {
                 enc.u8(8);
                 enc.i32(*signo);
             }
+            SyscallAction::Unmap { ranges } => {
+                enc.u8(9);
+                enc.seq(ranges, |enc, (start, len)| {
+                    enc.u64(*start);
+                    enc.u64(*len);
+                });
+            }
         }
     }
 }
@@ -220,6 +291,9 @@ impl Decode for SyscallAction {
             6 => Ok(SyscallAction::Clone),
             7 => Ok(SyscallAction::Restart),
             8 => Ok(SyscallAction::MaskedWait { signo: dec.i32()? }),
+            9 => Ok(SyscallAction::Unmap {
+                ranges: dec.seq(2, |dec| Ok((dec.u64()?, dec.u64()?)))?,
+            }),
             tag => Err(unknown("syscall action", u64::from(tag))),
         }
     }
@@ -251,6 +325,7 @@ impl Encode for SyscallEvent {
         encode_writes(enc, &self.writes);
         self.action.encode(enc);
         enc.option(&self.output, |enc, o| o.encode(enc));
+        enc.seq(&self.file_changes, |enc, c| c.encode(enc));
     }
 }
 
@@ -262,6 +337,7 @@ impl Decode for SyscallEvent {
             writes: decode_writes(dec)?,
             action: SyscallAction::decode(dec)?,
             output: dec.option(OutputStream::decode)?,
+            file_changes: dec.seq(5, FileChange::decode)?,
         })
     }
 }
@@ -277,6 +353,8 @@ impl Encode for CloneEvent {
         self.regs.encode(enc);
         enc.i32(self.child_tid);
         self.child_regs.encode(enc);
+        encode_writes(enc, &self.parent_writes);
+        encode_writes(enc, &self.child_writes);
     }
 }
 
@@ -294,6 +372,8 @@ impl Decode for CloneEvent {
             regs: Registers::decode(dec)?,
             child_tid: dec.i32()?,
             child_regs: Registers::decode(dec)?,
+            parent_writes: decode_writes(dec)?,
+            child_writes: decode_writes(dec)?,
         })
     }
 }
@@ -362,6 +442,7 @@ impl Encode for SignalEvent {
                 enc.u8(2);
                 enc.bool(*core_dumped);
             }
+            SignalDisposition::Stopped => enc.u8(3),
         }
     }
 }
@@ -382,6 +463,7 @@ impl Decode for SignalEvent {
             2 => SignalDisposition::Fatal {
                 core_dumped: dec.bool()?,
             },
+            3 => SignalDisposition::Stopped,
             tag => return Err(unknown("signal disposition", u64::from(tag))),
         };
         Ok(SignalEvent {
@@ -457,6 +539,7 @@ impl Encode for EventRecord {
             Event::BufferedSyscalls(_) => 7,
             Event::Exit(_) => 8,
             Event::SyscallEntry(_) => 9,
+            Event::MemoryWrites(_) => 10,
         };
         enc.u8(tag);
         enc.i32(self.tid);
@@ -479,6 +562,7 @@ impl Encode for EventRecord {
                 e.status.encode(enc);
                 enc.bool(e.process_exit);
             }
+            Event::MemoryWrites(writes) => encode_writes(enc, writes),
         }
     }
 }
@@ -506,6 +590,7 @@ impl Decode for EventRecord {
                 regs: Registers::decode(dec)?,
                 executed: dec.bool()?,
             }),
+            10 => Event::MemoryWrites(decode_writes(dec)?),
             tag => return Err(unknown("event", u64::from(tag))),
         };
         Ok(EventRecord { tid, event })

@@ -51,6 +51,9 @@ pub struct Header {
     pub cwd: Vec<u8>,
     /// Nanoseconds since the Unix epoch.
     pub start_time_ns: u64,
+    /// The stack size limit (soft, hard) the program started with: it
+    /// decides where the stack stops growing.
+    pub stack_limit: Option<(u64, u64)>,
 }
 
 impl Header {
@@ -146,6 +149,10 @@ impl Encode for Header {
         enc.seq(&self.env, |enc, e| enc.bytes(e));
         enc.bytes(&self.cwd);
         enc.u64(self.start_time_ns);
+        enc.option(&self.stack_limit, |enc, (soft, hard)| {
+            enc.u64(*soft);
+            enc.u64(*hard);
+        });
     }
 }
 
@@ -178,6 +185,7 @@ impl Decode for Header {
             env: dec.seq(1, |dec| dec.bytes().map(<[u8]>::to_vec))?,
             cwd: dec.bytes()?.to_vec(),
             start_time_ns: dec.u64()?,
+            stack_limit: dec.option(|dec| Ok((dec.u64()?, dec.u64()?)))?,
         })
     }
 }

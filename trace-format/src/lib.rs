@@ -33,4 +33,4 @@ pub use writer::{ChunkSizes, TraceWriter, WriteSummary};
 /// with a clear message instead of misreading it. The test
 /// `sample_encoding_is_pinned` fails when the encoding changes without a
 /// bump.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;

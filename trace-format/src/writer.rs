@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::chunk::MAX_CHUNK_LEN;
 use crate::codec::{Encode, Encoder};
@@ -38,6 +39,11 @@ impl Default for ChunkSizes {
     }
 }
 
+/// How long appended bytes may wait in memory before they go to the files
+/// whatever the chunk's size: a recorder killed without warning (SIGKILL,
+/// the machine's end) loses at most about this much of the recording.
+pub const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
 /// What a finished recording wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriteSummary {
@@ -59,6 +65,8 @@ pub struct TraceWriter {
     worker: Option<JoinHandle<WorkerOutput>>,
     failed: Arc<AtomicBool>,
     record_scratch: Vec<u8>,
+    /// When the events were last handed to the background threads.
+    last_seal: Instant,
 }
 
 impl TraceWriter {
@@ -109,6 +117,7 @@ impl TraceWriter {
             worker: Some(pipeline.writer),
             failed,
             record_scratch: Vec::new(),
+            last_seal: Instant::now(),
         })
     }
 
@@ -183,6 +192,22 @@ impl TraceWriter {
         self.seal_events()
     }
 
+    /// Hands pending bytes to the background threads if they have waited
+    /// `FLUSH_INTERVAL`; the producer calls it whenever it can.
+    pub fn flush_if_due(&mut self) -> Result<(), TraceError> {
+        match self.flush_due_in() {
+            Some(left) if left.is_zero() => self.flush(),
+            _ => Ok(()),
+        }
+    }
+
+    /// How long until pending bytes are due to be flushed; `None` when
+    /// nothing is pending.
+    pub fn flush_due_in(&self) -> Option<Duration> {
+        let pending = self.events_in_chunk > 0 || !self.data.is_empty();
+        pending.then(|| FLUSH_INTERVAL.saturating_sub(self.last_seal.elapsed()))
+    }
+
     /// Seals the streams, waits for them to reach the files and writes the
     /// trailer that marks a clean end.
     pub fn finish(mut self, end_time_ns: u64) -> Result<WriteSummary, TraceError> {
@@ -223,6 +248,7 @@ impl TraceWriter {
     /// are missing.
     fn seal_events(&mut self) -> Result<(), TraceError> {
         self.seal_data()?;
+        self.last_seal = Instant::now();
         if self.events_in_chunk == 0 {
             return Ok(());
         }

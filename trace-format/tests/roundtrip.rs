@@ -11,7 +11,7 @@ fn every_event_type_round_trips() {
     let samples = sample_events();
     let kinds: std::collections::BTreeSet<_> =
         samples.iter().map(|r| r.event.kind_name()).collect();
-    assert_eq!(kinds.len(), 9, "samples cover every event kind: {kinds:?}");
+    assert_eq!(kinds.len(), 10, "samples cover every event kind: {kinds:?}");
     for record in samples {
         let bytes = record.to_bytes();
         let back = EventRecord::from_bytes(&bytes).expect("decodes");
@@ -58,7 +58,7 @@ fn sample_encoding_is_pinned() {
         all.extend(record.to_bytes());
     }
     all.extend(sample_header().to_bytes());
-    let pinned: &[(u32, u32)] = &[(2, 0x32ee_dfaf), (3, 0x26f9_d397)];
+    let pinned: &[(u32, u32)] = &[(2, 0x32ee_dfaf), (3, 0x26f9_d397), (4, 0x1ab9_2154)];
     let crc = crc32fast::hash(&all);
     let expected = pinned.iter().find(|(v, _)| *v == VERSION).map(|(_, c)| *c);
     assert_eq!(

@@ -20,6 +20,9 @@ pub struct SpawnSpec {
     /// terminal's process group (replay: the tracee's I/O is emulated, and
     /// Ctrl-C typed into gdb must not reach it).
     pub detached: bool,
+    /// The stack size limit (soft, hard) to start with, where it is not
+    /// this process's own.
+    pub stack_limit: Option<(u64, u64)>,
 }
 
 /// Forks a child that disables address-space randomization, makes rdtsc
@@ -75,6 +78,15 @@ pub fn spawn_stopped(spec: &SpawnSpec) -> Result<Task, TraceeError> {
                 let mut set: libc::cpu_set_t = std::mem::zeroed();
                 libc::CPU_SET(cpu, &mut set);
                 libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+            }
+            if let Some((soft, hard)) = spec.stack_limit {
+                // Best effort: a hard limit above ours needs privilege;
+                // the replay then reports where the stack ends differently.
+                let limit = libc::rlimit {
+                    rlim_cur: soft,
+                    rlim_max: hard,
+                };
+                libc::setrlimit(libc::RLIMIT_STACK, &limit);
             }
             libc::personality(libc::ADDR_NO_RANDOMIZE as libc::c_ulong);
             libc::prctl(libc::PR_SET_TSC, libc::PR_TSC_SIGSEGV, 0, 0, 0);

@@ -1,7 +1,10 @@
 //! Waiting for any tracee with a timeout. waitpid cannot time out, so the
 //! recorder blocks SIGCHLD (which the kernel sends to a tracer at every
-//! tracee stop) and sleeps in poll on a signalfd for it.
+//! tracee stop) and sleeps in poll on a signalfd for it. The same signalfd
+//! takes the signals that would otherwise kill the recorder (SIGTERM,
+//! SIGHUP), so that it can end the recording cleanly instead.
 
+use std::cell::Cell;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -13,12 +16,29 @@ use crate::Tid;
 /// thread (they inherit the mask), so that no thread consumes the signal
 /// that wakes `ChildWaiter`.
 pub fn block_sigchld() {
-    // SAFETY: the set is a local sigset_t initialized by sigemptyset.
+    block_signals(&[libc::SIGCHLD]);
+}
+
+/// Blocks `signals` in the calling thread (and the threads it creates
+/// later), for a `ChildWaiter` to take them.
+pub fn block_signals(signals: &[i32]) {
+    let set = signal_set(signals);
+    // SAFETY: `set` is a live sigset_t; the old mask is not wanted.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+fn signal_set(signals: &[i32]) -> libc::sigset_t {
+    // SAFETY: sigset_t is plain bits, initialized by sigemptyset; sigaddset
+    // rejects invalid numbers without touching memory elsewhere.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGCHLD);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        for &signal in signals {
+            libc::sigaddset(&mut set, signal);
+        }
+        set
     }
 }
 
@@ -36,39 +56,62 @@ pub fn sigchld_blocked() -> bool {
 /// Waits for stops of any tracee.
 pub struct ChildWaiter {
     signal_fd: i32,
+    /// Signals other than SIGCHLD that came, oldest first.
+    received: Cell<Vec<i32>>,
 }
 
 impl ChildWaiter {
     /// Requires SIGCHLD blocked in every thread (see `block_sigchld`).
     pub fn new() -> Result<ChildWaiter, TraceeError> {
-        // SAFETY: the set is a local sigset_t; signalfd returns a new fd.
-        let fd = unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigaddset(&mut set, libc::SIGCHLD);
-            libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK)
-        };
+        ChildWaiter::taking(&[])
+    }
+
+    /// A waiter that also takes `signals`, which the caller has blocked
+    /// (see `block_signals`): `wait_any` returns early when one comes, and
+    /// `take_signals` hands them over.
+    pub fn taking(signals: &[i32]) -> Result<ChildWaiter, TraceeError> {
+        let mut all = vec![libc::SIGCHLD];
+        all.extend_from_slice(signals);
+        let set = signal_set(&all);
+        // SAFETY: `set` is a live sigset_t; signalfd returns a new fd.
+        let fd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
         if fd < 0 {
             return Err(TraceeError::Wait {
                 tid: -1,
                 source: io::Error::last_os_error(),
             });
         }
-        Ok(ChildWaiter { signal_fd: fd })
+        Ok(ChildWaiter {
+            signal_fd: fd,
+            received: Cell::new(Vec::new()),
+        })
+    }
+
+    /// The signals (other than SIGCHLD) that came since the last call.
+    pub fn take_signals(&self) -> Vec<i32> {
+        self.received.take()
     }
 
     /// The next stop of any tracee, waiting at most `timeout` (forever when
-    /// `None`). `Ok(None)` means the time ran out.
+    /// `None`). `Ok(None)` means the time ran out, or a signal of those the
+    /// waiter takes came.
     pub fn wait_any(&self, timeout: Option<Duration>) -> Result<Option<(Tid, Stop)>, TraceeError> {
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
             if let Some(found) = poll_any()? {
                 return Ok(Some(found));
             }
-            if !self.sleep_until(deadline, -1)? {
+            if !self.sleep_until(deadline, -1)? || self.has_signals() {
                 return Ok(None);
             }
         }
+    }
+
+    fn has_signals(&self) -> bool {
+        let received = self.received.take();
+        let any = !received.is_empty();
+        self.received.set(received);
+        any
     }
 
     /// The next stop of `tid` alone, waiting at most `timeout`. Other
@@ -123,10 +166,18 @@ impl ChildWaiter {
     }
 
     fn drain(&self) {
+        // A struct signalfd_siginfo, whose first field is the number.
         let mut info = [0u8; 128];
+        let mut received = self.received.take();
         // SAFETY: reads at most 128 bytes into a 128-byte buffer; the fd
         // is non-blocking.
-        while unsafe { libc::read(self.signal_fd, info.as_mut_ptr().cast(), info.len()) } > 0 {}
+        while unsafe { libc::read(self.signal_fd, info.as_mut_ptr().cast(), info.len()) } > 0 {
+            let signo = i32::from_le_bytes([info[0], info[1], info[2], info[3]]);
+            if signo != libc::SIGCHLD {
+                received.push(signo);
+            }
+        }
+        self.received.set(received);
     }
 }
 

@@ -92,6 +92,7 @@ pub fn sample_events() -> Vec<EventRecord> {
             writes: vec![],
             action: SyscallAction::Emulate,
             output: None,
+            file_changes: vec![],
         }),
         Event::Syscall(SyscallEvent {
             regs: regs(3),
@@ -102,6 +103,12 @@ pub fn sample_events() -> Vec<EventRecord> {
             }],
             action: SyscallAction::Execute,
             output: Some(OutputStream::Stdout),
+            file_changes: vec![FileChange {
+                object: 3,
+                size: 8192,
+                offset: 4096,
+                data: data(4096, 13),
+            }],
         }),
         Event::Syscall(SyscallEvent {
             regs: regs(4),
@@ -118,6 +125,7 @@ pub fn sample_events() -> Vec<EventRecord> {
                 },
             }),
             output: Some(OutputStream::Stderr),
+            file_changes: vec![],
         }),
         Event::Syscall(SyscallEvent {
             regs: regs(5),
@@ -128,6 +136,7 @@ pub fn sample_events() -> Vec<EventRecord> {
                 new_end: 0x5555_5557_9000,
             },
             output: None,
+            file_changes: vec![],
         }),
         Event::Syscall(SyscallEvent {
             regs: regs(6),
@@ -137,6 +146,7 @@ pub fn sample_events() -> Vec<EventRecord> {
                 new_addr: 0x7fff_f000_0000,
             },
             output: None,
+            file_changes: vec![],
         }),
         Event::Syscall(SyscallEvent {
             regs: regs(8),
@@ -144,6 +154,7 @@ pub fn sample_events() -> Vec<EventRecord> {
             writes: vec![],
             action: SyscallAction::Exec,
             output: None,
+            file_changes: vec![],
         }),
         Event::SyscallEntry(SyscallEntryEvent {
             regs: regs(16),
@@ -155,6 +166,7 @@ pub fn sample_events() -> Vec<EventRecord> {
             writes: vec![],
             action: SyscallAction::Clone,
             output: None,
+            file_changes: vec![],
         }),
         Event::Syscall(SyscallEvent {
             regs: regs(24),
@@ -162,6 +174,7 @@ pub fn sample_events() -> Vec<EventRecord> {
             writes: vec![],
             action: SyscallAction::Restart,
             output: None,
+            file_changes: vec![],
         }),
         Event::Syscall(SyscallEvent {
             regs: regs(25),
@@ -169,6 +182,7 @@ pub fn sample_events() -> Vec<EventRecord> {
             writes: vec![],
             action: SyscallAction::MaskedWait { signo: 17 },
             output: None,
+            file_changes: vec![],
         }),
         Event::Clone(CloneEvent {
             kind: CloneKind::Thread,
@@ -176,6 +190,11 @@ pub fn sample_events() -> Vec<EventRecord> {
             flags: 0x3d0f00,
             child_tid: 1235,
             child_regs: regs(9),
+            parent_writes: vec![],
+            child_writes: vec![MemoryWrite {
+                addr: 0x7fff_f7a0_0910,
+                data: data(20, 4),
+            }],
         }),
         Event::Clone(CloneEvent {
             kind: CloneKind::Fork,
@@ -183,6 +202,11 @@ pub fn sample_events() -> Vec<EventRecord> {
             flags: 0x1200011,
             child_tid: 1300,
             child_regs: regs(10),
+            parent_writes: vec![MemoryWrite {
+                addr: 0x7fff_ffff_e010,
+                data: data(24, 4),
+            }],
+            child_writes: vec![],
         }),
         Event::Clone(CloneEvent {
             kind: CloneKind::Vfork,
@@ -190,6 +214,8 @@ pub fn sample_events() -> Vec<EventRecord> {
             flags: 0x4111,
             child_tid: 1301,
             child_regs: regs(11),
+            parent_writes: vec![],
+            child_writes: vec![],
         }),
         Event::Signal(SignalEvent {
             signo: 14,
@@ -221,6 +247,88 @@ pub fn sample_events() -> Vec<EventRecord> {
             point: None,
             disposition: SignalDisposition::Fatal { core_dumped: true },
         }),
+        Event::Signal(SignalEvent {
+            signo: 19,
+            siginfo: vec![19; 128],
+            regs: regs(26),
+            synchronous: false,
+            point: None,
+            disposition: SignalDisposition::Stopped,
+        }),
+        Event::Syscall(SyscallEvent {
+            regs: regs(27),
+            result: 0x7fff_e000_0000,
+            writes: vec![],
+            action: SyscallAction::Map(MapAction {
+                addr: 0x7fff_e000_0000,
+                len: 0x3000,
+                prot: 3,
+                flags: 1,
+                source: MappingSource::Shared {
+                    object: 3,
+                    offset: 0x1000,
+                    init: Some(SharedInit::File(libc_file())),
+                },
+            }),
+            output: None,
+            file_changes: vec![],
+        }),
+        Event::Syscall(SyscallEvent {
+            regs: regs(28),
+            result: 0x7fff_d000_0000,
+            writes: vec![],
+            action: SyscallAction::Map(MapAction {
+                addr: 0x7fff_d000_0000,
+                len: 0x2000,
+                prot: 1,
+                flags: 1,
+                source: MappingSource::Shared {
+                    object: 4,
+                    offset: 0,
+                    init: Some(SharedInit::Memory {
+                        size: 0x2000,
+                        contents: vec![MemoryWrite {
+                            addr: 0x1000,
+                            data: data(28, 4096),
+                        }],
+                    }),
+                },
+            }),
+            output: None,
+            file_changes: vec![],
+        }),
+        Event::Syscall(SyscallEvent {
+            regs: regs(29),
+            result: 0,
+            writes: vec![],
+            action: SyscallAction::Map(MapAction {
+                addr: 0x7fff_c000_0000,
+                len: 0x1000,
+                prot: 3,
+                flags: 2,
+                source: MappingSource::Shared {
+                    object: 4,
+                    offset: 0x1000,
+                    init: None,
+                },
+            }),
+            output: None,
+            file_changes: vec![],
+        }),
+        Event::Syscall(SyscallEvent {
+            regs: regs(30),
+            result: 0,
+            writes: vec![],
+            action: SyscallAction::Unmap {
+                ranges: vec![(0x7fff_d000_0000, 0x1000), (0x7fff_d000_1000, 0x1000)],
+            },
+            output: None,
+            file_changes: vec![],
+        }),
+        Event::MemoryWrites(vec![MemoryWrite {
+            addr: 0x5555_5555_9000,
+            data: data(40, 64),
+        }]),
         Event::Preemption(point),
         Event::Preemption(ExecutionPoint {
             regs: regs(13),
@@ -291,6 +399,7 @@ pub fn sample_header() -> Header {
         env: vec![b"PATH=/usr/bin".to_vec()],
         cwd: b"/tmp".to_vec(),
         start_time_ns: 1_700_000_000_000_000_000,
+        stack_limit: Some((8 << 20, u64::MAX)),
     }
 }
 

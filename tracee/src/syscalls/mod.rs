@@ -2,6 +2,11 @@
 //! capture and what the replayer must do (ARCHITECTURE.md "Recording"). The
 //! recorder and replayer read this table instead of matching numbers.
 
+use crate::{RemoteAddr, TraceeError};
+
+pub mod bpf;
+pub mod commands;
+pub mod ioctl;
 mod table;
 
 pub use table::TABLE;
@@ -33,6 +38,33 @@ pub enum Output {
     MsgHdr { arg: u8 },
     /// The fd_sets of select: arguments 1, 2 and 3, sized by argument 0.
     FdSets,
+    /// A NUL-terminated string of at most `max` bytes at argument `arg`.
+    CString { arg: u8, max: u32 },
+    /// As many bytes as the result, but no more than argument `size`
+    /// (the result says how much there was, the size how much fit).
+    ResultBytesUpTo { arg: u8, size: u8 },
+    /// A bitmap of `args[bits]` bits at argument `arg`, in whole longs.
+    Bitmap { arg: u8, bits: u8 },
+    /// A message buffer (`long mtype` then the text) at `arg`, as msgrcv
+    /// fills it: 8 bytes more than the result.
+    MessageBuffer { arg: u8 },
+    /// A `struct file_handle` at `arg`, as long as its `handle_bytes`.
+    FileHandle { arg: u8 },
+    /// A `struct mmsghdr` array at `arg` of as many entries as the result,
+    /// each filled as recvmsg fills a msghdr.
+    MmsgHdrs { arg: u8 },
+    /// A `struct ifconf` at `arg` and the buffer it points to.
+    IfConf { arg: u8 },
+    /// A `struct fiemap` at `arg` and the extents after it.
+    Fiemap { arg: u8 },
+    /// A `struct file_dedupe_range` at `arg` and its info entries.
+    DedupeRange { arg: u8 },
+    /// `len` bytes at `addr`, found at entry through pointers inside an
+    /// argument's struct (bpf).
+    Absolute { addr: u64, len: u32 },
+    /// One byte per page of the `args[len]` bytes of memory described
+    /// (mincore's vector), at argument `arg`.
+    PerPage { arg: u8, len: u8 },
 }
 
 /// What needs logic of its own on both sides.
@@ -52,14 +84,34 @@ pub enum Special {
     Rseq,
     /// clone, fork, vfork, clone3: a new task.
     Clone,
+    /// shmat: maps a System V segment, shared with whoever attaches it.
+    Shmat,
+    /// shmdt: unmaps one.
+    Shmdt,
+    /// shmctl, semctl, msgctl: what they write depends on the command.
+    IpcControl,
+    /// quotactl, quotactl_fd: likewise.
+    Quotactl,
+    /// keyctl: likewise.
+    Keyctl,
+    /// bpf: likewise, through pointers inside its attribute union.
+    Bpf,
+    /// process_vm_writev: writes another process's memory.
+    ProcessVmWritev,
+    /// setrlimit, prlimit64: the stack limit decides where the stack stops
+    /// growing, which the replay must reproduce.
+    Rlimit,
 }
 
 /// How a syscall is recorded and replayed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handling {
-    /// Recording stops with "not supported yet" rather than produce a
-    /// trace that would diverge.
-    Unsupported,
+    /// Recording stops rather than produce a trace that would diverge; the
+    /// reason says why it cannot be recorded.
+    Unsupported(&'static str),
+    /// Recorded when the kernel refuses it (it then did nothing); rewind
+    /// cannot describe what a success does, so one stops the recording.
+    OnlyFailing,
     /// Replay skips it and applies the recorded result and outputs.
     Emulate(&'static [Output]),
     /// Replay runs it again (it changes state of the replayed process that
@@ -102,6 +154,115 @@ pub fn temporary_sigmask(task: &crate::Task, regs: &trace_format::Registers) -> 
         _ => return None,
     };
     (mask != 0).then_some(mask)
+}
+
+/// Changes rewind makes to a syscall's arguments before it runs, in
+/// recording and replay alike (both call this at the entry stop, where
+/// `regs` are the thread's registers):
+/// - MADV_FREE lets the kernel free the pages whenever memory runs short,
+///   or never; MADV_DONTNEED frees them now (rr does the same);
+/// - CLONE_UNTRACED would let the new task escape the recording.
+///
+/// For clone3 the flags live in the program's `struct clone_args`, which
+/// is changed in place.
+pub fn apply_rewrites(
+    task: &crate::Task,
+    regs: &trace_format::Registers,
+) -> Result<(), TraceeError> {
+    let untraced = libc::CLONE_UNTRACED as u64;
+    match regs.orig_rax as i64 {
+        libc::SYS_madvise if regs.rdx == libc::MADV_FREE as u64 => {
+            let mut changed = *regs;
+            changed.rdx = libc::MADV_DONTNEED as u64;
+            task.set_regs(&changed)
+        }
+        libc::SYS_clone if regs.rdi & untraced != 0 => {
+            let mut changed = *regs;
+            changed.rdi &= !untraced;
+            task.set_regs(&changed)
+        }
+        libc::SYS_clone3 => match task.read_u64(RemoteAddr(regs.rdi)) {
+            Ok(flags) if flags & untraced != 0 => {
+                task.write_bytes(RemoteAddr(regs.rdi), &(flags & !untraced).to_le_bytes())
+            }
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// `struct clone_args` fields clone3 writes through.
+const CLONE3_PIDFD: u64 = 8;
+const CLONE3_CHILD_TID: u64 = 16;
+const CLONE3_PARENT_TID: u64 = 24;
+
+/// Where a clone-family syscall (its entry `regs`, its `flags`) has the
+/// kernel write into the parent's memory: the new task's id
+/// (CLONE_PARENT_SETTID) and a pidfd (CLONE_PIDFD), each an int.
+pub fn clone_parent_words(
+    task: &crate::Task,
+    regs: &trace_format::Registers,
+    flags: u64,
+) -> Vec<u64> {
+    let mut words = Vec::new();
+    let wanted = |flag: i32| flags & flag as u64 != 0;
+    match regs.orig_rax as i64 {
+        // clone(2) puts the pidfd where the parent's tid would go; the
+        // kernel refuses the two together.
+        libc::SYS_clone if wanted(libc::CLONE_PARENT_SETTID) || wanted(libc::CLONE_PIDFD) => {
+            words.push(regs.rdx);
+        }
+        libc::SYS_clone3 => {
+            for (flag, field) in [
+                (libc::CLONE_PIDFD, CLONE3_PIDFD),
+                (libc::CLONE_PARENT_SETTID, CLONE3_PARENT_TID),
+            ] {
+                if wanted(flag) {
+                    words.extend(task.read_u64(RemoteAddr(regs.rdi + field)).ok());
+                }
+            }
+        }
+        _ => {}
+    }
+    words.retain(|&addr| addr != 0);
+    words
+}
+
+/// Where the pidfd of a clone with CLONE_PIDFD goes.
+pub fn clone_pidfd_word(
+    task: &crate::Task,
+    regs: &trace_format::Registers,
+    flags: u64,
+) -> Option<u64> {
+    if flags & libc::CLONE_PIDFD as u64 == 0 {
+        return None;
+    }
+    let addr = match regs.orig_rax as i64 {
+        libc::SYS_clone => regs.rdx,
+        libc::SYS_clone3 => task.read_u64(RemoteAddr(regs.rdi + CLONE3_PIDFD)).ok()?,
+        _ => return None,
+    };
+    (addr != 0).then_some(addr)
+}
+
+/// Where the kernel writes the new task's id into the child's memory
+/// (CLONE_CHILD_SETTID), as the child's own namespace numbers it.
+pub fn clone_child_word(
+    task: &crate::Task,
+    regs: &trace_format::Registers,
+    flags: u64,
+) -> Option<u64> {
+    if flags & libc::CLONE_CHILD_SETTID as u64 == 0 {
+        return None;
+    }
+    let addr = match regs.orig_rax as i64 {
+        libc::SYS_clone => regs.r10,
+        libc::SYS_clone3 => task
+            .read_u64(RemoteAddr(regs.rdi + CLONE3_CHILD_TID))
+            .ok()?,
+        _ => return None,
+    };
+    (addr != 0).then_some(addr)
 }
 
 /// The name of syscall `nr`, or `syscall_N`.
@@ -521,7 +682,17 @@ mod tests {
                         Output::ArgBytes { arg, size } => vec![arg, size],
                         Output::Iovecs { arg, count } => vec![arg, count],
                         Output::SockAddr { arg, len } => vec![arg, len],
-                        Output::FdSets => vec![],
+                        Output::FdSets | Output::Absolute { .. } => vec![],
+                        Output::CString { arg, .. }
+                        | Output::MessageBuffer { arg }
+                        | Output::FileHandle { arg }
+                        | Output::MmsgHdrs { arg }
+                        | Output::IfConf { arg }
+                        | Output::Fiemap { arg }
+                        | Output::DedupeRange { arg } => vec![arg],
+                        Output::ResultBytesUpTo { arg, size } => vec![arg, size],
+                        Output::PerPage { arg, len } => vec![arg, len],
+                        Output::Bitmap { arg, bits } => vec![arg, bits],
                     };
                     assert!(args.iter().all(|&a| a < 6), "{}", spec.name);
                 }
