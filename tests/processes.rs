@@ -330,3 +330,72 @@ fn a_terabyte_reservation_and_a_sparse_multi_gigabyte_mapping() {
     let out = check("sparse_mapping", &[]);
     assert!(out.contains("big: 1 2 3, untouched 0"), "{out}");
 }
+
+#[test]
+fn a_shared_file_written_through_descriptors_and_resized() {
+    let out = check("shared_file_write", &[]);
+    assert!(
+        out.contains("mapping at 10: 'written with write()'"),
+        "{out}"
+    );
+    assert!(
+        out.contains("mapping at 4103: 'and with pwrite()'"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_shared_file_truncated_under_its_mapping_raises_sigbus() {
+    let out = check("shared_file_sigbus", &[]);
+    assert!(out.contains("SIGBUS"), "{out}");
+}
+
+#[test]
+fn a_file_mapped_shared_by_two_processes() {
+    let out = check("shared_file_two_procs", &[]);
+    assert!(out.contains("file page 0: 2 8 26 80 242 728"), "{out}");
+}
+
+#[test]
+fn mremap_of_private_and_shared_mappings() {
+    check("mremap_shapes", &[]);
+}
+
+#[test]
+fn madvise_mlock_and_madv_free() {
+    let out = check("madvise_mlock", &[]);
+    assert!(out.contains("MADV_FREE: ok"), "{out}");
+}
+
+#[test]
+fn group_stops_of_threaded_processes() {
+    let out = check("group_stop", &[]);
+    assert!(
+        out.contains("SIGSTOP: waited 1 stopped 1 by that signal"),
+        "{out}"
+    );
+    assert!(
+        out.contains("SIGTSTP: waited 1 stopped 1 by that signal"),
+        "{out}"
+    );
+    assert!(out.contains("raise(SIGSTOP): stopped 1 sig 19"), "{out}");
+}
+
+#[test]
+fn group_stops_under_chaos_scheduling() {
+    let program = compile("group_stop", &[]);
+    for seed in ["1", "6144543924142312723", "12285468616594618126"] {
+        let traces = Traces::new("group-stop-chaos");
+        let record = traces
+            .command()
+            .args(["record", "--chaos-seed", seed])
+            .arg(&program)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("record");
+        assert_eq!(record.status.code(), Some(0), "{}", text(&record.stderr));
+        let replay = traces.replay();
+        assert_eq!(replay.status.code(), Some(0), "{}", text(&replay.stderr));
+        assert_eq!(text(&replay.stdout), text(&record.stdout));
+    }
+}

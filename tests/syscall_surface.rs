@@ -153,3 +153,15 @@ fn a_program_that_uses_ptrace_is_refused_by_name_and_its_trace_kept() {
         "{replayed}"
     );
 }
+
+#[test]
+fn system_v_shared_memory_between_processes() {
+    let out = check("sysv_shm");
+    assert_lines(
+        &out,
+        &[
+            "parent sees: child wrote this, byte 5000=Z",
+            "shmat after RMID: EINVAL",
+        ],
+    );
+}

@@ -16,7 +16,7 @@ const CLONE_VM: u64 = libc::CLONE_VM as u64;
 /// -ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK:
 /// the kernel's "interrupted, restart or return EINTR" results, which a
 /// tracer sees at the syscall's exit stop.
-const RESTART_CODES: [i64; 4] = [-512, -513, -514, -516];
+pub(crate) const RESTART_CODES: [i64; 4] = [-512, -513, -514, -516];
 const CLONE_THREAD: u64 = libc::CLONE_THREAD as u64;
 
 /// Decodes an exit status as waitpid reports it (also the event message of
@@ -49,7 +49,7 @@ impl Session {
             Stop::Event(PtraceEvent::Clone, _) => self.on_clone_event(tid, CloneKind::Thread),
             Stop::Event(PtraceEvent::Fork, _) => self.on_clone_event(tid, CloneKind::Fork),
             Stop::Event(PtraceEvent::Vfork, _) => self.on_clone_event(tid, CloneKind::Vfork),
-            Stop::Event(PtraceEvent::Stop, _) => self.on_interrupt_stop(tid),
+            Stop::Event(PtraceEvent::Stop, signal) => self.on_interrupt_stop(tid, signal),
             Stop::Event(PtraceEvent::VforkDone | PtraceEvent::Seccomp, _) => {
                 self.resume_as_before(tid)
             }
@@ -80,7 +80,7 @@ impl Session {
                 self.task(tid)?.task.resume(Resume::Continue, 0)?;
                 Ok(())
             }
-            TaskState::Stopped => Ok(()),
+            TaskState::Stopped | TaskState::GroupStopped => Ok(()),
         }
     }
 
@@ -181,6 +181,8 @@ impl Session {
         pending: &syscall::PendingSyscall,
         result: i64,
     ) -> Result<trace_format::SyscallEvent, RecordError> {
+        let mut processes: Vec<Tid> = self.tasks.values().map(|t| t.tgid).collect();
+        processes.dedup();
         let record = self
             .tasks
             .get_mut(&tid)
@@ -194,6 +196,8 @@ impl Session {
                 files: &mut self.files,
                 output_ids: &self.output_ids,
                 brk_end: &record.space.brk_end,
+                shared: &mut self.shared,
+                processes: &processes,
             },
         )
     }
@@ -208,13 +212,26 @@ impl Session {
         let record = self.task(tid)?;
         record.task.resume(Resume::Syscall, 0)?;
         let next = record.task.wait()?;
+        // A signal that acts here (a handler, a fatal or a stop signal) is
+        // delivered at this boundary: the syscall ends with its restart
+        // code, as the replay's emulation ends it, and the kernel restarts
+        // it (or not) as the handler's flags say, in replay alike.
         let handler = match next {
             Stop::Signal(signo) if self.signal_will_run(tid, signo)? => Some(signo),
             _ => None,
         };
+        let tgid = self.task(tid)?.tgid;
+        let caught = match handler {
+            Some(signo) => {
+                tracee::signals::disposition(tgid, signo)? == tracee::signals::Disposition::Caught
+            }
+            None => false,
+        };
         let mut event = self.syscall_event(tid, &pending, result)?;
         event.action = match handler {
-            Some(signo) if masked_wait => trace_format::SyscallAction::MaskedWait { signo },
+            Some(signo) if masked_wait && caught => {
+                trace_format::SyscallAction::MaskedWait { signo }
+            }
             Some(_) => trace_format::SyscallAction::Emulate,
             None if RESTART_CODES.contains(&result) => trace_format::SyscallAction::Restart,
             None => trace_format::SyscallAction::Emulate,
@@ -310,21 +327,7 @@ impl Session {
         record.state = TaskState::Exiting;
         let pending = record.pending.take();
         if let Some(pending) = pending.filter(|p| p.is_exit()) {
-            let record = self
-                .tasks
-                .get_mut(&tid)
-                .ok_or_else(|| internal(format!("exit of unknown thread {tid}")))?;
-            let event = syscall::on_exit(
-                &record.task,
-                &pending,
-                0,
-                ExitContext {
-                    writer: &mut self.writer,
-                    files: &mut self.files,
-                    output_ids: &self.output_ids,
-                    brk_end: &record.space.brk_end,
-                },
-            )?;
+            let event = self.syscall_event(tid, &pending, 0)?;
             self.emit(tid, Event::Syscall(event))?;
         }
         // A leader's end is written at its death, which the kernel reports
@@ -452,13 +455,35 @@ impl Session {
         self.entered_kernel(tid, true)
     }
 
-    /// A PTRACE_EVENT_STOP: the end of a time slice we asked for, or a
-    /// group stop, which the recording does not model.
-    fn on_interrupt_stop(&mut self, tid: Tid) -> Result<(), RecordError> {
+    /// A PTRACE_EVENT_STOP: the end of a time slice we asked for, or of a
+    /// group stop (its signal then SIGTRAP), or a thread taking part in one
+    /// (its signal the stop signal).
+    ///
+    /// A group stop starts only when the recorder delivers a stop signal,
+    /// which it does while no thread runs user code: each thread joins it
+    /// at a stop the trace has placed (a syscall boundary, or the restart
+    /// of a syscall it interrupted), so nothing needs recording here. The
+    /// thread is left stopped, as the kernel stops it without a tracer, so
+    /// that the program's parent sees the stop and nothing of the process
+    /// runs until a SIGCONT.
+    fn on_interrupt_stop(&mut self, tid: Tid, signal: i32) -> Result<(), RecordError> {
         let record = self.task(tid)?;
         let requested = std::mem::take(&mut record.interrupt_requested);
         if requested && record.state == TaskState::Running {
+            // The trap reports a stop signal whenever some group stop is
+            // under way, ours or not: a thread that must take part in one
+            // stops again for it when resumed.
             return self.preempt(tid, false);
+        }
+        if tracee::signals::default_is_stop(signal) {
+            record.state = TaskState::GroupStopped;
+            record.task.resume(Resume::Listen, 0)?;
+            return Ok(());
+        }
+        if record.state == TaskState::GroupStopped {
+            // The SIGCONT: it is at a trap now, and runs when scheduled.
+            record.state = TaskState::Stopped;
+            return Ok(());
         }
         self.resume_as_before(tid)
     }

@@ -13,6 +13,7 @@ mod program;
 mod scheduler;
 mod scratch;
 mod session;
+mod shared;
 mod signals;
 mod syscall;
 mod task;

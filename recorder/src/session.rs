@@ -22,6 +22,7 @@ use crate::error::RecordError;
 use crate::exec;
 use crate::files::FileCapture;
 use crate::scheduler::{Scheduler, Slice};
+use crate::shared::SharedFiles;
 use crate::syscall::OutputIds;
 use crate::task::{AddressSpace, RecordTask, TaskState};
 
@@ -61,6 +62,8 @@ pub struct Session {
     /// Syscall numbers unknown to rewind that the program called, each
     /// warned about once.
     pub(crate) unknown_syscalls: std::collections::HashSet<u64>,
+    /// The recording's shared objects.
+    pub(crate) shared: SharedFiles,
 }
 
 impl Session {
@@ -91,6 +94,7 @@ impl Session {
             main_status: None,
             ended_by: None,
             unknown_syscalls: std::collections::HashSet::new(),
+            shared: SharedFiles::default(),
         })
     }
 
@@ -290,12 +294,17 @@ impl Session {
         self.task(tid)?.state = TaskState::Running;
         for _ in 0..steps {
             let record = self.task(tid)?;
-            let rip = record.task.regs()?.rip;
+            let regs = record.task.regs()?;
             let mut bytes = [0u8; 16];
             let got = record
                 .task
-                .read_partial(tracee::RemoteAddr(rip), &mut bytes);
-            if crate::signals::stops_by_itself(&bytes[..got]) {
+                .read_partial(tracee::RemoteAddr(regs.rip), &mut bytes);
+            // A syscall interrupted (by a group stop, say) and not yet
+            // restarted: the kernel restarts it as the thread resumes, and
+            // a single step would run it unseen.
+            let restart_pending = regs.orig_rax != u64::MAX
+                && crate::handlers::RESTART_CODES.contains(&(regs.rax as i64));
+            if restart_pending || crate::signals::stops_by_itself(&bytes[..got]) {
                 return self.keep_running(tid);
             }
             let signal = std::mem::take(&mut record.resume_signal);

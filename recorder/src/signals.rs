@@ -34,16 +34,14 @@ fn is_fault(signo: i32) -> bool {
 }
 
 impl Session {
-    /// Whether a signal about to be delivered to `tid` runs a handler or
-    /// kills it (rather than being ignored or held back).
+    /// Whether a signal about to be delivered to `tid` acts: runs a
+    /// handler, kills the process or stops it (rather than being ignored).
     pub(crate) fn signal_will_run(&mut self, tid: Tid, signo: i32) -> Result<bool, RecordError> {
         let tgid = self.task(tid)?.tgid;
         Ok(match signals::disposition(tgid, signo)? {
             Disposition::Caught => true,
             Disposition::Ignored => false,
-            Disposition::Default => {
-                !(signals::default_is_ignore(signo) || signals::default_is_stop(signo))
-            }
+            Disposition::Default => !signals::default_is_ignore(signo),
         })
     }
 
@@ -67,9 +65,7 @@ impl Session {
         let disposition = signals::disposition(record.tgid, signo)?;
         let ignored = match disposition {
             Disposition::Ignored => true,
-            Disposition::Default => {
-                signals::default_is_ignore(signo) || signals::default_is_stop(signo)
-            }
+            Disposition::Default => signals::default_is_ignore(signo),
             Disposition::Caught => false,
         };
         if ignored && !synchronous {
@@ -107,12 +103,15 @@ impl Session {
                 frame: Vec::new(),
                 regs: Box::new(record.task.regs()?),
             }
+        } else if signals::default_is_stop(signo) {
+            SignalDisposition::Stopped
         } else {
             SignalDisposition::Fatal {
                 core_dumped: core_dumping(signo),
             }
         };
         let fatal = matches!(outcome, SignalDisposition::Fatal { .. });
+        let stops = outcome == SignalDisposition::Stopped;
         self.emit(
             tid,
             Event::Signal(SignalEvent {
@@ -129,6 +128,13 @@ impl Session {
             record.task.resume(Resume::Continue, signo)?;
             record.state = TaskState::Exiting;
             return Ok(());
+        }
+        if stops {
+            // Into the kernel, which stops the whole process (its threads
+            // report their part in the group stop one by one), or, for
+            // SIGTSTP and kin in an orphaned process group, discards it.
+            record.resume_signal = signo;
+            return self.keep_running(tid);
         }
         record.state = TaskState::Stopped;
         Ok(())

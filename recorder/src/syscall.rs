@@ -5,14 +5,16 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 use trace_format::{
-    MapAction, MappingSource, OutputStream, Registers, SyscallAction, SyscallEvent, TraceWriter,
+    MapAction, MappingSource, OutputStream, Registers, SharedInit, SyscallAction, SyscallEvent,
+    TraceWriter,
 };
 use tracee::syscalls::{self, commands, Handling, Output, Special, SyscallSpec};
-use tracee::Task;
+use tracee::{maps, Task};
 
 use crate::error::RecordError;
 use crate::files::FileCapture;
 use crate::outputs;
+use crate::shared::{Backing, FileKey, SharedFiles};
 
 /// What happens to the syscall, decided at entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +34,12 @@ enum Plan {
     /// nothing); a success stops the recording, naming `what`.
     OnlyIfRefused {
         what: String,
+    },
+    /// shmat: a mapping of a shared object.
+    Shmat,
+    /// shmdt of the segment mapped at these (start, length) ranges.
+    Shmdt {
+        ranges: Vec<(u64, u64)>,
     },
 }
 
@@ -93,10 +101,6 @@ static UNKNOWN: SyscallSpec = SyscallSpec {
     name: "unknown",
     handling: Handling::Special(Special::Rseq),
 };
-
-fn unsupported(what: String) -> RecordError {
-    RecordError::Unsupported { what }
-}
 
 fn syscall_label(spec: &SyscallSpec) -> String {
     format!("syscall {} ({})", spec.name, spec.number)
@@ -233,7 +237,13 @@ fn plan_special(
         },
         Special::ProcessVmWritev => Ok((Plan::Emulate, Vec::new())),
         Special::Rlimit => Ok(rlimit_plan(spec, task, args)),
-        Special::Shmat | Special::Shmdt => Err(unsupported(syscall_label(spec))),
+        Special::Shmat => Ok((Plan::Shmat, Vec::new())),
+        Special::Shmdt => Ok((
+            Plan::Shmdt {
+                ranges: segment_at(task, args[0])?,
+            },
+            Vec::new(),
+        )),
     }
 }
 
@@ -309,6 +319,9 @@ pub struct ExitContext<'a> {
     pub files: &'a mut FileCapture,
     pub output_ids: &'a OutputIds,
     pub brk_end: &'a std::cell::Cell<u64>,
+    pub shared: &'a mut SharedFiles,
+    /// The recorded processes alive now.
+    pub processes: &'a [tracee::Tid],
 }
 
 /// At the syscall-exit stop (or at PTRACE_EVENT_EXIT for exit calls):
@@ -317,7 +330,7 @@ pub fn on_exit(
     task: &Task,
     pending: &PendingSyscall,
     result: i64,
-    cx: ExitContext<'_>,
+    mut cx: ExitContext<'_>,
 ) -> Result<SyscallEvent, RecordError> {
     let args = pending.regs.syscall_args();
     let failed = (-4095..0).contains(&result);
@@ -343,11 +356,17 @@ pub fn on_exit(
         result,
         &pending.entry_lengths,
     )?;
-    let action = match pending.plan {
+    let action = match &pending.plan {
         Plan::Emulate | Plan::Refused | Plan::OnlyIfRefused { .. } => SyscallAction::Emulate,
         Plan::Execute => SyscallAction::Execute,
         Plan::Mmap if failed => SyscallAction::Emulate,
-        Plan::Mmap => SyscallAction::Map(map_action(task, cx.files, args, result as u64)?),
+        Plan::Mmap => SyscallAction::Map(map_action(task, &mut cx, args, result as u64)?),
+        Plan::Shmat if failed => SyscallAction::Emulate,
+        Plan::Shmat => SyscallAction::Map(attach_action(task, &mut cx, result as u64)?),
+        Plan::Shmdt { .. } if failed => SyscallAction::Emulate,
+        Plan::Shmdt { ranges } => SyscallAction::Unmap {
+            ranges: ranges.clone(),
+        },
         Plan::Brk => {
             let old_end = cx.brk_end.replace(result as u64);
             SyscallAction::Brk {
@@ -376,57 +395,166 @@ pub fn on_exit(
         writes,
         action,
         output,
-        file_changes: Vec::new(),
+        file_changes: cx.shared.changes(task, &pending.regs, result, cx.writer)?,
     })
 }
 
 fn map_action(
     task: &Task,
-    files: &mut FileCapture,
+    cx: &mut ExitContext<'_>,
     args: [u64; 6],
     addr: u64,
 ) -> Result<MapAction, RecordError> {
     let [_, len, prot, flags, fd, offset] = args;
     let anonymous = flags & libc::MAP_ANONYMOUS as u64 != 0;
-    let source = if anonymous {
-        MappingSource::Anonymous {
-            name: String::new(),
-        }
-    } else {
-        let fd_path = PathBuf::from(format!("/proc/{}/fd/{}", task.tid, fd as i32));
-        let original = std::fs::read_link(&fd_path)
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let meta = std::fs::metadata(&fd_path).map_err(|e| RecordError::Capture {
-            path: original.clone(),
-            reason: e.to_string(),
-        })?;
-        if !meta.is_file() {
-            if original == "/dev/zero" {
-                return Ok(MapAction {
-                    addr,
-                    len,
-                    prot: prot as u32,
-                    flags: (flags | libc::MAP_ANONYMOUS as u64) as u32,
-                    source: MappingSource::Anonymous {
-                        name: String::new(),
-                    },
-                });
-            }
-            return Err(RecordError::Unsupported {
-                what: format!("mapping {original}, which is not a regular file,"),
-            });
-        }
-        MappingSource::File {
-            file: files.capture(&fd_path, original.trim_end_matches(" (deleted)"))?,
-            offset,
-        }
-    };
-    Ok(MapAction {
+    let action = |source| MapAction {
         addr,
         len,
         prot: prot as u32,
         flags: flags as u32,
         source,
+    };
+    if anonymous {
+        return Ok(action(MappingSource::Anonymous {
+            name: String::new(),
+        }));
+    }
+    let fd_path = PathBuf::from(format!("/proc/{}/fd/{}", task.tid, fd as i32));
+    let original = std::fs::read_link(&fd_path)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let meta = std::fs::metadata(&fd_path).map_err(|e| RecordError::Capture {
+        path: original.clone(),
+        reason: e.to_string(),
+    })?;
+    if !meta.is_file() {
+        if original == "/dev/zero" {
+            return Ok(MapAction {
+                flags: (flags | libc::MAP_ANONYMOUS as u64) as u32,
+                ..action(MappingSource::Anonymous {
+                    name: String::new(),
+                })
+            });
+        }
+        return Err(RecordError::Unsupported {
+            what: format!("mapping {original}, which is not a regular file,"),
+        });
+    }
+    let shared = flags & libc::MAP_SHARED as u64 != 0;
+    let backing = cx
+        .shared
+        .backing(FileKey::of_metadata(&meta), shared, cx.processes);
+    let mut capture = || {
+        cx.files
+            .capture(&fd_path, original.trim_end_matches(" (deleted)"))
+    };
+    Ok(action(match backing {
+        Backing::Captured => MappingSource::File {
+            file: capture()?,
+            offset,
+        },
+        Backing::Existing(object) => MappingSource::Shared {
+            object,
+            offset,
+            init: None,
+        },
+        Backing::New(object) => MappingSource::Shared {
+            object,
+            offset,
+            init: Some(SharedInit::File(capture()?)),
+        },
+    }))
+}
+
+/// The mapping shmat made at `addr`: of the segment's object, with the
+/// segment's contents the first time (a segment made outside the
+/// recording may hold anything).
+fn attach_action(
+    task: &Task,
+    cx: &mut ExitContext<'_>,
+    addr: u64,
+) -> Result<MapAction, RecordError> {
+    let entries = maps::read_maps(task.tid)?;
+    let Some(entry) = entries.iter().find(|e| e.start == addr) else {
+        return Err(crate::session::internal(format!(
+            "shmat returned {addr:#x}, where thread {} has no mapping",
+            task.tid
+        )));
+    };
+    let segment: Vec<&maps::MapEntry> = same_segment(&entries, entry);
+    let len = segment.last().map_or(entry.end, |e| e.end) - addr;
+    let source = match cx
+        .shared
+        .backing(FileKey::of_mapping(entry), true, cx.processes)
+    {
+        Backing::Existing(object) => MappingSource::Shared {
+            object,
+            offset: 0,
+            init: None,
+        },
+        Backing::New(object) => {
+            let pages = crate::exec::capture_nonzero_pages(task, cx.writer, addr, addr + len)?;
+            let contents = pages
+                .into_iter()
+                .map(|w| trace_format::MemoryWrite {
+                    addr: w.addr - addr,
+                    data: w.data,
+                })
+                .collect();
+            MappingSource::Shared {
+                object,
+                offset: 0,
+                init: Some(SharedInit::Memory {
+                    size: len,
+                    contents,
+                }),
+            }
+        }
+        Backing::Captured => {
+            return Err(crate::session::internal(
+                "a System V segment got no shared object".into(),
+            ))
+        }
+    };
+    Ok(MapAction {
+        addr,
+        len,
+        prot: entry.prot,
+        flags: libc::MAP_SHARED as u32,
+        source,
+    })
+}
+
+/// The mappings from `entry` on that belong to the same segment attach:
+/// contiguous, of the same file, at contiguous offsets (another attach of
+/// the segment right after it starts at offset 0 again).
+fn same_segment<'a>(
+    entries: &'a [maps::MapEntry],
+    entry: &maps::MapEntry,
+) -> Vec<&'a maps::MapEntry> {
+    let mut segment = Vec::new();
+    let mut end = entry.start;
+    for e in entries.iter().filter(|e| e.start >= entry.start) {
+        let continues = e.start == end
+            && FileKey::of_mapping(e) == FileKey::of_mapping(entry)
+            && e.offset == entry.offset + (e.start - entry.start);
+        if !continues {
+            break;
+        }
+        end = e.end;
+        segment.push(e);
+    }
+    segment
+}
+
+/// The (start, length) of the mappings shmdt would remove at `addr`.
+fn segment_at(task: &Task, addr: u64) -> Result<Vec<(u64, u64)>, RecordError> {
+    let entries = maps::read_maps(task.tid)?;
+    Ok(match entries.iter().find(|e| e.start == addr) {
+        Some(entry) => same_segment(&entries, entry)
+            .into_iter()
+            .map(|e| (e.start, e.len()))
+            .collect(),
+        None => Vec::new(),
     })
 }

@@ -66,6 +66,9 @@ pub enum TaskState {
     InKernel,
     /// Reported PTRACE_EVENT_EXIT; dies when resumed.
     Exiting,
+    /// In a group stop (SIGSTOP and kin), left there with PTRACE_LISTEN
+    /// until a SIGCONT ends it; not to be scheduled.
+    GroupStopped,
 }
 
 /// A signal the recorder holds back until the thread's next syscall exit,

@@ -41,6 +41,9 @@ pub enum Resume {
     SingleStep,
     /// One instruction, and stop at (and skip) a syscall.
     SysemuSingleStep,
+    /// Leave a tracee in a group-stop stopped, but report when the stop
+    /// ends (SIGCONT) or changes: PTRACE_LISTEN. No signal can be given.
+    Listen,
 }
 
 impl Resume {
@@ -51,6 +54,7 @@ impl Resume {
             Resume::Sysemu => (PTRACE_SYSEMU, "SYSEMU"),
             Resume::SingleStep => (libc::PTRACE_SINGLESTEP, "SINGLESTEP"),
             Resume::SysemuSingleStep => (PTRACE_SYSEMU_SINGLESTEP, "SYSEMU_SINGLESTEP"),
+            Resume::Listen => (libc::PTRACE_LISTEN, "LISTEN"),
         }
     }
 }
