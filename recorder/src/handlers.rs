@@ -182,6 +182,7 @@ impl Session {
         result: i64,
     ) -> Result<trace_format::SyscallEvent, RecordError> {
         let mut processes: Vec<Tid> = self.tasks.values().map(|t| t.tgid).collect();
+        processes.sort_unstable();
         processes.dedup();
         let record = self
             .tasks

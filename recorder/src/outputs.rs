@@ -246,6 +246,86 @@ fn file_handle(
     Ok(())
 }
 
+/// Largest span `write_bounds` gives one buffer whose size it guesses.
+const MAX_BOUND: u64 = 1 << 30;
+
+/// Where a syscall still in the kernel may write, as (start, length)
+/// spans that cover at least its outputs. A result-sized buffer is taken
+/// to be as long as the argument after its pointer says (read, pread,
+/// recvfrom, getrandom, mq_timedreceive, msgrcv: the buffer's size); the
+/// pointed-to buffers of iovecs and msghdrs are read from the tracee.
+pub fn write_bounds(task: &Task, outputs: &[Output], args: [u64; 6]) -> Vec<(u64, u64)> {
+    let arg = |i: u8| args.get(usize::from(i)).copied().unwrap_or(0);
+    let after = |i: u8| arg(i.saturating_add(1)).min(MAX_BOUND);
+    let mut spans = Vec::new();
+    for output in outputs {
+        match *output {
+            Output::Fixed { arg: a, len } => spans.push((arg(a), u64::from(len))),
+            Output::ResultBytes { arg: a }
+            | Output::ResultBytesUpTo { arg: a, .. }
+            | Output::CString { arg: a, .. } => spans.push((arg(a), after(a))),
+            Output::MessageBuffer { arg: a } => spans.push((arg(a), after(a).saturating_add(8))),
+            Output::ResultElements { arg: a, size } => {
+                spans.push((arg(a), after(a).saturating_mul(u64::from(size))));
+            }
+            Output::ArgElements {
+                arg: a,
+                count,
+                size,
+            } => {
+                spans.push((arg(a), arg(count).saturating_mul(u64::from(size))));
+            }
+            Output::ArgBytes { arg: a, size } => spans.push((arg(a), arg(size))),
+            Output::Iovecs { arg: a, count } => {
+                spans.extend(read_iovecs(task, arg(a), arg(count)).unwrap_or_default());
+            }
+            Output::MsgHdr { arg: a } => spans.extend(msghdr_bounds(task, arg(a))),
+            Output::MmsgHdrs { arg: a } => {
+                for index in 0..arg(a.saturating_add(1)).min(MAX_IOVECS) {
+                    spans.extend(msghdr_bounds(task, arg(a) + index * MMSGHDR_LEN));
+                }
+            }
+            Output::SockAddr { arg: a, len } => {
+                spans.push((arg(len), 4));
+                spans.push((arg(a), u64::from(SOCKADDR_MAX)));
+            }
+            Output::FdSets => {
+                let bytes = arg(0).div_ceil(64) * 8;
+                spans.extend([args[1], args[2], args[3]].map(|set| (set, bytes)));
+            }
+            Output::Bitmap { arg: a, bits } => spans.push((arg(a), arg(bits).div_ceil(8))),
+            Output::PerPage { arg: a, len } => spans.push((arg(a), arg(len).div_ceil(PAGE_SIZE))),
+            Output::FileHandle { arg: a } => spans.push((arg(a), 8 + MAX_HANDLE_LEN)),
+            Output::Absolute { addr, len } => spans.push((addr, u64::from(len))),
+            // Structs with further buffers of their own sizes: these are
+            // ioctls, which do not block the way reads do.
+            Output::IfConf { arg: a }
+            | Output::Fiemap { arg: a }
+            | Output::DedupeRange { arg: a } => {
+                spans.push((arg(a), MAX_BOUND));
+            }
+        }
+    }
+    spans.retain(|&(start, len)| start != 0 && len != 0);
+    spans
+}
+
+/// A msghdr and the buffers it points to.
+fn msghdr_bounds(task: &Task, addr: u64) -> Vec<(u64, u64)> {
+    let mut raw = [0u8; MSGHDR_LEN];
+    if task.read_bytes(RemoteAddr(addr), &mut raw).is_err() {
+        return vec![(addr, MSGHDR_LEN as u64)];
+    }
+    let word = |at: usize| u64::from_le_bytes(raw[at..at + 8].try_into().unwrap_or([0; 8]));
+    let mut spans = vec![
+        (addr, MSGHDR_LEN as u64),
+        (word(0), word(8) & 0xffff_ffff),
+        (word(32), word(40)),
+    ];
+    spans.extend(read_iovecs(task, word(16), word(24)).unwrap_or_default());
+    spans
+}
+
 fn push(writes: &mut Vec<MemoryWrite>, write: Option<MemoryWrite>) {
     writes.extend(write);
 }

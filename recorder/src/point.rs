@@ -64,17 +64,32 @@ impl Session {
             .iter()
             .map(|&at| (at, at + crate::scratch::SCRATCH_LEN))
             .collect();
-        // Another thread's blocked syscall that writes in place may change
-        // any data mapping before the replay has it do so: hashing them
-        // would make the point unreachable.
-        let hash_data = !self.tasks.values().any(|other| {
-            Rc::ptr_eq(&other.space, &record.space)
-                && other.state == TaskState::InKernel
-                && other
-                    .pending
-                    .as_ref()
-                    .is_some_and(PendingSyscall::writes_in_place)
-        });
+        // Other threads of this address space inside syscalls that the
+        // replay completes only at their exit events.
+        let blocked: Vec<&PendingSyscall> = self
+            .tasks
+            .values()
+            .filter(|other| {
+                other.tid() != tid
+                    && Rc::ptr_eq(&other.space, &record.space)
+                    && other.state == TaskState::InKernel
+            })
+            .filter_map(|other| other.pending.as_ref())
+            .collect();
+        // One that writes in place may change any data mapping before the
+        // replay has it do so, and one that changes mappings (mmap, brk,
+        // munmap...) changes which there are: hashing them would make the
+        // point unreachable.
+        let hash_data = !blocked
+            .iter()
+            .any(|p| p.writes_in_place() || p.changes_mappings());
+        // Nor may the words that tell passes apart lie where such a
+        // syscall writes.
+        let in_place: Vec<(u64, u64)> = blocked
+            .iter()
+            .filter(|p| p.writes_in_place())
+            .flat_map(|p| p.write_bounds(task))
+            .collect();
         let context = PointContext {
             skipped: &skipped,
             hash_data,
@@ -120,7 +135,12 @@ impl Session {
                 return Ok(Settled::At(Box::new(point)));
             }
             let after = snapshot(task, &skipped)?;
-            let words = changed_words(&before, &after);
+            let mut words = changed_words(&before, &after);
+            words.retain(|&(addr, _)| {
+                !in_place
+                    .iter()
+                    .any(|&(start, len)| addr + 8 > start && addr < start.saturating_add(len))
+            });
             let point = point_here(task, &third, words, &context)?;
             Ok(Settled::At(Box::new(point)))
         })();

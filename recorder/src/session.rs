@@ -146,8 +146,12 @@ impl Session {
             .get_mut(&tid)
             .ok_or_else(|| internal(format!("exec in unknown thread {tid}")))?;
         let capture = exec::capture_exec(&mut record.task, &mut self.writer, &mut self.files)?;
+        // A vfork child took its scratch area from its parent's space,
+        // which lives on: the next child (the next posix_spawn) reuses it.
+        if let Some(area) = record.scratch.take() {
+            record.space.spare_scratch.borrow_mut().push(area);
+        }
         record.space = AddressSpace::new(capture.brk_end);
-        record.scratch = None;
         self.emit(tid, Event::Exec(capture.event))
     }
 

@@ -87,6 +87,23 @@ impl PendingSyscall {
         !self.outputs.is_empty() && self.redirects.is_empty()
     }
 
+    /// Whether it adds, removes or changes mappings of the address space.
+    pub fn changes_mappings(&self) -> bool {
+        matches!(
+            self.plan,
+            Plan::Mmap | Plan::Brk | Plan::Mremap | Plan::Shmat | Plan::Shmdt { .. }
+        ) || matches!(
+            self.spec.name,
+            "munmap" | "mprotect" | "pkey_mprotect" | "madvise" | "remap_file_pages" | "mseal"
+        )
+    }
+
+    /// Where in the program's memory it may write (start, length), at
+    /// most: see `outputs::write_bounds`.
+    pub fn write_bounds(&self, task: &Task) -> Vec<(u64, u64)> {
+        outputs::write_bounds(task, &self.outputs, self.regs.syscall_args())
+    }
+
     /// Whether the recorder skipped it as a syscall no kernel it knows has.
     pub fn is_unknown(&self) -> bool {
         std::ptr::eq(self.spec, &UNKNOWN)

@@ -87,7 +87,9 @@ fn trap_like_the_recording(
     point: &ExecutionPoint,
 ) -> Result<(), ReplayError> {
     let regs = pass_by_breakpoint(task, number, point)?;
-    if regs.rip != point.regs.rip {
+    // The thread stood at the point, so the breakpoint fires before it
+    // runs anything: every register is still the recorded one.
+    if !fingerprint::same_registers(&regs, &point.regs) {
         return Err(not_recurring(number, task.recorded_tid, &point.regs));
     }
     Ok(())
@@ -157,10 +159,14 @@ fn run_to_debugged(
         debugger.borrow_mut().trampoline_running = true;
         let outcome = run_through_trampoline(task, number, point, want, &trampoline);
         debugger.borrow_mut().trampoline_running = false;
-        if matches!(outcome, Err(ReplayError::Interrupted)) {
-            trampoline.leave(&task.task)?;
-        }
+        let left = match outcome {
+            Err(ReplayError::Interrupted) => trampoline.leave(&task.task),
+            _ => Ok(()),
+        };
+        // The trampoline goes whatever happened, or the program's code
+        // keeps its jump.
         let removed = trampoline.remove(&task.task);
+        left?;
         match outcome {
             Err(ReplayError::Interrupted) => {
                 removed?;

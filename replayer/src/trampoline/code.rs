@@ -208,6 +208,9 @@ pub fn assemble(
         }
     }
     if let Some(exit) = region.exit {
+        // A thread stopped on this jump stands, in the original code, at
+        // the exit: it is that instruction's copy.
+        copies.push((exit, asm.code.len()));
         asm.jump(&[0xe9], Target::Original(exit));
     }
     // Jumps within the copy stay in it; one to the point itself goes
@@ -336,4 +339,48 @@ fn full_check(asm: &mut Assembler, wanted: &Wanted) {
     }
     asm.bytes(&[0x9d]); // popfq
     asm.data(&[0x48, 0x8b, 0x25], SAVED_RSP); // mov rsp, [saved_rsp]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trampoline::region;
+
+    #[test]
+    fn the_jump_out_of_the_copy_counts_as_the_instruction_it_leads_to() {
+        // mov edx, [rip+x]; test edx, edx; je back; then a byte the
+        // decoder refuses: the body leaves to the original code there.
+        let point = 0x5555_5555_1224;
+        let body = [
+            0x8b, 0x15, 0x22, 0x2e, 0, 0, 0x85, 0xd2, 0x74, 0xf2, 0x0f, 0x0b,
+        ];
+        let region = region::build(point, &body, point, &[]);
+        let exit = region.exit.expect("the body has an exit");
+        let base = 0x5555_5556_0000;
+        let regs = Registers::default();
+        let wanted = Wanted {
+            regs: &regs,
+            memory: &[],
+            quick: Some(0),
+            flags_dead: true,
+        };
+        let bytes_at = |addr: u64, len: usize| {
+            let at = usize::try_from(addr - point).ok()?;
+            body.get(at..at + len).map(<[u8]>::to_vec)
+        };
+        let code = assemble(base, point, &region, bytes_at, &wanted).expect("assembles");
+        let &(_, offset) = code
+            .copies
+            .iter()
+            .find(|&&(original, _)| original == exit)
+            .expect("the exit jump is in the copy map");
+        assert_eq!(code.page[offset], 0xe9);
+        let rel = i32::from_le_bytes(
+            code.page[offset + 1..offset + 5]
+                .try_into()
+                .expect("4 bytes"),
+        );
+        let lands = (base + offset as u64 + 5).wrapping_add_signed(i64::from(rel));
+        assert_eq!(lands, exit);
+    }
 }

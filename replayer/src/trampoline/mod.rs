@@ -188,11 +188,16 @@ impl Trampoline {
             })();
             debugregs::clear_slot(task.tid, REPLAY_SLOT)?;
             let stop = ran?;
-            if stop != Stop::Signal(libc::SIGTRAP) {
+            // From the checks the thread reaches the copy of the point, or
+            // the trap of a match; anywhere else it ran away.
+            let rip = task.regs()?.rip;
+            if stop != Stop::Signal(libc::SIGTRAP)
+                || (rip != self.displaced && rip != self.trap_return)
+            {
                 return Err(ReplayError::Tracee(TraceeError::UnexpectedStop {
                     tid: task.tid,
                     expected: "the trap leaving a trampoline",
-                    got: format!("{stop:?}"),
+                    got: format!("{stop:?} at rip {rip:#x}"),
                 }));
             }
         }
