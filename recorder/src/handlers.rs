@@ -3,6 +3,7 @@
 use std::rc::Rc;
 
 use trace_format::{CloneEvent, CloneKind, Event, EventRecord, ExitEvent, ExitStatus};
+use tracee::syscalls::{self, CloneWord};
 use tracee::{PtraceEvent, RemoteAddr, Resume, Stop, SyscallStopKind, Task, Tid};
 
 use crate::error::RecordError;
@@ -415,15 +416,17 @@ impl Session {
             .get(&tid)
             .ok_or_else(|| internal(format!("clone of unknown thread {tid}")))?;
         let mut parent_writes = Vec::new();
-        for addr in tracee::syscalls::clone_parent_words(&parent.task, &regs, flags) {
-            parent_writes.extend(outputs::span(&parent.task, &mut self.writer, addr, 4)?);
+        let mut child_writes = Vec::new();
+        for word in [CloneWord::Pidfd, CloneWord::ParentTid, CloneWord::ChildTid] {
+            let Some(addr) = syscalls::clone_word(&parent.task, &regs, flags, word) else {
+                continue;
+            };
+            let (task, writes) = match word {
+                CloneWord::ChildTid => (&child_task, &mut child_writes),
+                _ => (&parent.task, &mut parent_writes),
+            };
+            writes.extend(outputs::span(task, &mut self.writer, addr, 4)?);
         }
-        let child_writes = match tracee::syscalls::clone_child_word(&parent.task, &regs, flags) {
-            Some(addr) => outputs::span(&child_task, &mut self.writer, addr, 4)?
-                .into_iter()
-                .collect(),
-            None => Vec::new(),
-        };
         let tgid = if flags & CLONE_THREAD != 0 {
             parent_tgid
         } else {

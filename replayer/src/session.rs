@@ -19,6 +19,8 @@ use tracee::{PtraceEvent, RemoteAddr, Resume, Stop, SyscallStopKind, Task, Tid};
 
 use crate::debug::DebugLink;
 use crate::error::ReplayError;
+use tracee::syscalls::{self, CloneWord};
+
 use crate::shared::SharedObjects;
 use crate::task::ReplayTask;
 use crate::{exec, memory, output, point, verify};
@@ -480,8 +482,8 @@ impl ReplaySession {
         }
         // The replay's own pidfd is a descriptor the replayed program never
         // sees (its fds are the recording's): closed when clone returns.
-        if let Some(at) = tracee::syscalls::clone_pidfd_word(&parent.task, &event.regs, event.flags)
-        {
+        let pidfd = CloneWord::Pidfd;
+        if let Some(at) = syscalls::clone_word(&parent.task, &event.regs, event.flags, pidfd) {
             parent.replay_pidfd = Some(parent.task.read_u32(RemoteAddr(at))?);
         }
         // The ids (and pidfd) the recording's kernel wrote, as the program's

@@ -191,74 +191,62 @@ pub fn apply_rewrites(
     }
 }
 
-/// `struct clone_args` fields clone3 writes through.
-const CLONE3_PIDFD: u64 = 8;
-const CLONE3_CHILD_TID: u64 = 16;
-const CLONE3_PARENT_TID: u64 = 24;
+/// A word the kernel writes during a clone-family syscall, as an int.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloneWord {
+    /// CLONE_PIDFD's new descriptor, in the parent.
+    Pidfd,
+    /// CLONE_PARENT_SETTID's id of the new task, in the parent, as the
+    /// parent's PID namespace numbers it.
+    ParentTid,
+    /// CLONE_CHILD_SETTID's id, in the child, as the child's own
+    /// namespace numbers it.
+    ChildTid,
+}
+
+impl CloneWord {
+    fn flag(self) -> i32 {
+        match self {
+            CloneWord::Pidfd => libc::CLONE_PIDFD,
+            CloneWord::ParentTid => libc::CLONE_PARENT_SETTID,
+            CloneWord::ChildTid => libc::CLONE_CHILD_SETTID,
+        }
+    }
+
+    /// clone(2)'s argument for it: its pidfd goes where the parent's tid
+    /// would (the kernel refuses the two together).
+    fn clone_argument(self, regs: &trace_format::Registers) -> u64 {
+        match self {
+            CloneWord::Pidfd | CloneWord::ParentTid => regs.rdx,
+            CloneWord::ChildTid => regs.r10,
+        }
+    }
+
+    /// Its pointer's offset in clone3's `struct clone_args`.
+    fn clone3_field(self) -> u64 {
+        match self {
+            CloneWord::Pidfd => 8,
+            CloneWord::ChildTid => 16,
+            CloneWord::ParentTid => 24,
+        }
+    }
+}
 
 /// Where a clone-family syscall (its entry `regs`, its `flags`) has the
-/// kernel write into the parent's memory: the new task's id
-/// (CLONE_PARENT_SETTID) and a pidfd (CLONE_PIDFD), each an int.
-pub fn clone_parent_words(
+/// kernel write `word`, if it asked for it.
+pub fn clone_word(
     task: &crate::Task,
     regs: &trace_format::Registers,
     flags: u64,
-) -> Vec<u64> {
-    let mut words = Vec::new();
-    let wanted = |flag: i32| flags & flag as u64 != 0;
-    match regs.orig_rax as i64 {
-        // clone(2) puts the pidfd where the parent's tid would go; the
-        // kernel refuses the two together.
-        libc::SYS_clone if wanted(libc::CLONE_PARENT_SETTID) || wanted(libc::CLONE_PIDFD) => {
-            words.push(regs.rdx);
-        }
-        libc::SYS_clone3 => {
-            for (flag, field) in [
-                (libc::CLONE_PIDFD, CLONE3_PIDFD),
-                (libc::CLONE_PARENT_SETTID, CLONE3_PARENT_TID),
-            ] {
-                if wanted(flag) {
-                    words.extend(task.read_u64(RemoteAddr(regs.rdi + field)).ok());
-                }
-            }
-        }
-        _ => {}
-    }
-    words.retain(|&addr| addr != 0);
-    words
-}
-
-/// Where the pidfd of a clone with CLONE_PIDFD goes.
-pub fn clone_pidfd_word(
-    task: &crate::Task,
-    regs: &trace_format::Registers,
-    flags: u64,
+    word: CloneWord,
 ) -> Option<u64> {
-    if flags & libc::CLONE_PIDFD as u64 == 0 {
+    if flags & word.flag() as u64 == 0 {
         return None;
     }
     let addr = match regs.orig_rax as i64 {
-        libc::SYS_clone => regs.rdx,
-        libc::SYS_clone3 => task.read_u64(RemoteAddr(regs.rdi + CLONE3_PIDFD)).ok()?,
-        _ => return None,
-    };
-    (addr != 0).then_some(addr)
-}
-
-/// Where the kernel writes the new task's id into the child's memory
-/// (CLONE_CHILD_SETTID), as the child's own namespace numbers it.
-pub fn clone_child_word(
-    task: &crate::Task,
-    regs: &trace_format::Registers,
-    flags: u64,
-) -> Option<u64> {
-    if flags & libc::CLONE_CHILD_SETTID as u64 == 0 {
-        return None;
-    }
-    let addr = match regs.orig_rax as i64 {
-        libc::SYS_clone => regs.r10,
+        libc::SYS_clone => word.clone_argument(regs),
         libc::SYS_clone3 => task
-            .read_u64(RemoteAddr(regs.rdi + CLONE3_CHILD_TID))
+            .read_u64(RemoteAddr(regs.rdi + word.clone3_field()))
             .ok()?,
         _ => return None,
     };
