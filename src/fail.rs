@@ -27,6 +27,14 @@ impl From<trace_format::TraceError> for Failure {
     }
 }
 
+/// Writes "rewind: LINE" on stderr. A terminal that hung up (the SIGHUP
+/// that ends a recording) makes the write fail; that must not end rewind
+/// before it has finished its work, as `eprintln!` would by panicking.
+pub fn say(line: impl Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "rewind: {line}");
+}
+
 /// Writing to a closed stdout (`rewind dump | head`) ends the command
 /// quietly, as it would for any Unix filter.
 pub fn stdout_closed(e: &std::io::Error) -> Failure {

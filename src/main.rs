@@ -48,7 +48,7 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(Failure { message, exit_code }) => {
             if !message.is_empty() {
-                eprintln!("rewind: {message}");
+                fail::say(message);
             }
             std::process::exit(exit_code);
         }

@@ -407,3 +407,23 @@ fn posix_spawn_leaves_no_scratch_areas_behind() {
     let out = check("spawn_many", &[]);
     assert!(out.contains("anonymous memory grew by 0 KiB"), "{out}");
 }
+
+/// On ext4 a new file often gets the inode number of one just deleted: a
+/// shared object nobody maps any more must not stand for the new file.
+#[test]
+fn a_new_file_with_a_deleted_ones_inode_is_a_new_shared_object() {
+    let dir = TempDir::new("inode-reuse");
+    let out = check("shared_file_reuse", &[&dir.path().to_string_lossy()]);
+    assert!(out.contains("zero bytes in the new file 4096"), "{out}");
+}
+
+/// Appends (O_APPEND, pwrite on an O_APPEND descriptor, RWF_APPEND) and
+/// fallocate's hole punching, collapsing and inserting, seen through a
+/// shared mapping.
+#[test]
+fn appends_and_fallocate_reach_a_shared_mapping() {
+    let dir = TempDir::new("shared-append");
+    let out = check("shared_file_append", &[&dir.path().to_string_lossy()]);
+    assert!(out.contains("pwrite at 0 on O_APPEND 4096"), "{out}");
+    assert!(out.contains("punch hole 0"), "{out}");
+}

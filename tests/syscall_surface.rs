@@ -165,3 +165,16 @@ fn system_v_shared_memory_between_processes() {
         ],
     );
 }
+
+#[test]
+fn clone_and_clone3_into_new_namespaces() {
+    let out = check("clone_namespaces");
+    assert_lines(
+        &out,
+        &[
+            "nodename clone-uts, pid 1",
+            "clone3: child exited 4",
+            "parent's hostname unchanged: 1",
+        ],
+    );
+}

@@ -22,6 +22,8 @@ struct FileVersion {
 pub struct FileCapture {
     dir: PathBuf,
     captured: HashMap<FileVersion, String>,
+    /// Files stored so far, which numbers their names.
+    copies: usize,
     euid: u32,
 }
 
@@ -30,6 +32,7 @@ impl FileCapture {
         FileCapture {
             dir,
             captured: HashMap::new(),
+            copies: 0,
             euid: tracee::effective_uid(),
         }
     }
@@ -42,6 +45,26 @@ impl FileCapture {
         open_path: &Path,
         original_path: &str,
     ) -> Result<CapturedFile, RecordError> {
+        self.capture_with(open_path, original_path, true)
+    }
+
+    /// `capture`, but of the file as it is now even where a copy of the
+    /// same size and time exists: that copy may be older than writes that
+    /// left the time as it was.
+    pub fn capture_fresh(
+        &mut self,
+        open_path: &Path,
+        original_path: &str,
+    ) -> Result<CapturedFile, RecordError> {
+        self.capture_with(open_path, original_path, false)
+    }
+
+    fn capture_with(
+        &mut self,
+        open_path: &Path,
+        original_path: &str,
+        reuse: bool,
+    ) -> Result<CapturedFile, RecordError> {
         let failed = |reason: String| RecordError::Capture {
             path: original_path.to_string(),
             reason,
@@ -53,7 +76,7 @@ impl FileCapture {
             size: meta.size(),
             mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
         };
-        if let Some(stored) = self.captured.get(&version) {
+        if let Some(stored) = self.captured.get(&version).filter(|_| reuse) {
             return Ok(CapturedFile {
                 original_path: original_path.to_string(),
                 stored_name: stored.clone(),
@@ -62,7 +85,8 @@ impl FileCapture {
         let base = Path::new(original_path)
             .file_name()
             .map_or_else(|| "file".to_string(), |n| n.to_string_lossy().into_owned());
-        let stored_name = format!("{}-{base}", self.captured.len() + 1);
+        self.copies += 1;
+        let stored_name = format!("{}-{base}", self.copies);
         let dest = self.dir.join(&stored_name);
         if !self.try_hard_link(original_path, &meta, &dest) {
             fs::copy(open_path, &dest).map_err(|e| failed(format!("copying it failed: {e}")))?;

@@ -1,5 +1,6 @@
 //! What the record loop does at each kind of stop.
 
+use std::io::Write;
 use std::rc::Rc;
 
 use trace_format::{CloneEvent, CloneKind, Event, EventRecord, ExitEvent, ExitStatus};
@@ -86,9 +87,13 @@ impl Session {
     }
 
     fn on_syscall_entry(&mut self, tid: Tid) -> Result<(), RecordError> {
-        let record = self.task(tid)?;
+        let record = self
+            .tasks
+            .get_mut(&tid)
+            .ok_or_else(|| internal(format!("syscall entry of unknown thread {tid}")))?;
         let regs = record.task.regs()?;
-        let mut pending = syscall::on_entry(&record.task, regs)?;
+        let mut pending = syscall::on_entry(&record.task, regs, &self.shared)?;
+        let exclusive = pending.shared_write.is_some();
         if let (Some(scratch), true) = (record.scratch, Rc::strong_count(&record.space) > 1) {
             if pending.is_emulated() {
                 pending.redirects = scratch::redirect(&record.task, &regs, scratch)?;
@@ -97,8 +102,11 @@ impl Session {
         let unknown = pending.is_unknown();
         record.pending = Some(pending);
         record.task.resume(Resume::Syscall, 0)?;
+        self.exclusive = exclusive.then_some(tid);
         if unknown && self.unknown_syscalls.insert(regs.orig_rax) {
-            eprintln!(
+            // Not eprintln!: a hung-up terminal must not end the recording.
+            let _ = writeln!(
+                std::io::stderr(),
                 "rewind: warning: the program called syscall number {}, which rewind does not \
                  know; it got ENOSYS, as from a kernel without it",
                 regs.orig_rax as i64
@@ -172,9 +180,6 @@ impl Session {
         Ok(())
     }
 
-    /// A signal interrupted the syscall. Whether the kernel restarts it or
-    /// returns to a handler shows at the thread's very next stop, which
-    /// comes before it runs any user code; it is taken right here.
     /// The `Syscall` event of `tid`'s syscall that ended with `result`.
     fn syscall_event(
         &mut self,
@@ -204,6 +209,9 @@ impl Session {
         )
     }
 
+    /// A signal interrupted the syscall. Whether the kernel restarts it or
+    /// returns to a handler shows at the thread's very next stop, which
+    /// comes before it runs any user code; it is taken right here.
     fn on_interrupted_syscall(
         &mut self,
         tid: Tid,
@@ -257,9 +265,11 @@ impl Session {
         written: u64,
     ) -> Result<(), RecordError> {
         let args = regs.syscall_args();
-        let target_pid = args[0] as Tid;
-        let Some(target) = self.tasks.values().find(|t| t.tgid == target_pid) else {
+        let Some(target_tgid) = self.process_named(caller, args[0] as Tid) else {
             // Outside the recording: nothing of it is replayed.
+            return Ok(());
+        };
+        let Some(target) = self.tasks.values().find(|t| t.tgid == target_tgid) else {
             return Ok(());
         };
         let caller = self
@@ -285,6 +295,22 @@ impl Session {
             event: Event::MemoryWrites(writes),
         })?;
         Ok(())
+    }
+
+    /// The recorded process that `caller` names `pid` (in its own PID
+    /// namespace, where the recorder's ids may differ): the one whose id
+    /// at the caller's namespace depth is `pid` (`NSpid` in
+    /// /proc/PID/status lists a process's ids from the outermost
+    /// namespace in).
+    fn process_named(&self, caller: Tid, pid: Tid) -> Option<Tid> {
+        let depth = tracee::signals::namespace_pids(caller)?.len();
+        let mut processes: Vec<Tid> = self.tasks.values().map(|t| t.tgid).collect();
+        processes.dedup();
+        processes.into_iter().find(|&tgid| {
+            tracee::signals::namespace_pids(tgid)
+                .and_then(|ids| ids.get(depth.checked_sub(1)?).copied())
+                == Some(pid)
+        })
     }
 
     /// Records the held return of the vfork parent of `child`.
@@ -471,15 +497,15 @@ impl Session {
     /// that the program's parent sees the stop and nothing of the process
     /// runs until a SIGCONT.
     fn on_interrupt_stop(&mut self, tid: Tid, signal: i32) -> Result<(), RecordError> {
+        let tgid = self.task(tid)?.tgid;
+        // The trap's signal says a stop signal whenever the kernel counts a
+        // group stop under way; only one the recorder delivered is one
+        // this thread takes part in (it may also be the trap of an
+        // interrupt the recorder asked for: the kernel makes one of both).
+        let joins = tracee::signals::default_is_stop(signal) && self.stopping.contains(&tgid);
         let record = self.task(tid)?;
-        let requested = std::mem::take(&mut record.interrupt_requested);
-        if requested && record.state == TaskState::Running {
-            // The trap reports a stop signal whenever some group stop is
-            // under way, ours or not: a thread that must take part in one
-            // stops again for it when resumed.
-            return self.preempt(tid, false);
-        }
-        if tracee::signals::default_is_stop(signal) {
+        if joins {
+            record.interrupt_requested = false;
             record.state = TaskState::GroupStopped;
             record.task.resume(Resume::Listen, 0)?;
             return Ok(());
@@ -487,7 +513,12 @@ impl Session {
         if record.state == TaskState::GroupStopped {
             // The SIGCONT: it is at a trap now, and runs when scheduled.
             record.state = TaskState::Stopped;
+            self.stopping.remove(&tgid);
             return Ok(());
+        }
+        let requested = std::mem::take(&mut record.interrupt_requested);
+        if requested && record.state == TaskState::Running {
+            return self.preempt(tid, false);
         }
         self.resume_as_before(tid)
     }

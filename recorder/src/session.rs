@@ -53,6 +53,10 @@ pub struct Session {
     running: Option<(Tid, Instant, Duration)>,
     /// A thread just resumed into a syscall, waited for briefly.
     grace: Option<(Tid, Instant)>,
+    /// A thread in a syscall that changes the file of a shared object:
+    /// nobody runs user code until it returns (see
+    /// `SharedFiles::write_at_entry`).
+    pub(crate) exclusive: Option<Tid>,
     pub(crate) scheduler: Scheduler,
     /// The first process's id; its exit status is the recording's.
     main_pid: Tid,
@@ -64,6 +68,9 @@ pub struct Session {
     pub(crate) unknown_syscalls: std::collections::HashSet<u64>,
     /// The recording's shared objects.
     pub(crate) shared: SharedFiles,
+    /// Processes the recorder delivered a stop signal to, until their
+    /// group stop ends.
+    pub(crate) stopping: std::collections::HashSet<Tid>,
 }
 
 impl Session {
@@ -89,12 +96,14 @@ impl Session {
             held_vforks: Vec::new(),
             running: None,
             grace: None,
+            exclusive: None,
             scheduler: Scheduler::new(chaos_seed),
             main_pid: tid,
             main_status: None,
             ended_by: None,
             unknown_syscalls: std::collections::HashSet::new(),
             shared: SharedFiles::default(),
+            stopping: std::collections::HashSet::new(),
         })
     }
 
@@ -253,7 +262,8 @@ impl Session {
     fn on_timeout(&mut self) -> Result<(), RecordError> {
         if let Some((tid, since)) = self.grace {
             let sleeping = matches!(tracee::waiter::thread_state(tid), Some('S' | 'D'));
-            if sleeping || since.elapsed() >= SYSCALL_GRACE_MAX {
+            let held = self.exclusive == Some(tid) && self.tasks.contains_key(&tid);
+            if !held && (sleeping || since.elapsed() >= SYSCALL_GRACE_MAX) {
                 self.grace = None;
             }
             return Ok(());
@@ -303,12 +313,9 @@ impl Session {
             let got = record
                 .task
                 .read_partial(tracee::RemoteAddr(regs.rip), &mut bytes);
-            // A syscall interrupted (by a group stop, say) and not yet
-            // restarted: the kernel restarts it as the thread resumes, and
-            // a single step would run it unseen.
-            let restart_pending = regs.orig_rax != u64::MAX
-                && crate::handlers::RESTART_CODES.contains(&(regs.rax as i64));
-            if restart_pending || crate::signals::stops_by_itself(&bytes[..got]) {
+            if crate::signals::restart_pending(&regs)
+                || crate::signals::stops_by_itself(&bytes[..got])
+            {
                 return self.keep_running(tid);
             }
             let signal = std::mem::take(&mut record.resume_signal);
@@ -346,7 +353,7 @@ impl Session {
         if !announced {
             self.unannounced.push(tid);
         }
-        if self.others_waiting(tid) {
+        if self.others_waiting(tid) || self.exclusive == Some(tid) {
             self.grace = Some((tid, Instant::now()));
         }
         Ok(())
@@ -358,6 +365,9 @@ impl Session {
         }
         if matches!(self.grace, Some((waited, _)) if waited == tid) {
             self.grace = None;
+        }
+        if self.exclusive == Some(tid) {
+            self.exclusive = None;
         }
         if !self.tasks.contains_key(&tid) {
             if !stop.is_death() {

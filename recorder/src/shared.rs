@@ -10,12 +10,12 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 
-use trace_format::{FileChange, TraceWriter};
-use tracee::{maps, Task, Tid};
+use trace_format::{DataRef, FileChange, Registers, TraceWriter};
+use tracee::{maps, RemoteAddr, Task, Tid};
 
 use crate::error::RecordError;
 
-/// A file as `/proc/PID/maps` names it: device numbers and inode.
+/// A file as the kernel names it: device numbers and inode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FileKey {
     pub device: (u32, u32),
@@ -42,6 +42,15 @@ impl FileKey {
     }
 }
 
+/// A file's two names: what `stat` of a descriptor says, and what
+/// `/proc/PID/maps` shows for a mapping of it. They differ on overlay file
+/// systems, where maps names the file of the layer beneath.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileNames {
+    pub opened: FileKey,
+    pub mapped: FileKey,
+}
+
 /// Whether a mapping made now needs a shared object, and which.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backing {
@@ -54,181 +63,275 @@ pub enum Backing {
     New(u32),
 }
 
+/// The mapping being made, which the liveness of an object must not count.
+#[derive(Debug, Clone, Copy)]
+pub struct NewMapping {
+    pub pid: Tid,
+    pub start: u64,
+    pub end: u64,
+}
+
 #[derive(Default)]
 pub struct SharedFiles {
+    /// Objects by the name `stat` gives their file.
     objects: HashMap<FileKey, u32>,
-    next: u32,
+    /// Each object's name in `/proc/PID/maps`.
+    mapped_as: Vec<FileKey>,
 }
 
 impl SharedFiles {
-    /// The backing of a mapping of `key` (shared or not) made now, while
+    /// The backing of a mapping of `file` (shared or not) made now, while
     /// `processes` are alive. An object no recorded process maps any more
     /// is not reused: the file may have changed meanwhile from outside.
-    pub fn backing(&mut self, key: FileKey, shared: bool, processes: &[Tid]) -> Backing {
-        let live = self
-            .objects
-            .get(&key)
-            .copied()
-            .filter(|_| mapped_anywhere(key, processes));
+    pub fn backing(
+        &mut self,
+        file: FileNames,
+        shared: bool,
+        processes: &[Tid],
+        new: NewMapping,
+    ) -> Backing {
+        let live = self.objects.get(&file.opened).copied().filter(|&object| {
+            let mapped = self.mapped_as.get(object as usize).copied();
+            mapped.is_some_and(|key| mapped_anywhere(key, processes, new))
+        });
         match (live, shared) {
             (Some(object), _) => Backing::Existing(object),
             (None, false) => Backing::Captured,
             (None, true) => {
-                let object = self.next;
-                self.next += 1;
-                self.objects.insert(key, object);
+                let object = self.mapped_as.len() as u32;
+                self.mapped_as.push(file.mapped);
+                self.objects.insert(file.opened, object);
                 Backing::New(object)
             }
         }
     }
 
-    /// The object of file `key`, if it has one.
-    pub fn object_of(&self, key: FileKey) -> Option<u32> {
+    /// The object of the file `stat` names `key`, if it has one.
+    fn object_of(&self, key: FileKey) -> Option<u32> {
         self.objects.get(&key).copied()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
     }
 }
 
-/// Whether any of `processes` maps `key` shared.
-fn mapped_anywhere(key: FileKey, processes: &[Tid]) -> bool {
+/// Whether any of `processes` maps `key` shared, besides `new`.
+fn mapped_anywhere(key: FileKey, processes: &[Tid], new: NewMapping) -> bool {
     processes.iter().any(|&pid| {
         maps::read_maps(pid).is_ok_and(|entries| {
-            entries
-                .iter()
-                .any(|e| e.shared && FileKey::of_mapping(e) == key)
+            entries.iter().any(|e| {
+                let is_new = pid == new.pid && e.start >= new.start && e.end <= new.end;
+                e.shared && !is_new && FileKey::of_mapping(e) == key
+            })
         })
     })
 }
 
-/// What a syscall that succeeded may have changed in a file through a
-/// descriptor: the descriptor, and the bytes affected (`None`: only the
-/// size).
-struct FileWrite {
-    fd: u64,
-    range: Option<(u64, u64)>,
+/// Which bytes of the file a write-like syscall changes, as far as its
+/// entry tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Span {
+    /// As many bytes as the result, from this offset.
+    At(u64),
+    /// As many bytes as the result, at the file's end (O_APPEND,
+    /// RWF_APPEND; Linux appends even a pwrite to an O_APPEND file).
+    Append,
+    /// These bytes (offset, length), as far as the file reaches.
+    Range(u64, u64),
+    /// From this offset to the file's end (fallocate collapsing or
+    /// inserting a range shifts what follows).
+    From(u64),
+    /// Only the size changes.
+    Size,
 }
 
-/// The file writes of a successful syscall (`regs` at its entry), as far
-/// as they can change an object: writes, truncation, fallocate, copies
-/// into a file, an open with O_TRUNC.
-fn file_write(task: &Task, regs: &trace_format::Registers, result: i64) -> Option<FileWrite> {
-    let a = regs.syscall_args();
-    let n = u64::try_from(result).ok()?;
-    let at_position = |fd: u64| {
-        let end = descriptor_position(task.tid, fd)?;
-        Some(FileWrite {
-            fd,
-            range: Some((end.saturating_sub(n), n)),
-        })
-    };
-    let at_pointer = |fd: u64, pointer: u64| {
-        if pointer == 0 {
-            return at_position(fd);
-        }
-        let end = task.read_u64(tracee::RemoteAddr(pointer)).ok()?;
-        Some(FileWrite {
-            fd,
-            range: Some((end.saturating_sub(n), n)),
-        })
-    };
-    let truncating = |flags: u64| flags & libc::O_TRUNC as u64 != 0;
-    match regs.orig_rax as i64 {
-        libc::SYS_write | libc::SYS_writev => at_position(a[0]),
-        libc::SYS_pwrite64 | libc::SYS_pwritev => Some(FileWrite {
-            fd: a[0],
-            range: Some((a[3], n)),
-        }),
-        libc::SYS_pwritev2 if a[3] == u64::MAX => at_position(a[0]),
-        libc::SYS_pwritev2 => Some(FileWrite {
-            fd: a[0],
-            range: Some((a[3], n)),
-        }),
-        libc::SYS_ftruncate => Some(FileWrite {
-            fd: a[0],
-            range: None,
-        }),
-        libc::SYS_fallocate => Some(FileWrite {
-            fd: a[0],
-            range: Some((a[2], a[3])),
-        }),
-        libc::SYS_sendfile => at_position(a[0]),
-        libc::SYS_copy_file_range | libc::SYS_splice => at_pointer(a[2], a[3]),
-        libc::SYS_open if truncating(a[1]) => Some(FileWrite { fd: n, range: None }),
-        libc::SYS_openat if truncating(a[2]) => Some(FileWrite { fd: n, range: None }),
-        libc::SYS_creat => Some(FileWrite { fd: n, range: None }),
-        libc::SYS_openat2 => {
-            let flags = task.read_u64(tracee::RemoteAddr(a[2])).ok()?;
-            truncating(flags).then_some(FileWrite { fd: n, range: None })
-        }
-        _ => None,
-    }
+/// A syscall in the kernel that changes the file of an object through a
+/// descriptor or a path.
+#[derive(Debug, Clone)]
+pub struct SharedWrite {
+    object: u32,
+    /// How the recorder reaches the file.
+    path: String,
+    span: Span,
 }
 
-/// The file position of descriptor `fd` of thread `tid`.
-fn descriptor_position(tid: Tid, fd: u64) -> Option<u64> {
-    let info = std::fs::read_to_string(format!("/proc/{tid}/fdinfo/{fd}")).ok()?;
-    info.lines()
-        .find_map(|l| l.strip_prefix("pos:"))
-        .and_then(|v| v.trim().parse().ok())
-}
-
-/// The path by which the recorder reaches the file of descriptor `fd`.
-fn descriptor_path(tid: Tid, fd: u64) -> String {
-    format!("/proc/{tid}/fd/{fd}")
-}
+/// fallocate modes that shift the file's tail, and that zero a range.
+const FALLOC_FL_PUNCH_HOLE: u64 = 0x02;
+const FALLOC_FL_COLLAPSE_RANGE: u64 = 0x08;
+const FALLOC_FL_ZERO_RANGE: u64 = 0x10;
+const FALLOC_FL_INSERT_RANGE: u64 = 0x20;
+/// pwritev2's flag to append.
+const RWF_APPEND: u64 = 0x10;
+const FICLONE: u64 = 0x4004_9409;
+const FICLONERANGE: u64 = 0x4020_940d;
 
 impl SharedFiles {
-    /// What a finished syscall changed in files behind objects.
+    /// At a syscall's entry (`regs`): whether it may change the file of a
+    /// shared object, and which bytes. Such a syscall must run to its end
+    /// before any other thread runs user code, or a thread reading the
+    /// mapping could see the change before the trace has it.
+    pub fn write_at_entry(&self, task: &Task, regs: &Registers) -> Option<SharedWrite> {
+        if self.objects.is_empty() {
+            return None;
+        }
+        let a = regs.syscall_args();
+        let tid = task.tid;
+        let fd_path = |fd: u64| format!("/proc/{tid}/fd/{fd}");
+        let position = |fd: u64| {
+            let (pos, append) = descriptor_state(tid, fd)?;
+            Some(if append { Span::Append } else { Span::At(pos) })
+        };
+        let offset_or_append = |fd: u64, offset: u64| {
+            let (_, append) = descriptor_state(tid, fd)?;
+            Some(if append {
+                Span::Append
+            } else {
+                Span::At(offset)
+            })
+        };
+        // The descriptor written and the bytes written, or a path.
+        let (path, span) = match regs.orig_rax as i64 {
+            libc::SYS_write | libc::SYS_writev => (fd_path(a[0]), position(a[0])?),
+            libc::SYS_pwrite64 | libc::SYS_pwritev => {
+                (fd_path(a[0]), offset_or_append(a[0], a[3])?)
+            }
+            libc::SYS_pwritev2 => {
+                let span = if a[5] & RWF_APPEND != 0 {
+                    Span::Append
+                } else if a[3] == u64::MAX {
+                    position(a[0])?
+                } else {
+                    offset_or_append(a[0], a[3])?
+                };
+                (fd_path(a[0]), span)
+            }
+            libc::SYS_ftruncate => (fd_path(a[0]), Span::Size),
+            libc::SYS_truncate => (path_of(task, a[0])?, Span::Size),
+            libc::SYS_fallocate => {
+                let span = if a[1] & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE) != 0 {
+                    Span::From(a[2])
+                } else if a[1] & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE) != 0 {
+                    Span::Range(a[2], a[3])
+                } else {
+                    Span::Size
+                };
+                (fd_path(a[0]), span)
+            }
+            libc::SYS_sendfile => (fd_path(a[0]), position(a[0])?),
+            libc::SYS_copy_file_range | libc::SYS_splice => {
+                let span = if a[3] == 0 {
+                    position(a[2])?
+                } else {
+                    Span::At(task.read_u64(RemoteAddr(a[3])).ok()?)
+                };
+                (fd_path(a[2]), span)
+            }
+            libc::SYS_ioctl if a[1] & 0xffff_ffff == FICLONE => (fd_path(a[0]), Span::From(0)),
+            libc::SYS_ioctl if a[1] & 0xffff_ffff == FICLONERANGE => {
+                let length = task.read_u64(RemoteAddr(a[2] + 16)).ok()?;
+                let offset = task.read_u64(RemoteAddr(a[2] + 24)).ok()?;
+                let span = if length == 0 {
+                    Span::From(offset)
+                } else {
+                    Span::Range(offset, length)
+                };
+                (fd_path(a[0]), span)
+            }
+            _ => return None,
+        };
+        let object = self.object_of(FileKey::of_metadata(&std::fs::metadata(&path).ok()?))?;
+        Some(SharedWrite { object, path, span })
+    }
+
+    /// What a finished syscall changed in files behind objects: the one
+    /// `write` found at its entry, or an open with O_TRUNC of one.
     pub fn changes(
         &self,
-        task: &Task,
-        regs: &trace_format::Registers,
+        tid: Tid,
+        regs: &Registers,
+        write: Option<&SharedWrite>,
         result: i64,
         writer: &mut TraceWriter,
     ) -> Result<Vec<FileChange>, RecordError> {
-        if self.is_empty() || result < 0 {
-            return Ok(Vec::new());
-        }
-        let truncated_path = (regs.orig_rax as i64 == libc::SYS_truncate)
-            .then(|| path_of(task.tid, regs.rdi))
-            .flatten();
-        let (path, range) = match (truncated_path, file_write(task, regs, result)) {
-            (Some(path), _) => (path, None),
-            (None, Some(write)) => (descriptor_path(task.tid, write.fd), write.range),
-            (None, None) => return Ok(Vec::new()),
-        };
-        let Ok(meta) = std::fs::metadata(&path) else {
+        let Ok(count) = u64::try_from(result) else {
             return Ok(Vec::new());
         };
-        let Some(object) = self.object_of(FileKey::of_metadata(&meta)) else {
+        let truncating_open = match write {
+            Some(_) => None,
+            None => self.truncating_open(tid, regs, count),
+        };
+        let Some(write) = write.or(truncating_open.as_ref()) else {
+            return Ok(Vec::new());
+        };
+        let Ok(meta) = std::fs::metadata(&write.path) else {
             return Ok(Vec::new());
         };
         let size = meta.len();
-        let (offset, bytes) = match range {
-            Some((offset, len)) => {
-                let len = len.min(size.saturating_sub(offset));
-                (offset, read_file(&path, offset, len)?)
-            }
-            None => (size, Vec::new()),
+        let (offset, len) = match write.span {
+            Span::At(offset) => (offset, count),
+            Span::Append => (size.saturating_sub(count), count),
+            Span::Range(offset, len) => (offset, len),
+            Span::From(offset) => (offset, size.saturating_sub(offset)),
+            Span::Size => (size, 0),
         };
+        let len = len.min(size.saturating_sub(offset));
+        let data = copy_file(&write.path, offset, len, writer)?;
         Ok(vec![FileChange {
-            object,
+            object: write.object,
             size,
             offset,
-            data: writer.append_data(&bytes)?,
+            data,
         }])
     }
+
+    /// An open, openat, openat2 or creat that truncated a file with an
+    /// object, whose new descriptor is `fd`.
+    fn truncating_open(&self, tid: Tid, regs: &Registers, fd: u64) -> Option<SharedWrite> {
+        if self.objects.is_empty() {
+            return None;
+        }
+        let a = regs.syscall_args();
+        let truncating = |flags: u64| flags & libc::O_TRUNC as u64 != 0;
+        let truncated = match regs.orig_rax as i64 {
+            libc::SYS_open => truncating(a[1]),
+            libc::SYS_openat => truncating(a[2]),
+            libc::SYS_creat => true,
+            libc::SYS_openat2 => {
+                let task = Task::new(tid).ok()?;
+                truncating(task.read_u64(RemoteAddr(a[2])).ok()?)
+            }
+            _ => false,
+        };
+        if !truncated {
+            return None;
+        }
+        let path = format!("/proc/{tid}/fd/{fd}");
+        let object = self.object_of(FileKey::of_metadata(&std::fs::metadata(&path).ok()?))?;
+        Some(SharedWrite {
+            object,
+            path,
+            span: Span::Size,
+        })
+    }
+}
+
+/// The file position of descriptor `fd` of thread `tid`, and whether it
+/// appends (O_APPEND in its flags).
+fn descriptor_state(tid: Tid, fd: u64) -> Option<(u64, bool)> {
+    let info = std::fs::read_to_string(format!("/proc/{tid}/fdinfo/{fd}")).ok()?;
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+    };
+    let pos = field("pos:")?.parse().ok()?;
+    let flags = u64::from_str_radix(field("flags:")?, 8).ok()?;
+    Some((pos, flags & libc::O_APPEND as u64 != 0))
 }
 
 /// The file truncate(2) named, as the recorder reaches it: relative
 /// paths from the thread's working directory, absolute ones from its root.
-fn path_of(tid: Tid, pointer: u64) -> Option<String> {
-    let task = Task::new(tid).ok()?;
+fn path_of(task: &Task, pointer: u64) -> Option<String> {
+    let tid = task.tid;
     let mut bytes = vec![0u8; 4096];
-    let got = task.read_partial(tracee::RemoteAddr(pointer), &mut bytes);
+    let got = task.read_partial(RemoteAddr(pointer), &mut bytes);
     let end = bytes[..got].iter().position(|&b| b == 0)?;
     let path = String::from_utf8_lossy(&bytes[..end]).into_owned();
     Some(match path.strip_prefix('/') {
@@ -237,42 +340,95 @@ fn path_of(tid: Tid, pointer: u64) -> Option<String> {
     })
 }
 
-fn read_file(path: &str, offset: u64, len: u64) -> Result<Vec<u8>, RecordError> {
+/// Bytes of the file copied into the trace at a time.
+const PIECE: usize = 1 << 20;
+
+/// Streams `len` bytes of the file at `path` from `offset` into the
+/// trace's data.
+fn copy_file(
+    path: &str,
+    offset: u64,
+    len: u64,
+    writer: &mut TraceWriter,
+) -> Result<DataRef, RecordError> {
     let failed = |e: std::io::Error| RecordError::Capture {
-        path: path.to_string(),
-        reason: format!("reading what a write left in the shared file failed: {e}"),
+        path: std::fs::read_link(path)
+            .map_or_else(|_| path.to_string(), |p| p.display().to_string()),
+        reason: format!("reading what a syscall wrote into it failed: {e}"),
     };
+    if len == 0 {
+        return Ok(DataRef {
+            offset: writer.data_position(),
+            len: 0,
+        });
+    }
     let file = File::open(path).map_err(failed)?;
-    let mut bytes = vec![0u8; len as usize];
-    let mut done = 0;
-    while done < bytes.len() {
-        match file.read_at(&mut bytes[done..], offset + done as u64) {
+    copy_from(&file, offset, len, writer, failed)
+}
+
+/// Streams up to `len` bytes of `file` from `offset` into the trace's
+/// data, a piece at a time; fewer where the file ends first.
+pub fn copy_from(
+    file: &File,
+    offset: u64,
+    len: u64,
+    writer: &mut TraceWriter,
+    failed: impl Fn(std::io::Error) -> RecordError,
+) -> Result<DataRef, RecordError> {
+    let start = writer.data_position();
+    let mut piece = vec![0u8; PIECE.min(len as usize)];
+    let mut done = 0u64;
+    while done < len {
+        let want = ((len - done) as usize).min(piece.len());
+        match file.read_at(&mut piece[..want], offset + done) {
             Ok(0) => break,
-            Ok(n) => done += n,
+            Ok(n) => {
+                writer.append_data(&piece[..n])?;
+                done += n as u64;
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(failed(e)),
         }
     }
-    bytes.truncate(done);
-    Ok(bytes)
+    Ok(DataRef {
+        offset: start,
+        len: done,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn names(inode: u64) -> FileNames {
+        let key = FileKey {
+            device: (8, 1),
+            inode,
+        };
+        FileNames {
+            opened: key,
+            mapped: key,
+        }
+    }
+
+    const NEW: NewMapping = NewMapping {
+        pid: 1,
+        start: 0x1000,
+        end: 0x2000,
+    };
+
     #[test]
     fn a_private_mapping_of_an_unshared_file_uses_the_capture() {
         let mut shared = SharedFiles::default();
-        let key = FileKey {
-            device: (8, 1),
-            inode: 42,
-        };
-        assert_eq!(shared.backing(key, false, &[]), Backing::Captured);
-        assert_eq!(shared.backing(key, true, &[]), Backing::New(0));
+        assert_eq!(
+            shared.backing(names(42), false, &[], NEW),
+            Backing::Captured
+        );
+        assert_eq!(shared.backing(names(42), true, &[], NEW), Backing::New(0));
         // Nobody maps it now (no processes): a new object, as the file may
         // have changed since.
-        assert_eq!(shared.backing(key, true, &[]), Backing::New(1));
-        assert_eq!(shared.object_of(key), Some(1));
+        assert_eq!(shared.backing(names(42), true, &[], NEW), Backing::New(1));
+        assert_eq!(shared.object_of(names(42).opened), Some(1));
+        assert_eq!(shared.backing(names(7), true, &[], NEW), Backing::New(2));
     }
 }

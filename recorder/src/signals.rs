@@ -134,6 +134,8 @@ impl Session {
             // report their part in the group stop one by one), or, for
             // SIGTSTP and kin in an orphaned process group, discards it.
             record.resume_signal = signo;
+            let tgid = record.tgid;
+            self.stopping.insert(tgid);
             return self.keep_running(tid);
         }
         record.state = TaskState::Stopped;
@@ -346,7 +348,11 @@ fn step_to_patchable(task: &tracee::Task) -> Result<Stepped, RecordError> {
     // offering a single long instruction.
     let mut span_start = None;
     for _ in 0..MAX_STEPS {
-        let rip = task.regs()?.rip;
+        let regs = task.regs()?;
+        if restart_pending(&regs) {
+            return Ok(Stepped::StopsByItself);
+        }
+        let rip = regs.rip;
         let mut bytes = [0u8; 32];
         let got = task.read_partial(RemoteAddr(rip), &mut bytes);
         let bytes = &bytes[..got];
@@ -431,6 +437,13 @@ enum Reached {
     /// Before an instruction that stops by itself (a syscall).
     Boundary,
     Elsewhere(Stop),
+}
+
+/// Whether the thread stands after a syscall that was interrupted and
+/// that the kernel restarts as the thread resumes: a single step would run
+/// the restarted syscall unseen.
+pub(crate) fn restart_pending(regs: &trace_format::Registers) -> bool {
+    regs.orig_rax != u64::MAX && crate::handlers::RESTART_CODES.contains(&(regs.rax as i64))
 }
 
 /// Instructions that must not be single-stepped: those whose execution

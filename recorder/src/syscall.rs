@@ -14,7 +14,7 @@ use tracee::{maps, Task};
 use crate::error::RecordError;
 use crate::files::FileCapture;
 use crate::outputs;
-use crate::shared::{Backing, FileKey, SharedFiles};
+use crate::shared::{Backing, FileKey, FileNames, NewMapping, SharedFiles, SharedWrite};
 
 /// What happens to the syscall, decided at entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +54,8 @@ pub struct PendingSyscall {
     pub exec_happened: bool,
     /// Output buffers moved to the thread's scratch area.
     pub redirects: Vec<crate::scratch::Redirect>,
+    /// What it changes in the file of a shared object.
+    pub shared_write: Option<SharedWrite>,
 }
 
 impl PendingSyscall {
@@ -125,7 +127,11 @@ fn syscall_label(spec: &SyscallSpec) -> String {
 
 /// At a syscall-entry stop: looks the syscall up, refuses what cannot be
 /// recorded, and reads what the exit will need.
-pub fn on_entry(task: &Task, regs: Registers) -> Result<PendingSyscall, RecordError> {
+pub fn on_entry(
+    task: &Task,
+    regs: Registers,
+    shared: &SharedFiles,
+) -> Result<PendingSyscall, RecordError> {
     let spec = syscalls::lookup(regs.orig_rax).unwrap_or(&UNKNOWN);
     let args = regs.syscall_args();
     let (plan, outputs) = match spec.handling {
@@ -155,6 +161,7 @@ pub fn on_entry(task: &Task, regs: Registers) -> Result<PendingSyscall, RecordEr
         entry_lengths,
         exec_happened: false,
         redirects: Vec::new(),
+        shared_write: shared.write_at_entry(task, &regs),
     })
 }
 
@@ -253,7 +260,7 @@ fn plan_special(
             None => only_if_refused(format!("bpf command {}", args[0] as i64)),
         },
         Special::ProcessVmWritev => Ok((Plan::Emulate, Vec::new())),
-        Special::Rlimit => Ok(rlimit_plan(spec, task, args)),
+        Special::Rlimit => Ok(rlimit_plan(spec, args)),
         Special::Shmat => Ok((Plan::Shmat, Vec::new())),
         Special::Shmdt => Ok((
             Plan::Shmdt {
@@ -266,18 +273,19 @@ fn plan_special(
 
 /// The stack limit decides where the stack stops growing, so a program
 /// that changes its own is replayed doing the same; other limits are only
-/// numbers the program reads back.
-fn rlimit_plan(spec: &SyscallSpec, task: &Task, args: [u64; 6]) -> (Plan, Vec<Output>) {
+/// numbers the program reads back. Only a call naming the caller as pid 0
+/// (as libc's setrlimit does) can run again: the replayed process has
+/// another pid than the recorded one in its arguments.
+fn rlimit_plan(spec: &SyscallSpec, args: [u64; 6]) -> (Plan, Vec<Output>) {
     let (target, resource, new_limit, old_limit) = if spec.number as i64 == libc::SYS_prlimit64 {
         (args[0] as i32, args[1] as u32, args[2], Some(3))
     } else {
         (0, args[0] as u32, args[1], None)
     };
-    let own = target == 0 || tracee::signals::thread_group(task.tid) == Some(target);
     let outputs = old_limit
         .map(|arg| vec![Output::Fixed { arg, len: 16 }])
         .unwrap_or_default();
-    if own && resource == libc::RLIMIT_STACK && new_limit != 0 {
+    if target == 0 && resource == libc::RLIMIT_STACK && new_limit != 0 {
         (Plan::Execute, outputs)
     } else {
         (Plan::Emulate, outputs)
@@ -412,7 +420,13 @@ pub fn on_exit(
         writes,
         action,
         output,
-        file_changes: cx.shared.changes(task, &pending.regs, result, cx.writer)?,
+        file_changes: cx.shared.changes(
+            task.tid,
+            &pending.regs,
+            pending.shared_write.as_ref(),
+            result,
+            cx.writer,
+        )?,
     })
 }
 
@@ -458,16 +472,19 @@ fn map_action(
         });
     }
     let shared = flags & libc::MAP_SHARED as u64 != 0;
+    let opened = FileKey::of_metadata(&meta);
+    let mapped = maps::read_maps(task.tid)?
+        .iter()
+        .find(|e| e.start == addr)
+        .map_or(opened, FileKey::of_mapping);
+    let new = new_mapping(task, addr, len);
     let backing = cx
         .shared
-        .backing(FileKey::of_metadata(&meta), shared, cx.processes);
-    let mut capture = || {
-        cx.files
-            .capture(&fd_path, original.trim_end_matches(" (deleted)"))
-    };
+        .backing(FileNames { opened, mapped }, shared, cx.processes, new);
+    let name = original.trim_end_matches(" (deleted)");
     Ok(action(match backing {
         Backing::Captured => MappingSource::File {
-            file: capture()?,
+            file: cx.files.capture(&fd_path, name)?,
             offset,
         },
         Backing::Existing(object) => MappingSource::Shared {
@@ -475,12 +492,24 @@ fn map_action(
             offset,
             init: None,
         },
+        // The file as it is now: a copy made earlier of the same size and
+        // time may predate writes through a mapping, which need not
+        // change its time.
         Backing::New(object) => MappingSource::Shared {
             object,
             offset,
-            init: Some(SharedInit::File(capture()?)),
+            init: Some(SharedInit::File(cx.files.capture_fresh(&fd_path, name)?)),
         },
     }))
+}
+
+/// The mapping `task`'s syscall just made at `addr`.
+fn new_mapping(task: &Task, addr: u64, len: u64) -> NewMapping {
+    NewMapping {
+        pid: tracee::signals::thread_group(task.tid).unwrap_or(task.tid),
+        start: addr,
+        end: addr.saturating_add(len),
+    }
 }
 
 /// The mapping shmat made at `addr`: of the segment's object, with the
@@ -498,35 +527,28 @@ fn attach_action(
             task.tid
         )));
     };
-    let segment: Vec<&maps::MapEntry> = same_segment(&entries, entry);
-    let len = segment.last().map_or(entry.end, |e| e.end) - addr;
-    let source = match cx
-        .shared
-        .backing(FileKey::of_mapping(entry), true, cx.processes)
-    {
+    // A new attach is one mapping of the whole segment.
+    let len = entry.len();
+    let key = FileKey::of_mapping(entry);
+    let names = FileNames {
+        opened: key,
+        mapped: key,
+    };
+    let new = new_mapping(task, addr, len);
+    let source = match cx.shared.backing(names, true, cx.processes, new) {
         Backing::Existing(object) => MappingSource::Shared {
             object,
             offset: 0,
             init: None,
         },
-        Backing::New(object) => {
-            let pages = crate::exec::capture_nonzero_pages(task, cx.writer, addr, addr + len)?;
-            let contents = pages
-                .into_iter()
-                .map(|w| trace_format::MemoryWrite {
-                    addr: w.addr - addr,
-                    data: w.data,
-                })
-                .collect();
-            MappingSource::Shared {
-                object,
-                offset: 0,
-                init: Some(SharedInit::Memory {
-                    size: len,
-                    contents,
-                }),
-            }
-        }
+        Backing::New(object) => MappingSource::Shared {
+            object,
+            offset: 0,
+            init: Some(SharedInit::Memory {
+                size: len,
+                contents: segment_contents(task, cx.writer, entry)?,
+            }),
+        },
         Backing::Captured => {
             return Err(crate::session::internal(
                 "a System V segment got no shared object".into(),
@@ -542,36 +564,68 @@ fn attach_action(
     })
 }
 
-/// The mappings from `entry` on that belong to the same segment attach:
-/// contiguous, of the same file, at contiguous offsets (another attach of
-/// the segment right after it starts at offset 0 again).
-fn same_segment<'a>(
-    entries: &'a [maps::MapEntry],
+/// What a segment mapped at `entry` holds, at offsets into it: read from
+/// the segment's file where `/proc/PID/map_files` reaches it, stretch by
+/// stretch of data (an untouched page of a large segment is never
+/// allocated), else page by page through the process's memory.
+fn segment_contents(
+    task: &Task,
+    writer: &mut TraceWriter,
     entry: &maps::MapEntry,
-) -> Vec<&'a maps::MapEntry> {
-    let mut segment = Vec::new();
-    let mut end = entry.start;
-    for e in entries.iter().filter(|e| e.start >= entry.start) {
-        let continues = e.start == end
-            && FileKey::of_mapping(e) == FileKey::of_mapping(entry)
-            && e.offset == entry.offset + (e.start - entry.start);
-        if !continues {
-            break;
+) -> Result<Vec<trace_format::MemoryWrite>, RecordError> {
+    let path = format!(
+        "/proc/{}/map_files/{:x}-{:x}",
+        task.tid, entry.start, entry.end
+    );
+    let Ok(file) = std::fs::File::open(&path) else {
+        let pages = crate::exec::capture_nonzero_pages(task, writer, entry.start, entry.end)?;
+        return Ok(pages
+            .into_iter()
+            .map(|w| trace_format::MemoryWrite {
+                addr: w.addr - entry.start,
+                data: w.data,
+            })
+            .collect());
+    };
+    let failed = |e: std::io::Error| RecordError::Capture {
+        path: entry.name.clone(),
+        reason: format!("reading the System V segment failed: {e}"),
+    };
+    let mut contents = Vec::new();
+    for (offset, len) in tracee::memfd::data_extents(&file).map_err(failed)? {
+        let len = len.min(entry.len().saturating_sub(offset));
+        if len > 0 {
+            let data = crate::shared::copy_from(&file, offset, len, writer, failed)?;
+            contents.push(trace_format::MemoryWrite { addr: offset, data });
         }
-        end = e.end;
-        segment.push(e);
     }
-    segment
+    Ok(contents)
 }
 
-/// The (start, length) of the mappings shmdt would remove at `addr`.
+/// The (start, length) of the mappings shmdt removes at `addr`, as the
+/// kernel finds them: the first segment mapping from `addr` on whose
+/// offset into its segment equals its distance from `addr`, then every
+/// mapping of that segment so placed within the segment's size (pieces
+/// that mprotect or munmap split off included).
 fn segment_at(task: &Task, addr: u64) -> Result<Vec<(u64, u64)>, RecordError> {
     let entries = maps::read_maps(task.tid)?;
-    Ok(match entries.iter().find(|e| e.start == addr) {
-        Some(entry) => same_segment(&entries, entry)
-            .into_iter()
-            .map(|e| (e.start, e.len()))
-            .collect(),
-        None => Vec::new(),
-    })
+    let placed = |e: &maps::MapEntry| {
+        e.start >= addr && e.offset == e.start - addr && e.name.starts_with("/SYSV")
+    };
+    let Some(at) = entries.iter().position(|e| e.end > addr && placed(e)) else {
+        return Ok(Vec::new());
+    };
+    let first = &entries[at];
+    let key = FileKey::of_mapping(first);
+    let size = std::fs::metadata(format!(
+        "/proc/{}/map_files/{:x}-{:x}",
+        task.tid, first.start, first.end
+    ))
+    .map_or(u64::MAX, |m| m.len().next_multiple_of(4096));
+    Ok(entries[at..]
+        .iter()
+        .take_while(|e| e.end - addr <= size)
+        .filter(|e| placed(e) && FileKey::of_mapping(e) == key)
+        .map(|e| (e.start, e.len()))
+        .collect())
 }

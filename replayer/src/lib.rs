@@ -3,6 +3,7 @@
 //! recorded results (ARCHITECTURE.md "Replay").
 #![forbid(unsafe_code)]
 
+mod clone;
 pub mod debug;
 mod error;
 mod exec;
@@ -11,6 +12,7 @@ mod output;
 mod point;
 mod session;
 mod shared;
+mod syscall;
 mod task;
 mod trampoline;
 mod verify;

@@ -10,25 +10,24 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use trace_format::{
-    CloneEvent, Event, EventRecord, ExecEvent, ExitEvent, ExitStatus, RdtscEvent, Registers,
-    SignalDisposition, SignalEvent, SyscallAction, SyscallEntryEvent, SyscallEvent, TraceReader,
+    Event, EventRecord, ExecEvent, ExitEvent, ExitStatus, RdtscEvent, SignalDisposition,
+    SignalEvent, TraceReader,
 };
 use tracee::spawn::{self, FirstExec, SpawnSpec};
 use tracee::waiter::ChildWaiter;
-use tracee::{PtraceEvent, RemoteAddr, Resume, Stop, SyscallStopKind, Task, Tid};
+use tracee::{Resume, Stop, Task, Tid};
 
 use crate::debug::DebugLink;
 use crate::error::ReplayError;
-use tracee::syscalls::{self, CloneWord};
 
 use crate::shared::SharedObjects;
 use crate::task::ReplayTask;
-use crate::{exec, memory, output, point, verify};
+use crate::{exec, memory, point, verify};
 
 pub struct ReplaySession {
     pub(crate) reader: TraceReader,
     stub: PathBuf,
-    echo_output: bool,
+    pub(crate) echo_output: bool,
     /// Replayed threads by recorded id.
     pub(crate) tasks: HashMap<Tid, ReplayTask>,
     /// The status the first process ended with.
@@ -42,7 +41,7 @@ pub struct ReplaySession {
     /// Threads created so far.
     created: u64,
     /// The replay's copies of the recording's shared objects.
-    objects: SharedObjects,
+    pub(crate) objects: SharedObjects,
 }
 
 impl ReplaySession {
@@ -62,7 +61,7 @@ impl ReplaySession {
     }
 
     /// Adds a replayed thread, with the debugger attached if there is one.
-    fn adopt(&mut self, recorded_tid: Tid, mut task: ReplayTask) {
+    pub(crate) fn adopt(&mut self, recorded_tid: Tid, mut task: ReplayTask) {
         task.debug = self.debugger.clone();
         task.waiter = self.waiter.clone();
         task.serial = self.created;
@@ -163,229 +162,10 @@ impl ReplaySession {
         Ok(task)
     }
 
-    /// Brings `tid` to the entry of its next syscall and checks the
-    /// registers, unless a `SyscallEntry` event already did.
-    fn enter_syscall(
-        &mut self,
-        number: u64,
-        tid: Tid,
-        regs: &Registers,
-        executed: bool,
-    ) -> Result<(), ReplayError> {
-        let at = format!("syscall {}", tracee::syscalls::name(regs.orig_rax));
-        let task = task_in(&mut self.tasks, number, tid)?;
-        if std::mem::take(&mut task.entered) {
-            if !executed && !task.at_emulated_entry {
-                // Its entry was recorded as one the replay runs (an execve
-                // still in the kernel when another event came), but it
-                // failed in the recording and is emulated: the kernel must
-                // not run it here.
-                cancel_syscall(task, number)?;
-            }
-            return Ok(());
-        }
-        let how = if executed {
-            Resume::Syscall
-        } else {
-            Resume::Sysemu
-        };
-        let stop = task.resume(number, how, None)?;
-        let is_entry =
-            stop == Stop::Syscall && task.task.syscall_stop_kind()? == SyscallStopKind::Entry;
-        if !is_entry {
-            return Err(verify::diverged(
-                number,
-                tid,
-                &at,
-                format!("expected the syscall's entry, got {stop:?}"),
-            ));
-        }
-        let replayed = task.task.regs()?;
-        verify::registers(number, tid, &at, regs, &replayed)?;
-        task.at_emulated_entry = !executed;
-        if executed {
-            tracee::syscalls::apply_rewrites(&task.task, &replayed)?;
-        }
-        Ok(())
-    }
-
-    fn replay_syscall_entry(
-        &mut self,
-        number: u64,
-        tid: Tid,
-        event: &SyscallEntryEvent,
-    ) -> Result<(), ReplayError> {
-        self.enter_syscall(number, tid, &event.regs, event.executed)?;
-        task_in(&mut self.tasks, number, tid)?.entered = true;
-        Ok(())
-    }
-
-    fn replay_syscall(
-        &mut self,
-        number: u64,
-        tid: Tid,
-        event: &SyscallEvent,
-    ) -> Result<(), ReplayError> {
-        self.follow_syscall(number, tid, event)?;
-        for change in &event.file_changes {
-            self.objects.apply(&mut self.reader, change)?;
-        }
-        Ok(())
-    }
-
-    fn follow_syscall(
-        &mut self,
-        number: u64,
-        tid: Tid,
-        event: &SyscallEvent,
-    ) -> Result<(), ReplayError> {
-        let at = format!("syscall {}", tracee::syscalls::name(event.number()));
-        if event.action == SyscallAction::Clone {
-            return self.finish_clone(number, tid, &at, event);
-        }
-        if event.action == SyscallAction::Restart {
-            return self.restart_syscall(number, tid, event);
-        }
-        if let SyscallAction::MaskedWait { signo } = event.action {
-            return self.masked_wait(number, tid, event, signo);
-        }
-        let executed = matches!(
-            event.action,
-            SyscallAction::Execute | SyscallAction::Remap { .. } | SyscallAction::Exec
-        );
-        self.enter_syscall(number, tid, &event.regs, executed)?;
-        let echo = self.echo_output;
-        let task = task_in(&mut self.tasks, number, tid)?;
-        match &event.action {
-            SyscallAction::Emulate => {
-                memory::apply_writes(&task.task, &mut self.reader, &event.writes)?;
-                if let (Some(stream), true) = (event.output, echo) {
-                    output::echo(&task.task, event, stream)?;
-                }
-                set_result(&task.task, event)?;
-                if let Some(debugger) = &task.debug {
-                    // What the kernel wrote, gdb's watchpoints see too.
-                    let thread = task.thread_id();
-                    debugger.borrow_mut().kernel_wrote(thread, &event.writes)?;
-                }
-                Ok(())
-            }
-            SyscallAction::Map(map) => {
-                task.leave_emulated_entry(number)?;
-                memory::map_region(
-                    &task.task,
-                    &mut self.reader,
-                    &mut self.objects,
-                    (map.addr, map.len),
-                    map.prot,
-                    map.flags,
-                    &map.source,
-                )?;
-                set_result(&task.task, event)
-            }
-            SyscallAction::Unmap { ranges } => {
-                task.leave_emulated_entry(number)?;
-                for &(start, len) in ranges {
-                    memory::unmap(&task.task, start, len)?;
-                }
-                set_result(&task.task, event)
-            }
-            SyscallAction::Brk { old_end, new_end } => {
-                task.leave_emulated_entry(number)?;
-                memory::move_break(&task.task, *old_end, *new_end)?;
-                set_result(&task.task, event)
-            }
-            SyscallAction::Execute => {
-                finish_executed(task, number, &at, event, None)?;
-                // What it wrote in the recording (prlimit64's old limit,
-                // say) the replay's own run may not have.
-                memory::apply_writes(&task.task, &mut self.reader, &event.writes)
-            }
-            SyscallAction::Remap { new_addr } => {
-                finish_executed(task, number, &at, event, Some(*new_addr))
-            }
-            SyscallAction::Exec => self.exec_stub(number, tid),
-            SyscallAction::Clone | SyscallAction::Restart | SyscallAction::MaskedWait { .. } => {
-                Ok(())
-            }
-        }
-    }
-
-    /// A wait under a temporary signal mask, ended by a signal whose handler
-    /// ran under that mask. The replay sends the signal and runs
-    /// rt_sigsuspend with the mask instead, which returns at once with the
-    /// kernel remembering the mask to restore after the handler, as the
-    /// recorded wait did; then the recorded result and outputs are put in
-    /// place, and the `Signal` event that follows delivers it.
-    fn masked_wait(
-        &mut self,
-        number: u64,
-        tid: Tid,
-        event: &SyscallEvent,
-        signo: i32,
-    ) -> Result<(), ReplayError> {
-        let at = format!("syscall {}", tracee::syscalls::name(event.number()));
-        self.enter_syscall(number, tid, &event.regs, false)?;
-        let task = task_in(&mut self.tasks, number, tid)?;
-        if task.at_emulated_entry {
-            task.leave_emulated_entry(number)?;
-        }
-        let Some(mask) = tracee::syscalls::temporary_sigmask(&task.task, &event.regs) else {
-            return Err(verify::diverged(
-                number,
-                tid,
-                &at,
-                "the wait has no signal mask in the replay".into(),
-            ));
-        };
-        let tgid = tracee::signals::thread_group(task.tid()).unwrap_or(task.tid());
-        tracee::signals::tgkill(tgid, task.tid(), signo)?;
-        task.signal_sent = Some(signo);
-        let suspended = tracee::remote::syscall_at(
-            &task.task,
-            tracee::remote::REWIND_SYSCALL,
-            libc::SYS_rt_sigsuspend,
-            [mask, 8, 0, 0, 0, 0],
-        )?;
-        if suspended != -514 {
-            return Err(verify::diverged(
-                number,
-                tid,
-                &at,
-                format!("the replayed wait returned {suspended} instead of being interrupted"),
-            ));
-        }
-        memory::apply_writes(&task.task, &mut self.reader, &event.writes)?;
-        set_result(&task.task, event)
-    }
-
-    /// The recorded attempt was interrupted and restarted by the kernel:
-    /// skip it and leave the thread about to run the syscall instruction
-    /// again, as the kernel's restart does.
-    fn restart_syscall(
-        &mut self,
-        number: u64,
-        tid: Tid,
-        event: &SyscallEvent,
-    ) -> Result<(), ReplayError> {
-        // An entry the replay ran for real is cancelled there.
-        self.enter_syscall(number, tid, &event.regs, false)?;
-        let task = task_in(&mut self.tasks, number, tid)?;
-        let mut regs = event.regs;
-        regs.rax = if event.result == -516 {
-            libc::SYS_restart_syscall as u64
-        } else {
-            regs.orig_rax
-        };
-        regs.rip -= 2;
-        task.task.set_regs(&regs)?;
-        Ok(())
-    }
-
     /// Runs the recorded execve as an exec of the stub. If a thread other
     /// than the leader exec'd, it now has the leader's id (the kernel's
     /// rule), in the recording and in the replay alike.
-    fn exec_stub(&mut self, number: u64, tid: Tid) -> Result<(), ReplayError> {
+    pub(crate) fn exec_stub(&mut self, number: u64, tid: Tid) -> Result<(), ReplayError> {
         let task = task_in(&mut self.tasks, number, tid)?;
         let old_tid = task.tid();
         let outcome = exec::exec_stub(&mut task.task, &self.stub)?;
@@ -422,142 +202,6 @@ impl ReplaySession {
         execing.recorded_tid = key;
         execing.recorded_process = key;
         self.tasks.insert(key, execing);
-        Ok(())
-    }
-
-    /// The thread creation the recording saw: the parent runs its clone
-    /// into the kernel, the child appears, and the thread ids the kernel
-    /// wrote are replaced by the recorded ones.
-    fn replay_clone(
-        &mut self,
-        number: u64,
-        tid: Tid,
-        event: &CloneEvent,
-    ) -> Result<(), ReplayError> {
-        self.enter_syscall(number, tid, &event.regs, true)?;
-        let parent = task_in(&mut self.tasks, number, tid)?;
-        let mut stop = parent.task.step(Resume::Syscall, 0)?;
-        // A signal the replay does not deliver (SIGCHLD from a replayed
-        // child) makes fork fail with ERESTARTNOINTR; the kernel restarts
-        // it once the signal is dealt with.
-        while stop == Stop::Syscall && parent.task.regs()?.rax as i64 == -i64::from(ERESTARTNOINTR)
-        {
-            let entry = parent.resume(number, Resume::Syscall, None)?;
-            if entry != Stop::Syscall || parent.task.syscall_stop_kind()? != SyscallStopKind::Entry
-            {
-                return Err(verify::diverged(
-                    number,
-                    tid,
-                    "clone",
-                    format!("expected clone to restart, got {entry:?}"),
-                ));
-            }
-            stop = parent.task.step(Resume::Syscall, 0)?;
-        }
-        if !matches!(
-            stop,
-            Stop::Event(
-                PtraceEvent::Clone | PtraceEvent::Fork | PtraceEvent::Vfork,
-                _
-            )
-        ) {
-            return Err(verify::diverged(
-                number,
-                tid,
-                "clone",
-                format!("expected a new thread, got {stop:?}"),
-            ));
-        }
-        parent.in_clone = true;
-        let child_tid = parent.task.event_msg()? as Tid;
-        let child = Task::new(child_tid)?;
-        let first = child.wait()?;
-        if !matches!(first, Stop::Event(PtraceEvent::Stop, _)) {
-            return Err(verify::diverged(
-                number,
-                event.child_tid,
-                "clone",
-                format!("the new thread first stopped with {first:?}"),
-            ));
-        }
-        // The replay's own pidfd is a descriptor the replayed program never
-        // sees (its fds are the recording's): closed when clone returns.
-        let pidfd = CloneWord::Pidfd;
-        if let Some(at) = syscalls::clone_word(&parent.task, &event.regs, event.flags, pidfd) {
-            parent.replay_pidfd = Some(parent.task.read_u32(RemoteAddr(at))?);
-        }
-        // The ids (and pidfd) the recording's kernel wrote, as the program's
-        // namespaces number them.
-        memory::apply_writes(&parent.task, &mut self.reader, &event.parent_writes)?;
-        memory::apply_writes(&child, &mut self.reader, &event.child_writes)?;
-        let child_regs = child.regs()?;
-        verify::registers(
-            number,
-            event.child_tid,
-            "the new thread",
-            &event.child_regs,
-            &child_regs,
-        )?;
-        let process = if event.flags & libc::CLONE_THREAD as u64 != 0 {
-            parent.recorded_process
-        } else {
-            event.child_tid
-        };
-        if let Some(debugger) = &self.debugger {
-            let debugger = debugger.borrow();
-            if process == debugger.debugged {
-                debugger.thread_added(child.tid)?;
-            } else if parent.recorded_process == debugger.debugged
-                && event.flags & libc::CLONE_VM as u64 == 0
-            {
-                // A vfork child shares the parent's memory and its
-                // breakpoints, which it steps over unseen.
-                debugger.forked(&child);
-            }
-        }
-        self.adopt(
-            event.child_tid,
-            ReplayTask::new(child, event.child_tid, process),
-        );
-        Ok(())
-    }
-
-    /// The parent's clone returns: with the recorded child id.
-    fn finish_clone(
-        &mut self,
-        number: u64,
-        tid: Tid,
-        at: &str,
-        event: &SyscallEvent,
-    ) -> Result<(), ReplayError> {
-        let task = task_in(&mut self.tasks, number, tid)?;
-        if !std::mem::take(&mut task.in_clone) {
-            return Err(ReplayError::BadTrace {
-                event: number,
-                reason: format!("thread {tid} returns from a clone it did not start"),
-            });
-        }
-        task.entered = false;
-        let stop = task.task.step(Resume::Syscall, 0)?;
-        if stop != Stop::Syscall || task.task.syscall_stop_kind()? != SyscallStopKind::Exit {
-            return Err(verify::diverged(
-                number,
-                tid,
-                at,
-                format!("expected the end of clone, got {stop:?}"),
-            ));
-        }
-        if let Some(fd) = task.replay_pidfd.take() {
-            tracee::remote::syscall(
-                &task.task,
-                "close of the replay's pidfd",
-                libc::SYS_close,
-                [u64::from(fd), 0, 0, 0, 0, 0],
-            )?;
-        }
-        let mut regs = task.task.regs()?;
-        regs.rax = event.result as u64;
-        task.task.set_regs(&regs)?;
         Ok(())
     }
 
@@ -708,82 +352,6 @@ impl Drop for ReplaySession {
     }
 }
 
-/// Lets an executed syscall run and checks its result. `remap_to` forces
-/// an mremap that moved in the recording to the same place.
-fn finish_executed(
-    task: &mut ReplayTask,
-    number: u64,
-    at: &str,
-    event: &SyscallEvent,
-    remap_to: Option<u64>,
-) -> Result<(), ReplayError> {
-    let tid = task.recorded_tid;
-    if let Some(new_addr) = remap_to.filter(|&a| a != event.regs.rdi) {
-        let mut forced = event.regs;
-        forced.r10 |= (libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED) as u64;
-        forced.r8 = new_addr;
-        task.task.set_regs(&forced)?;
-    }
-    let stop = task.task.step(Resume::Syscall, 0)?;
-    match stop {
-        Stop::Event(PtraceEvent::Exit, _)
-            if matches!(at, "syscall exit" | "syscall exit_group") =>
-        {
-            task.exiting = true;
-            return Ok(());
-        }
-        Stop::Syscall if task.task.syscall_stop_kind()? == SyscallStopKind::Exit => {}
-        other => {
-            return Err(verify::diverged(
-                number,
-                tid,
-                at,
-                format!("expected the syscall's exit, got {other:?}"),
-            ));
-        }
-    }
-    let mut regs = task.task.regs()?;
-    let result = regs.rax as i64;
-    if result != event.result {
-        return Err(verify::diverged(
-            number,
-            tid,
-            at,
-            format!(
-                "it returned {} in the recording, {result} in the replay",
-                event.result
-            ),
-        ));
-    }
-    if remap_to.is_some() {
-        regs.r10 = event.regs.r10;
-        regs.r8 = event.regs.r8;
-        task.task.set_regs(&regs)?;
-    }
-    Ok(())
-}
-
-/// Turns the syscall `task` entered for real into no syscall at all, and
-/// runs it to its exit stop.
-fn cancel_syscall(task: &mut ReplayTask, number: u64) -> Result<(), ReplayError> {
-    let mut cancelled = task.task.regs()?;
-    cancelled.orig_rax = u64::MAX;
-    task.task.set_regs(&cancelled)?;
-    let stop = task.task.step(Resume::Syscall, 0)?;
-    if stop != Stop::Syscall {
-        return Err(verify::diverged(
-            number,
-            task.recorded_tid,
-            "cancelling a syscall",
-            format!("expected the syscall's exit, got {stop:?}"),
-        ));
-    }
-    Ok(())
-}
-
-/// The kernel's "restart this syscall whatever the signal handler says".
-const ERESTARTNOINTR: i32 = 513;
-
 /// Whether the replay ended as the recording did. Whether a killed process
 /// dumped core depends on its core size limit and the machine's
 /// core_pattern, which the replay does not reproduce (it writes no core
@@ -795,17 +363,9 @@ fn same_end(replayed: ExitStatus, recorded: ExitStatus) -> bool {
     }
 }
 
-/// Sets the recorded result as the syscall's return value.
-fn set_result(task: &Task, event: &SyscallEvent) -> Result<(), ReplayError> {
-    let mut regs = event.regs;
-    regs.rax = event.result as u64;
-    task.set_regs(&regs)?;
-    Ok(())
-}
-
 /// The replayed thread `tid`; borrows only the map, so that the rest of
 /// the session stays usable.
-fn task_in(
+pub(crate) fn task_in(
     tasks: &mut HashMap<Tid, ReplayTask>,
     number: u64,
     tid: Tid,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use argh::FromArgs;
 use recorder::{RecordOptions, RecordOutcome};
 
-use crate::fail::Failure;
+use crate::fail::{say, Failure};
 
 /// run a program and record its execution into a new trace
 #[derive(FromArgs)]
@@ -43,7 +43,7 @@ pub fn run(args: RecordArgs) -> Result<i32, Failure> {
         (false, None) => None,
     };
     if let Some(seed) = chaos_seed {
-        eprintln!("rewind: chaos mode, seed {seed}");
+        say(format!("chaos mode, seed {seed}"));
     }
     let options = RecordOptions {
         chaos_seed,
@@ -58,14 +58,14 @@ pub fn run(args: RecordArgs) -> Result<i32, Failure> {
             ended_by,
         }) => {
             let Some(signal) = ended_by else {
-                eprintln!("rewind: trace saved to {}", trace_dir.display());
+                say(format!("trace saved to {}", trace_dir.display()));
                 return Ok(status.shell_code());
             };
-            eprintln!(
-                "rewind: {} ended the recording and killed the program; trace saved to {}",
+            say(format!(
+                "{} ended the recording and killed the program; trace saved to {}",
                 tracee::signal_name(signal),
                 trace_dir.display()
-            );
+            ));
             Ok(128 + signal)
         }
         Err(e) => Err(Failure::new(&e, e.exit_code())),

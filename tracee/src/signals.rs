@@ -54,6 +54,14 @@ pub fn blocked(tid: Tid, signal: i32) -> Result<bool, TraceeError> {
     Ok((1..=64).contains(&signal) && mask & (1u64 << (signal - 1)) != 0)
 }
 
+/// Process `pid`'s ids in each PID namespace it belongs to, from the
+/// outermost in (`NSpid` in /proc/PID/status).
+pub fn namespace_pids(pid: Tid) -> Option<Vec<Tid>> {
+    let status = proc_status(pid).ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
+    line.split_whitespace().map(|id| id.parse().ok()).collect()
+}
+
 fn proc_status(pid: Tid) -> Result<String, TraceeError> {
     let path = format!("/proc/{pid}/status");
     std::fs::read_to_string(&path).map_err(|source| TraceeError::Proc {

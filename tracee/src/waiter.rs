@@ -101,7 +101,8 @@ impl ChildWaiter {
             if let Some(found) = poll_any()? {
                 return Ok(Some(found));
             }
-            if !self.sleep_until(deadline, -1)? || self.has_signals() {
+            // One may have come while another wait drained the signalfd.
+            if self.has_signals() || !self.sleep_until(deadline, -1)? {
                 return Ok(None);
             }
         }
