@@ -81,7 +81,8 @@ impl fmt::Display for RecordError {
             RecordError::CannotDescribe { what, outcome } => write!(
                 f,
                 "{what} {outcome}, and rewind cannot tell what it changed; the recording was stopped \
-                 and the program killed"
+                 and the program killed (rewind must learn this call to record this program: \
+                 please report it)"
             ),
             RecordError::Tracee(e) => write!(f, "recording failed: {e}"),
             RecordError::Trace(e) => write!(f, "{e}"),

@@ -70,7 +70,8 @@ impl fmt::Display for ReplayError {
             ReplayError::Output(e) => write!(f, "cannot write the replayed output: {e}"),
             ReplayError::SharedObject { object, reason } => write!(
                 f,
-                "the replay's copy of shared object {object} failed: {reason}"
+                "cannot keep the replay's copy of shared object {object} ({reason}); the replay \
+                 needs memory for it and /proc mounted"
             ),
             ReplayError::DebuggerGone => write!(f, "the debugger disconnected"),
             ReplayError::Interrupted => write!(f, "the replay was interrupted"),

@@ -87,7 +87,9 @@ impl SharedObjects {
             Entry::Occupied(entry) => Ok(entry.into_mut()),
             Entry::Vacant(entry) => {
                 let Some(init) = init else {
-                    return Err(failed("the trace uses it before it is first mapped".into()));
+                    return Err(failed(
+                        "the trace uses it before its first mapping: the trace is damaged".into(),
+                    ));
                 };
                 let file = tracee::memfd::create(&format!("rewind-shared-{object}"))
                     .map_err(|e| failed(format!("cannot create a memory file: {e}")))?;
