@@ -4,166 +4,12 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::gdb::*;
 use support::{children_of, compile, text, TempDir, Traces};
-
-/// gdb's own time limit per session; a hung server fails the test.
-const GDB_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// The tests need gdb (the README lists it with the test requirements): a
-/// machine without it fails them rather than passing them unchecked.
-fn require_gdb() {
-    let found = Command::new("gdb")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(found, "gdb is not installed; the debugger tests need it");
-}
-
-/// A `rewind replay -s 0` process, ended (by its pid) when dropped.
-struct ReplayServer {
-    child: Child,
-    address: String,
-}
-
-impl ReplayServer {
-    fn start(traces: &Traces, extra: &[&str]) -> ReplayServer {
-        let mut child = traces
-            .command()
-            .args(["replay", "-s", "0"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("run rewind replay -s");
-        let stdout = child.stdout.take().expect("server stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let mut address = None;
-        for line in lines.by_ref() {
-            let line = line.expect("read server output");
-            if let Some(rest) = line.strip_prefix("gdb -ex 'target remote ") {
-                address = Some(rest.trim_end_matches('\'').to_owned());
-                break;
-            }
-        }
-        let Some(address) = address else {
-            let _ = child.kill();
-            let status = child.wait();
-            panic!("the replay server printed no gdb command (status {status:?})");
-        };
-        // Keep draining the server's stdout so that it never blocks.
-        std::thread::spawn(move || for _ in lines {});
-        ReplayServer { child, address }
-    }
-
-    /// Runs gdb in batch mode with `commands` against the server.
-    fn gdb(&self, commands: &[&str]) -> String {
-        let mut gdb = Command::new("gdb");
-        gdb.args(["-batch", "-nx", "-ex", "set pagination off", "-ex"])
-            .arg(format!("target remote {}", self.address));
-        for command in commands {
-            gdb.arg("-ex").arg(command);
-        }
-        let mut child = gdb
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run gdb");
-        let started = Instant::now();
-        loop {
-            if child.try_wait().expect("wait for gdb").is_some() {
-                break;
-            }
-            if started.elapsed() > GDB_TIMEOUT {
-                let _ = child.kill();
-                let output = child.wait_with_output().expect("gdb output");
-                panic!(
-                    "gdb did not finish in {GDB_TIMEOUT:?}; it printed:\n{}{}",
-                    text(&output.stdout),
-                    text(&output.stderr)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let output = child.wait_with_output().expect("gdb output");
-        let all = format!("{}{}", text(&output.stdout), text(&output.stderr));
-        eprintln!("--- gdb {commands:?}:\n{all}");
-        all
-    }
-}
-
-impl Drop for ReplayServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Records `name` (compiled without optimization) from a copy that is
-/// deleted afterwards: gdb must get the program from the trace.
-fn record_program(traces: &Traces, name: &str) -> (String, PathBuf) {
-    let exe = compile(name, &["-O0"]);
-    let scratch = TempDir::new(&format!("gdb-{name}"));
-    let copy = scratch.path().join(name);
-    std::fs::copy(&exe, &copy).expect("copy program");
-    let record = traces.record(&copy, &[]);
-    assert!(
-        text(&record.stderr).contains("trace saved"),
-        "recording failed: {}",
-        text(&record.stderr)
-    );
-    drop(scratch);
-    assert!(!copy.exists());
-    (text(&record.stdout), copy)
-}
-
-/// A recording of `name` served for gdb: the server first, so that it ends
-/// before its trace is removed.
-struct Served {
-    server: ReplayServer,
-    recorded: String,
-    _traces: Traces,
-}
-
-fn serve_recording(tag: &str, name: &str, server_args: &[&str]) -> Served {
-    require_gdb();
-    let traces = Traces::new(tag);
-    let (recorded, _) = record_program(&traces, name);
-    let server = ReplayServer::start(&traces, server_args);
-    Served {
-        server,
-        recorded,
-        _traces: traces,
-    }
-}
-
-fn field(output: &str, name: &str) -> String {
-    let words: Vec<&str> = output.split_whitespace().collect();
-    let at = words
-        .iter()
-        .position(|w| *w == name)
-        .unwrap_or_else(|| panic!("no {name} in {output}"));
-    words[at + 1].to_owned()
-}
-
-fn source_line(name: &str, marker: &str) -> usize {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/programs")
-        .join(format!("{name}.c"));
-    let text = std::fs::read_to_string(source).expect("read source");
-    text.lines()
-        .position(|l| l.contains(marker))
-        .map(|i| i + 1)
-        .expect("marker line")
-}
 
 #[test]
 fn breakpoint_step_finish_and_recorded_random_value() {
@@ -240,8 +86,14 @@ fn watchpoints_on_global_and_heap_variables() {
 fn continuing_to_the_end_reports_the_exit_status() {
     let served = serve_recording("gdb-exit", "gdb_target", &[]);
     let server = &served.server;
-    let out = server.gdb(&["monitor when", "continue"]);
+    let out = server.gdb(&["monitor when", "continue", "bt 1", "continue"]);
     assert!(out.contains("Current event:"), "monitor: {out}");
+    // As rr shows it: the last thread stopped at its exit, stack and all.
+    assert!(
+        out.contains("Program received signal SIGKILL"),
+        "end: {out}"
+    );
+    assert!(out.contains("#0  "), "the stack at the exit: {out}");
     assert!(out.contains("exited with code 05"), "exit: {out}");
 }
 
@@ -569,7 +421,13 @@ fn debugging_a_chosen_process_of_the_tree() {
     assert!(text(&record.stderr).contains("trace saved"));
     let pid = pid_in_ps(&traces, "/gdb_target-O0");
     let server = ReplayServer::start(&traces, &["-p", &pid]);
-    let out = server.gdb(&["break square", "continue", "info inferiors", "continue"]);
+    let out = server.gdb(&[
+        "break square",
+        "continue",
+        "info inferiors",
+        "continue",
+        "continue",
+    ]);
     assert!(out.contains("Breakpoint 1, square (x=7)"), "{out}");
     assert!(out.contains(&format!("process {pid}")), "{out}");
     assert!(out.contains("exited with code 05"), "{out}");
@@ -586,7 +444,7 @@ fn debugging_a_chosen_process_of_the_tree() {
         .unwrap_or_else(|| panic!("no child exiting with 3 in {listing}"))
         .to_owned();
     let server = ReplayServer::start(&forks, &["-p", &child]);
-    let out = server.gdb(&["info inferiors", "continue"]);
+    let out = server.gdb(&["info inferiors", "continue", "continue"]);
     assert!(out.contains("exited with code 03"), "{out}");
 
     let missing = forks
@@ -663,7 +521,8 @@ fn interrupt_while_running(server: &ReplayServer, commands: &[&str]) -> String {
     for command in commands {
         gdb.arg("-ex").arg(command);
     }
-    gdb.args(["-ex", "continue"])
+    // To the SIGKILL stop at the end, then to the exit.
+    gdb.args(["-ex", "continue", "-ex", "continue"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -718,7 +577,7 @@ fn threads_spinning_between_preemptions_replay_under_gdb() {
     let record = traces.record(&exe, &["20"]);
     assert!(text(&record.stderr).contains("trace saved"));
     let server = ReplayServer::start(&traces, &[]);
-    let out = server.gdb(&["continue"]);
+    let out = server.gdb(&["continue", "continue"]);
     assert!(out.contains("exited normally"), "{out}");
 }
 
@@ -729,6 +588,7 @@ fn breakpoints_in_code_a_vfork_child_runs() {
     let out = server.gdb(&[
         "break execve",
         "break show",
+        "continue",
         "continue",
         "continue",
         "continue",

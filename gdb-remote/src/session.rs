@@ -232,8 +232,15 @@ impl<'t, C: Connection> Session<'t, C> {
                 self.reply(&reply)
             }
             Command::ResumeQuery => self.reply(b"vCont;c;C;s;S"),
-            Command::Resume(request) => self.resume(request, false),
-            Command::ReverseResume(request) => self.resume(request, true),
+            Command::Resume(request, signal) => self.resume(request, signal, false),
+            Command::ReverseResume(request) => self.resume(request, None, true),
+            Command::PassSignals(signals) => match self.target.signals() {
+                Some(filter) => {
+                    filter.pass(&signals);
+                    self.reply(b"OK")
+                }
+                None => self.reply(b""),
+            },
             Command::Breakpoint {
                 insert,
                 kind,
@@ -282,6 +289,9 @@ impl<'t, C: Connection> Session<'t, C> {
         }
         if self.target.reverse().is_some() {
             reply.push_str(";ReverseStep+;ReverseContinue+");
+        }
+        if self.target.signals().is_some() {
+            reply.push_str(";QPassSignals+");
         }
         reply.into_bytes()
     }
@@ -426,7 +436,12 @@ impl<'t, C: Connection> Session<'t, C> {
         }
     }
 
-    fn resume(&mut self, request: ResumeRequest, reverse: bool) -> io::Result<Flow> {
+    fn resume(
+        &mut self,
+        request: ResumeRequest,
+        signal: Option<i32>,
+        reverse: bool,
+    ) -> io::Result<Flow> {
         if reverse && self.target.reverse().is_none() {
             return self.reply(b"");
         }
@@ -455,7 +470,7 @@ impl<'t, C: Connection> Session<'t, C> {
                 None => Err(TargetError::Unsupported),
             }
         } else {
-            self.target.resume(action, &interrupt)
+            self.target.resume(action, signal, &interrupt)
         };
         if interrupt.finish() {
             log::note("client went away while the target ran");

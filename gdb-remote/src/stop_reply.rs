@@ -36,6 +36,15 @@ pub(crate) fn gdb_signal(linux: i32) -> u8 {
     }
 }
 
+/// The Linux signal gdb's number `gdb` stands for (in resumes and
+/// `QPassSignals`); None for one Linux has not.
+pub(crate) fn linux_signal(gdb: u64) -> Option<i32> {
+    if gdb == u64::from(GDB_SIGNAL_UNKNOWN) {
+        return None;
+    }
+    (1..=64).find(|&linux| u64::from(gdb_signal(linux)) == gdb)
+}
+
 /// The thread a stop happened in, if it names one.
 pub(crate) fn stop_thread(stop: &StopReason) -> Option<ThreadId> {
     match *stop {
@@ -244,5 +253,10 @@ mod tests {
         assert_eq!(gdb_signal(16), GDB_SIGNAL_UNKNOWN);
         assert_eq!(gdb_signal(0), 0);
         assert_eq!(gdb_signal(-5), GDB_SIGNAL_UNKNOWN);
+        for linux in (1..=64).filter(|&s| s != 16) {
+            assert_eq!(linux_signal(u64::from(gdb_signal(linux))), Some(linux));
+        }
+        assert_eq!(linux_signal(u64::from(GDB_SIGNAL_UNKNOWN)), None);
+        assert_eq!(linux_signal(7), None);
     }
 }

@@ -127,10 +127,13 @@ pub trait Target {
     fn read_memory(&mut self, thread: ThreadId, addr: u64, len: usize) -> TargetResult<Vec<u8>>;
     fn write_memory(&mut self, thread: ThreadId, addr: u64, data: &[u8]) -> TargetResult<()>;
 
-    /// Runs until the next stop. `interrupt` reports the client's Ctrl-C.
+    /// Runs until the next stop. `signal` is the one gdb gives with the
+    /// resume (`C`, `S`): usually the signal the last stop reported, for
+    /// the target to deliver. `interrupt` reports the client's Ctrl-C.
     fn resume(
         &mut self,
         action: ResumeAction,
+        signal: Option<i32>,
         interrupt: &dyn Interrupt,
     ) -> TargetResult<StopReason>;
 
@@ -168,6 +171,18 @@ pub trait Target {
     fn host_files(&mut self) -> Option<&mut dyn HostFiles> {
         None
     }
+
+    fn signals(&mut self) -> Option<&mut dyn Signals> {
+        None
+    }
+}
+
+/// `QPassSignals`: gdb's `handle SIG nostop noprint pass`.
+pub trait Signals {
+    /// The signals the target may deliver without reporting a stop; any
+    /// other stops the program before it is delivered. Replaces the last
+    /// list.
+    fn pass(&mut self, signals: &[i32]);
 }
 
 /// What a `Z`/`z` packet asks for.

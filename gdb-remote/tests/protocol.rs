@@ -32,6 +32,7 @@ fn qsupported_advertises_what_the_target_has() {
         "hwbreak+",
         "ReverseStep+",
         "ReverseContinue+",
+        "QPassSignals+",
     ] {
         assert!(
             supported.split(';').any(|f| f == feature),
@@ -46,6 +47,7 @@ fn qsupported_advertises_what_the_target_has() {
     let supported = client.handshake();
     assert!(!supported.contains("Reverse"), "{supported}");
     assert!(!supported.contains("swbreak"), "{supported}");
+    assert!(!supported.contains("QPassSignals"), "{supported}");
     assert_eq!(client.ask("bc"), "");
     assert_eq!(client.ask("bs"), "");
     assert_eq!(client.ask("Z0,401000,1"), "");
@@ -418,4 +420,32 @@ fn serve_connection_over_a_socket_pair() {
     client_end.write_all(b"+").unwrap();
     let end = handle.join().unwrap().unwrap();
     assert_eq!(end, gdb_remote::SessionEnd::Detached);
+}
+
+#[test]
+fn pass_signals_and_resume_signals_reach_the_target() {
+    let server = start(MockTarget::new());
+    let mut client = server.connect();
+    client.handshake();
+    assert_eq!(client.ask("QPassSignals:e;14"), "OK");
+    assert_eq!(client.ask("QPassSignals:"), "OK");
+    assert_eq!(client.ask("QPassSignals:xyz"), "E01");
+    assert_eq!(client.ask("S0b"), "T05thread:p64.64;");
+    assert_eq!(client.ask("vCont;S0e:p64.65;c"), "T05thread:p64.65;");
+    client.send(b"k");
+    let (target, _) = server.finish();
+    let passed = target.passed.expect("the mock takes signal lists");
+    // gdb's 0x14 is SIGCHLD, Linux's 17.
+    assert_eq!(passed.lists, [vec![14, 17], vec![]]);
+    assert_eq!(target.resume_signals, [Some(11), Some(14)]);
+}
+
+#[test]
+fn pass_signals_is_unknown_to_a_target_without_them() {
+    let server = start(MockTarget::bare());
+    let mut client = server.connect();
+    client.handshake();
+    assert_eq!(client.ask("QPassSignals:e"), "");
+    client.send(b"k");
+    server.finish();
 }

@@ -258,6 +258,11 @@ impl ReplaySession {
         }
         let regs = task.task.regs()?;
         verify::registers(number, tid, &at, &event.regs, &regs)?;
+        if let Some(debugger) = task.debug.clone() {
+            debugger
+                .borrow_mut()
+                .signal_received(task.thread_id(), event.signo)?;
+        }
         let mut siginfo = [0u8; 128];
         let len = event.siginfo.len().min(128);
         siginfo[..len].copy_from_slice(&event.siginfo[..len]);
@@ -274,7 +279,11 @@ impl ReplaySession {
                     ));
                 }
                 let entered = task.task.regs()?;
-                verify::registers(number, tid, &at, handler, &entered)
+                verify::registers(number, tid, &at, handler, &entered)?;
+                if let Some(debugger) = &task.debug {
+                    debugger.borrow_mut().signal_delivered(task.thread_id());
+                }
+                Ok(())
             }
             SignalDisposition::Fatal { .. } => {
                 task.resume_signal = event.signo;

@@ -1,6 +1,8 @@
 //! Helpers for tests that run the real `rewind` binary on real programs.
 #![allow(dead_code)]
 
+pub mod gdb;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -67,8 +67,11 @@ pub(crate) enum Command<'a> {
 
     // Execution.
     ResumeQuery,
-    Resume(ResumeRequest),
+    /// A resume, with the signal a `C`/`S` action gives.
+    Resume(ResumeRequest, Option<i32>),
     ReverseResume(ResumeRequest),
+    /// `QPassSignals`: the signals the target may deliver unreported.
+    PassSignals(Vec<i32>),
     Breakpoint {
         insert: bool,
         kind: BreakpointKind,

@@ -52,12 +52,26 @@ pub(crate) fn parse(packet: &[u8]) -> Command<'_> {
                 parse_xfer(rest)
             } else if let Some(rest) = packet.strip_prefix(b"qRcmd,") {
                 hex::decode_bytes(rest).map_or(Command::Malformed, Command::Monitor)
+            } else if let Some(rest) = packet.strip_prefix(b"QPassSignals:") {
+                parse_signal_list(rest).map_or(Command::Malformed, Command::PassSignals)
             } else {
                 // qTStatus, qOffsets, qTfV, QPassSignals, QNonStop, ...
                 Command::Unsupported
             }
         }
     }
+}
+
+/// `sig;sig...` in hex, gdb's numbering, as Linux signals; empty for
+/// none. gdb lists its own signals too (SIGEMT, SIGLOST...), which Linux
+/// has not: they are left out.
+fn parse_signal_list(list: &[u8]) -> Option<Vec<i32>> {
+    let mut signals = Vec::new();
+    for item in list.split(|&b| b == b';').filter(|item| !item.is_empty()) {
+        let gdb = hex::parse_u64(item).filter(|&signo| signo < 256)?;
+        signals.extend(crate::stop_reply::linux_signal(gdb));
+    }
+    Some(signals)
 }
 
 /// `:feature;feature...`, each `name+`, `name-`, `name?` or `name=value`.
@@ -110,6 +124,19 @@ fn parse_xfer(rest: &[u8]) -> Command<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pass_signals() {
+        // gdb's SIGALRM, SIGCHLD (20) and SIGWINCH; its SIGEMT (7) has
+        // no Linux counterpart.
+        assert_eq!(
+            parse(b"QPassSignals:e;14;1c;7"),
+            Command::PassSignals(vec![14, 17, 28])
+        );
+        assert_eq!(parse(b"QPassSignals:"), Command::PassSignals(vec![]));
+        assert_eq!(parse(b"QPassSignals:zz"), Command::Malformed);
+        assert_eq!(parse(b"QPassSignals:1ff"), Command::Malformed);
+    }
 
     #[test]
     fn supported() {

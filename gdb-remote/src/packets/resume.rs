@@ -1,6 +1,6 @@
 //! Resuming: `c`, `C`, `s`, `S`, `vCont`, `vCont?`, and the reverse `bc`,
-//! `bs`. Signals given with `C`/`S` are accepted and ignored: a replay
-//! cannot deliver a signal the recording did not have.
+//! `bs`. A signal given with `C`/`S` goes to the target with the resume,
+//! which decides what to do with it.
 
 use super::{thread, Command, ThreadSel};
 use crate::hex;
@@ -15,11 +15,13 @@ pub(crate) enum ResumeRequest {
 
 pub(crate) fn parse(packet: &[u8]) -> Command<'_> {
     let parsed = match packet {
-        b"c" => Some(Command::Resume(ResumeRequest::Continue)),
-        b"s" => Some(Command::Resume(ResumeRequest::Step(None))),
-        [b'C', args @ ..] => valid_signal(args).then_some(Command::Resume(ResumeRequest::Continue)),
+        b"c" => Some(Command::Resume(ResumeRequest::Continue, None)),
+        b"s" => Some(Command::Resume(ResumeRequest::Step(None), None)),
+        [b'C', args @ ..] => {
+            signal(args).map(|signo| Command::Resume(ResumeRequest::Continue, Some(signo)))
+        }
         [b'S', args @ ..] => {
-            valid_signal(args).then_some(Command::Resume(ResumeRequest::Step(None)))
+            signal(args).map(|signo| Command::Resume(ResumeRequest::Step(None), Some(signo)))
         }
         b"bc" => Some(Command::ReverseResume(ResumeRequest::Continue)),
         b"bs" => Some(Command::ReverseResume(ResumeRequest::Step(None))),
@@ -27,7 +29,7 @@ pub(crate) fn parse(packet: &[u8]) -> Command<'_> {
         [b'b', ..] => return Command::Unsupported,
         b"vCont?" => Some(Command::ResumeQuery),
         [b'v', b'C', b'o', b'n', b't', b';', actions @ ..] => {
-            parse_vcont(actions).map(Command::Resume)
+            parse_vcont(actions).map(|(request, signo)| Command::Resume(request, signo))
         }
         // `c addr` / `s addr` (resume elsewhere): gdb stopped sending them;
         // moving the pc behind the replay's back would break it anyway.
@@ -36,16 +38,21 @@ pub(crate) fn parse(packet: &[u8]) -> Command<'_> {
     parsed.unwrap_or(Command::Malformed)
 }
 
-/// `sig` or `sig;addr`; the address form is refused like `c addr`.
-fn valid_signal(args: &[u8]) -> bool {
-    args.len() == 2 && hex::parse_u64(args).is_some()
+/// `sig` (two hex digits, gdb's numbering) as a Linux signal; the
+/// `sig;addr` form is refused like `c addr`.
+fn signal(args: &[u8]) -> Option<i32> {
+    (args.len() == 2).then_some(())?;
+    crate::stop_reply::linux_signal(hex::parse_u64(args)?)
 }
 
 /// `action[:thread](;action[:thread])*`. All-stop: a step of any thread
 /// makes the resume a step of that thread, else any continue continues.
-fn parse_vcont(actions: &[u8]) -> Option<ResumeRequest> {
+/// The signal is the one of the first action that gives one (gdb gives
+/// one at most, to the thread that received it).
+fn parse_vcont(actions: &[u8]) -> Option<(ResumeRequest, Option<i32>)> {
     let mut step = None;
     let mut continues = false;
+    let mut signo = None;
     for item in actions.split(|&b| b == b';') {
         let (action, thread) = match super::split_at_byte(item, b':') {
             Some((action, id)) => (action, Some(thread::parse_thread_id(id)?)),
@@ -54,8 +61,14 @@ fn parse_vcont(actions: &[u8]) -> Option<ResumeRequest> {
         let stepping = match action {
             b"c" => false,
             b"s" => true,
-            [b'C', sig @ ..] if valid_signal(sig) => false,
-            [b'S', sig @ ..] if valid_signal(sig) => true,
+            [b'C', sig @ ..] => {
+                signo = signo.or(Some(signal(sig)?));
+                false
+            }
+            [b'S', sig @ ..] => {
+                signo = signo.or(Some(signal(sig)?));
+                true
+            }
             // `t` (stop) and `r` (range step) are not offered in vCont?.
             _ => return None,
         };
@@ -72,8 +85,8 @@ fn parse_vcont(actions: &[u8]) -> Option<ResumeRequest> {
         }
     }
     match step {
-        Some(thread) => Some(ResumeRequest::Step(thread)),
-        None if continues => Some(ResumeRequest::Continue),
+        Some(thread) => Some((ResumeRequest::Step(thread), signo)),
+        None if continues => Some((ResumeRequest::Continue, signo)),
         None => None,
     }
 }
@@ -83,18 +96,34 @@ mod tests {
     use super::*;
 
     fn step(pid: i32, tid: i32) -> Command<'static> {
-        Command::Resume(ResumeRequest::Step(Some(ThreadSel::Thread {
-            pid: Some(pid),
-            tid,
-        })))
+        stepped(pid, tid, None)
+    }
+
+    fn stepped(pid: i32, tid: i32, signo: Option<i32>) -> Command<'static> {
+        Command::Resume(
+            ResumeRequest::Step(Some(ThreadSel::Thread {
+                pid: Some(pid),
+                tid,
+            })),
+            signo,
+        )
     }
 
     #[test]
     fn plain_resumes() {
-        assert_eq!(parse(b"c"), Command::Resume(ResumeRequest::Continue));
-        assert_eq!(parse(b"s"), Command::Resume(ResumeRequest::Step(None)));
-        assert_eq!(parse(b"C0b"), Command::Resume(ResumeRequest::Continue));
-        assert_eq!(parse(b"S05"), Command::Resume(ResumeRequest::Step(None)));
+        assert_eq!(parse(b"c"), Command::Resume(ResumeRequest::Continue, None));
+        assert_eq!(
+            parse(b"s"),
+            Command::Resume(ResumeRequest::Step(None), None)
+        );
+        assert_eq!(
+            parse(b"C0b"),
+            Command::Resume(ResumeRequest::Continue, Some(11))
+        );
+        assert_eq!(
+            parse(b"S05"),
+            Command::Resume(ResumeRequest::Step(None), Some(5))
+        );
         assert_eq!(parse(b"C0b;401000"), Command::Malformed);
         assert_eq!(parse(b"c401000"), Command::Malformed);
         assert_eq!(parse(b"C"), Command::Malformed);
@@ -117,18 +146,30 @@ mod tests {
     #[test]
     fn vcont() {
         assert_eq!(parse(b"vCont?"), Command::ResumeQuery);
-        assert_eq!(parse(b"vCont;c"), Command::Resume(ResumeRequest::Continue));
+        assert_eq!(
+            parse(b"vCont;c"),
+            Command::Resume(ResumeRequest::Continue, None)
+        );
+        assert_eq!(
+            parse(b"vCont;C0b:p1.2;c"),
+            Command::Resume(ResumeRequest::Continue, Some(11))
+        );
         assert_eq!(parse(b"vCont;s:p1.2;c"), step(1, 2));
         assert_eq!(parse(b"vCont;c;s:p1.2"), step(1, 2));
         assert_eq!(parse(b"vCont;s:p1.2"), step(1, 2));
-        assert_eq!(parse(b"vCont;S05:p1.3;C0b"), step(1, 3));
+        assert_eq!(parse(b"vCont;S05:p1.3;C0b"), stepped(1, 3, Some(5)));
+        // gdb's SIGUSR1 is 30, Linux's 10.
+        assert_eq!(
+            parse(b"vCont;C1e:p1.2;c"),
+            Command::Resume(ResumeRequest::Continue, Some(10))
+        );
         assert_eq!(
             parse(b"vCont;s"),
-            Command::Resume(ResumeRequest::Step(None))
+            Command::Resume(ResumeRequest::Step(None), None)
         );
         assert_eq!(
             parse(b"vCont;c:p1.-1"),
-            Command::Resume(ResumeRequest::Continue)
+            Command::Resume(ResumeRequest::Continue, None)
         );
         assert_eq!(parse(b"vCont;s:p1.2;s:p1.3"), step(1, 2));
         assert_eq!(parse(b"vCont;"), Command::Malformed);

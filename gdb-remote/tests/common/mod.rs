@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use gdb_remote::{
     BreakpointKind, Breakpoints, HostFiles, Interrupt, ResumeAction, ReverseExecution, ServeEnd,
-    Server, StopReason, Target, TargetError, TargetResult, ThreadId, WatchKind, X86Registers,
+    Server, Signals, StopReason, Target, TargetError, TargetResult, ThreadId, WatchKind,
+    X86Registers,
 };
 
 pub const PID: i32 = 0x64;
@@ -40,7 +41,11 @@ pub struct MockTarget {
     /// continue runs until the client interrupts.
     pub script: VecDeque<StopReason>,
     pub resumes: Vec<ResumeAction>,
+    /// The signal each resume gave.
+    pub resume_signals: Vec<Option<i32>>,
     pub breakpoints: Option<BreakpointTable>,
+    /// The last `QPassSignals` list, where the target takes them.
+    pub passed: Option<PassedSignals>,
     pub reverse: Option<ReverseLog>,
     pub files: Option<MockFiles>,
     pub auxv: Vec<u8>,
@@ -159,7 +164,9 @@ impl MockTarget {
             },
             script: VecDeque::new(),
             resumes: Vec::new(),
+            resume_signals: Vec::new(),
             breakpoints: Some(BreakpointTable::default()),
+            passed: Some(PassedSignals::default()),
             reverse: Some(ReverseLog::default()),
             files: None,
             auxv,
@@ -170,6 +177,7 @@ impl MockTarget {
     /// No optional extensions at all.
     pub fn bare() -> MockTarget {
         MockTarget {
+            passed: None,
             breakpoints: None,
             reverse: None,
             files: None,
@@ -220,9 +228,11 @@ impl Target for MockTarget {
     fn resume(
         &mut self,
         action: ResumeAction,
+        signal: Option<i32>,
         interrupt: &dyn Interrupt,
     ) -> TargetResult<StopReason> {
         self.resumes.push(action);
+        self.resume_signals.push(signal);
         let stop = match action {
             ResumeAction::Step(thread) => {
                 let regs = self.regs.get_mut(&thread).ok_or(TargetError::Errno(3))?;
@@ -300,6 +310,21 @@ impl Target for MockTarget {
 
     fn host_files(&mut self) -> Option<&mut dyn HostFiles> {
         self.files.as_mut().map(|f| f as &mut dyn HostFiles)
+    }
+
+    fn signals(&mut self) -> Option<&mut dyn Signals> {
+        self.passed.as_mut().map(|p| p as &mut dyn Signals)
+    }
+}
+
+#[derive(Default)]
+pub struct PassedSignals {
+    pub lists: Vec<Vec<i32>>,
+}
+
+impl Signals for PassedSignals {
+    fn pass(&mut self, signals: &[i32]) {
+        self.lists.push(signals.to_vec());
     }
 }
 

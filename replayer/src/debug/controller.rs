@@ -2,7 +2,7 @@
 //! gdb must see it and serves gdb's requests there; runs replayed threads
 //! with gdb's breakpoints, steps and watchpoints in force.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
@@ -57,6 +57,11 @@ pub struct Debugger {
     files: HashMap<String, PathBuf>,
     /// Each process's program and auxiliary vector, by recorded pid.
     programs: HashMap<i32, (String, Vec<u8>)>,
+    /// Signals gdb lets pass without showing them (`handle SIG nostop`).
+    passed_signals: HashSet<i32>,
+    /// The recorded signal the stop gdb sees is about to deliver: the one
+    /// signal a resume may give.
+    pending_signal: Option<i32>,
 }
 
 fn thread_of(threads: &[(ThreadId, Tid)], thread: ThreadId) -> Result<Tid, TargetError> {
@@ -95,6 +100,8 @@ impl Debugger {
             message: None,
             files: HashMap::new(),
             programs: HashMap::new(),
+            passed_signals: HashSet::new(),
+            pending_signal: None,
         })
     }
 
@@ -206,18 +213,58 @@ impl Debugger {
                 .recv()
                 .map_err(|_| ReplayError::DebuggerGone)?;
             let reply = match request {
-                Request::Resume(action) => {
-                    self.step = match action {
-                        ResumeAction::Step(thread) => Some(thread),
-                        ResumeAction::Continue => None,
-                    };
-                    return Ok(());
-                }
+                Request::Resume(action, signal) => match self.refused_signal(signal) {
+                    Some(refusal) => Err(refusal),
+                    None => {
+                        self.pending_signal = None;
+                        self.step = match action {
+                            ResumeAction::Step(thread) => Some(thread),
+                            ResumeAction::Continue => None,
+                        };
+                        return Ok(());
+                    }
+                },
                 other => self.serve(other),
             };
             self.answers
                 .send(reply)
                 .map_err(|_| ReplayError::DebuggerGone)?;
+        }
+    }
+
+    /// A replay can deliver only the signals the recording did: the one
+    /// the current stop reports, whatever the resume says about it
+    /// (`handle SIG nopass` resumes without it), and no other.
+    fn refused_signal(&self, signal: Option<i32>) -> Option<TargetError> {
+        let signo = signal?;
+        if Some(signo) == self.pending_signal {
+            return None;
+        }
+        Some(TargetError::Message(format!(
+            "rewind: the recording has no {} here, and a replay can deliver only the signals \
+             the recording had",
+            tracee::signal_name(signo)
+        )))
+    }
+
+    /// A recorded signal is about to be delivered to `thread`: gdb sees
+    /// it first, unless it lets the signal pass.
+    pub fn signal_received(&mut self, thread: ThreadId, signo: i32) -> Result<(), ReplayError> {
+        if thread.pid != self.debugged || self.passed_signals.contains(&signo) {
+            return Ok(());
+        }
+        self.pending_signal = Some(signo);
+        let parked = self.park(StopReason::Signal { thread, signo });
+        self.pending_signal = None;
+        parked
+    }
+
+    /// The signal went in: a step gdb asked for with it ends at the
+    /// handler's first instruction, as a native step does.
+    pub fn signal_delivered(&mut self, thread: ThreadId) {
+        if self.step == Some(thread) {
+            self.step = None;
+            self.step_done = Some(thread);
         }
     }
 
@@ -323,7 +370,11 @@ impl Debugger {
                 .map(Answer::Path)
                 .ok_or(TargetError::Errno(libc::ENOENT)),
             Request::Monitor(command) => self.monitor(command.trim()),
-            Request::Resume(_) => Err(TargetError::Unsupported),
+            Request::PassSignals(signals) => {
+                self.passed_signals = signals.into_iter().collect();
+                Ok(Answer::Done)
+            }
+            Request::Resume(..) => Err(TargetError::Unsupported),
         }
     }
 

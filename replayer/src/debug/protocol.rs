@@ -21,8 +21,11 @@ pub enum Request {
     /// Where the trace keeps the file the program knew as this path.
     CapturedFile(String),
     Monitor(String),
-    /// Run; the answer is `Answer::Stopped` once the replay stops again.
-    Resume(ResumeAction),
+    /// The signals gdb lets pass without a stop (`handle SIG nostop`).
+    PassSignals(Vec<i32>),
+    /// Run, with the signal gdb gave; the answer is `Answer::Stopped`
+    /// once the replay stops again, or an error if the replay refuses.
+    Resume(ResumeAction, Option<i32>),
 }
 
 pub enum Answer {

@@ -37,6 +37,7 @@ impl ReplaySession {
             }
             if started {
                 self.before_event(&debugger, start.pid)?;
+                self.before_exit(&debugger, &record, start.pid)?;
             }
             self.replay_event(number, &record)?;
             self.after_event(&debugger, &record);
@@ -148,6 +149,32 @@ impl ReplaySession {
             debugger
                 .borrow_mut()
                 .park(StopReason::Interrupted { thread })?;
+        }
+        Ok(())
+    }
+
+    /// The debugged process is about to end: gdb sees it first as rr shows
+    /// it, stopped by a SIGKILL in its last thread, whose registers and
+    /// stack are still there (it stands at its exit); the next resume shows
+    /// the recorded end.
+    fn before_exit(
+        &mut self,
+        debugger: &DebugLink,
+        record: &EventRecord,
+        pid: i32,
+    ) -> Result<(), ReplayError> {
+        let Event::Exit(exit) = &record.event else {
+            return Ok(());
+        };
+        let Some(task) = self.tasks.get(&record.tid) else {
+            return Ok(());
+        };
+        let last = exit.process_exit && task.recorded_process == pid;
+        if last && task.exiting && !task.gone {
+            let thread = task.thread_id();
+            debugger
+                .borrow_mut()
+                .signal_received(thread, libc::SIGKILL)?;
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use gdb_remote::{
-    BreakpointKind, Breakpoints, HostFiles, Interrupt, ResumeAction, StopReason, Target,
+    BreakpointKind, Breakpoints, HostFiles, Interrupt, ResumeAction, Signals, StopReason, Target,
     TargetError, TargetResult, ThreadId, X86Registers,
 };
 
@@ -148,10 +148,11 @@ impl Target for ReplayTarget {
     fn resume(
         &mut self,
         action: ResumeAction,
+        signal: Option<i32>,
         interrupt: &dyn Interrupt,
     ) -> TargetResult<StopReason> {
         let sent = match &self.requests {
-            Some(requests) => requests.send(Request::Resume(action)).is_ok(),
+            Some(requests) => requests.send(Request::Resume(action, signal)).is_ok(),
             None => false,
         };
         if !sent {
@@ -217,6 +218,17 @@ impl Target for ReplayTarget {
 
     fn host_files(&mut self) -> Option<&mut dyn HostFiles> {
         Some(self)
+    }
+
+    fn signals(&mut self) -> Option<&mut dyn Signals> {
+        Some(self)
+    }
+}
+
+impl Signals for ReplayTarget {
+    fn pass(&mut self, signals: &[i32]) {
+        // Without the replay thread there is nothing left to filter.
+        let _ = self.ask(Request::PassSignals(signals.to_vec()));
     }
 }
 

@@ -1,0 +1,163 @@
+//! Real gdb against `rewind replay -s 0`: the server, recordings for it,
+//! and reading what gdb printed.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{compile, text, TempDir, Traces};
+
+/// gdb's own time limit per session; a hung server fails the test.
+pub const GDB_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The tests need gdb (the README lists it with the test requirements): a
+/// machine without it fails them rather than passing them unchecked.
+pub fn require_gdb() {
+    let found = Command::new("gdb")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(found, "gdb is not installed; the debugger tests need it");
+}
+
+/// A `rewind replay -s 0` process, ended (by its pid) when dropped.
+pub struct ReplayServer {
+    pub child: Child,
+    pub address: String,
+}
+
+impl ReplayServer {
+    pub fn start(traces: &Traces, extra: &[&str]) -> ReplayServer {
+        let mut child = traces
+            .command()
+            .args(["replay", "-s", "0"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("run rewind replay -s");
+        let stdout = child.stdout.take().expect("server stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut address = None;
+        for line in lines.by_ref() {
+            let line = line.expect("read server output");
+            if let Some(rest) = line.strip_prefix("gdb -ex 'target remote ") {
+                address = Some(rest.trim_end_matches('\'').to_owned());
+                break;
+            }
+        }
+        let Some(address) = address else {
+            let _ = child.kill();
+            let status = child.wait();
+            panic!("the replay server printed no gdb command (status {status:?})");
+        };
+        // Keep draining the server's stdout so that it never blocks.
+        std::thread::spawn(move || for _ in lines {});
+        ReplayServer { child, address }
+    }
+
+    /// Runs gdb in batch mode with `commands` against the server.
+    pub fn gdb(&self, commands: &[&str]) -> String {
+        let mut gdb = Command::new("gdb");
+        gdb.args(["-batch", "-nx", "-ex", "set pagination off", "-ex"])
+            .arg(format!("target remote {}", self.address));
+        for command in commands {
+            gdb.arg("-ex").arg(command);
+        }
+        let mut child = gdb
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run gdb");
+        let started = Instant::now();
+        loop {
+            if child.try_wait().expect("wait for gdb").is_some() {
+                break;
+            }
+            if started.elapsed() > GDB_TIMEOUT {
+                let _ = child.kill();
+                let output = child.wait_with_output().expect("gdb output");
+                panic!(
+                    "gdb did not finish in {GDB_TIMEOUT:?}; it printed:\n{}{}",
+                    text(&output.stdout),
+                    text(&output.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let output = child.wait_with_output().expect("gdb output");
+        let all = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        eprintln!("--- gdb {commands:?}:\n{all}");
+        all
+    }
+}
+
+impl Drop for ReplayServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Records `name` (compiled without optimization) from a copy that is
+/// deleted afterwards: gdb must get the program from the trace.
+pub fn record_program(traces: &Traces, name: &str) -> (String, PathBuf) {
+    let exe = compile(name, &["-O0"]);
+    let scratch = TempDir::new(&format!("gdb-{name}"));
+    let copy = scratch.path().join(name);
+    std::fs::copy(&exe, &copy).expect("copy program");
+    let record = traces.record(&copy, &[]);
+    assert!(
+        text(&record.stderr).contains("trace saved"),
+        "recording failed: {}",
+        text(&record.stderr)
+    );
+    drop(scratch);
+    assert!(!copy.exists());
+    (text(&record.stdout), copy)
+}
+
+/// A recording of `name` served for gdb: the server first, so that it ends
+/// before its trace is removed.
+pub struct Served {
+    pub server: ReplayServer,
+    pub recorded: String,
+    pub traces: Traces,
+}
+
+pub fn serve_recording(tag: &str, name: &str, server_args: &[&str]) -> Served {
+    require_gdb();
+    let traces = Traces::new(tag);
+    let (recorded, _) = record_program(&traces, name);
+    let server = ReplayServer::start(&traces, server_args);
+    Served {
+        server,
+        recorded,
+        traces,
+    }
+}
+
+pub fn field(output: &str, name: &str) -> String {
+    let words: Vec<&str> = output.split_whitespace().collect();
+    let at = words
+        .iter()
+        .position(|w| *w == name)
+        .unwrap_or_else(|| panic!("no {name} in {output}"));
+    words[at + 1].to_owned()
+}
+
+pub fn source_line(name: &str, marker: &str) -> usize {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/programs")
+        .join(format!("{name}.c"));
+    let text = std::fs::read_to_string(source).expect("read source");
+    text.lines()
+        .position(|l| l.contains(marker))
+        .map(|i| i + 1)
+        .expect("marker line")
+}
