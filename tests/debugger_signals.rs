@@ -79,3 +79,33 @@ fn a_signal_the_recording_lacked_is_refused() {
     // The replay is where it was, and goes on as recorded.
     assert!(out.contains("Program received signal SIGSEGV"), "{out}");
 }
+
+/// The replay's own debug-register trap at an execution point stops the
+/// thread on the instruction before it runs; a gdb breakpoint at that very
+/// address must still be hit once per pass, as natively: never skipped,
+/// never twice around the signal delivered there.
+#[test]
+fn a_breakpoint_at_an_execution_point_is_hit_once_per_pass() {
+    require_gdb();
+    let traces = support::Traces::new("gdb-point-breakpoint");
+    let record = traces.record(&support::compile("gdb_point_loop", &[]), &[]);
+    assert!(support::text(&record.stderr).contains("trace saved"));
+    let dump = traces.command().arg("dump").output().expect("rewind dump");
+    let dump = support::text(&dump.stdout);
+    // The signals land at execution points, all at one instruction the
+    // loop passes once per round.
+    let point = dump
+        .lines()
+        .filter(|l| l.contains(" signal SIGVTALRM "))
+        .find_map(|l| l.split("at rip=").nth(1))
+        .map(|rip| rip.split_whitespace().next().unwrap_or(rip).to_owned())
+        .unwrap_or_else(|| panic!("no signal at an execution point in:\n{dump}"));
+    let server = ReplayServer::start(&traces, &[]);
+    let out = server.gdb(&[
+        &format!("break *{point}"),
+        "ignore 1 1000000",
+        "continue",
+        "info breakpoints",
+    ]);
+    assert!(out.contains("breakpoint already hit 1500 times"), "{out}");
+}

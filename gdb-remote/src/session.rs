@@ -357,7 +357,7 @@ impl<'t, C: Connection> Session<'t, C> {
     }
 
     fn note_stop(&mut self, stop: &StopReason) {
-        if let Some(thread) = stop_reply::stop_thread(stop) {
+        if let Some(thread) = stop.thread() {
             // gdb takes the stopped thread as the `Hg` thread from here on
             // (it will not resend `Hg` for it), but keeps believing its last
             // `Hc`, so that one stays.

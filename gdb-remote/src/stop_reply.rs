@@ -45,19 +45,6 @@ pub(crate) fn linux_signal(gdb: u64) -> Option<i32> {
     (1..=64).find(|&linux| u64::from(gdb_signal(linux)) == gdb)
 }
 
-/// The thread a stop happened in, if it names one.
-pub(crate) fn stop_thread(stop: &StopReason) -> Option<ThreadId> {
-    match *stop {
-        StopReason::Signal { thread, .. }
-        | StopReason::Breakpoint { thread, .. }
-        | StopReason::Watchpoint { thread, .. }
-        | StopReason::HistoryEnd { thread, .. }
-        | StopReason::Interrupted { thread }
-        | StopReason::Exec { thread, .. } => Some(thread),
-        StopReason::Exited { .. } | StopReason::Killed { .. } => None,
-    }
-}
-
 /// Whether the process is gone after this stop.
 pub(crate) fn is_exit(stop: &StopReason) -> bool {
     matches!(stop, StopReason::Exited { .. } | StopReason::Killed { .. })

@@ -93,6 +93,21 @@ pub enum StopReason {
     Exec { thread: ThreadId, path: String },
 }
 
+impl StopReason {
+    /// The thread the stop happened in, if it names one.
+    pub fn thread(&self) -> Option<ThreadId> {
+        match *self {
+            StopReason::Signal { thread, .. }
+            | StopReason::Breakpoint { thread, .. }
+            | StopReason::Watchpoint { thread, .. }
+            | StopReason::HistoryEnd { thread, .. }
+            | StopReason::Interrupted { thread }
+            | StopReason::Exec { thread, .. } => Some(thread),
+            StopReason::Exited { .. } | StopReason::Killed { .. } => None,
+        }
+    }
+}
+
 /// How gdb asked the target to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResumeAction {

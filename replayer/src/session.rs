@@ -247,7 +247,14 @@ impl ReplaySession {
             let tgid = tracee::signals::thread_group(task.tid()).unwrap_or(task.tid());
             tracee::signals::tgkill(tgid, task.tid(), event.signo)?;
         }
-        let stop = task.resume(number, Resume::Sysemu, Some(event.signo))?;
+        if let Some(debugger) = &task.debug {
+            debugger.borrow_mut().signal_due(Some(task.thread_id()));
+        }
+        let stop = task.resume(number, Resume::Sysemu, Some(event.signo));
+        if let Some(debugger) = &task.debug {
+            debugger.borrow_mut().signal_due(None);
+        }
+        let stop = stop?;
         if stop != Stop::Signal(event.signo) {
             return Err(verify::diverged(
                 number,

@@ -62,6 +62,13 @@ pub struct Debugger {
     /// The recorded signal the stop gdb sees is about to deliver: the one
     /// signal a resume may give.
     pending_signal: Option<i32>,
+    /// The thread gdb saw stopped last, and its pc then, until it runs.
+    shown_at: Option<(ThreadId, u64)>,
+    /// The thread gdb asked to step at a signal's stop, with the signal.
+    stepping_with_signal: Option<ThreadId>,
+    /// A thread about to take a signal where it stands: it runs nothing
+    /// first, so a breakpoint under it is not hit yet.
+    signal_due: Option<ThreadId>,
 }
 
 fn thread_of(threads: &[(ThreadId, Tid)], thread: ThreadId) -> Result<Tid, TargetError> {
@@ -102,6 +109,9 @@ impl Debugger {
             programs: HashMap::new(),
             passed_signals: HashSet::new(),
             pending_signal: None,
+            shown_at: None,
+            stepping_with_signal: None,
+            signal_due: None,
         })
     }
 
@@ -203,6 +213,10 @@ impl Debugger {
 
     /// Shows `reason` to gdb and serves its requests until it resumes.
     pub fn park(&mut self, reason: StopReason) -> Result<(), ReplayError> {
+        self.shown_at = reason.thread().and_then(|thread| {
+            let real = thread_of(&self.threads, thread).ok()?;
+            Some((thread, Task::new(real).ok()?.regs().ok()?.rip))
+        });
         let message = self.message.take();
         self.answers
             .send(Ok(Answer::Stopped { reason, message }))
@@ -248,21 +262,31 @@ impl Debugger {
     }
 
     /// A recorded signal is about to be delivered to `thread`: gdb sees
-    /// it first, unless it lets the signal pass.
+    /// it first, unless it lets the signal pass. A thread gdb is stepping
+    /// reports even those (as gdbserver does): gdb must know that the step
+    /// runs into a handler, to step over it.
     pub fn signal_received(&mut self, thread: ThreadId, signo: i32) -> Result<(), ReplayError> {
-        if thread.pid != self.debugged || self.passed_signals.contains(&signo) {
+        let stepping = self.step == Some(thread);
+        if thread.pid != self.debugged || (self.passed_signals.contains(&signo) && !stepping) {
             return Ok(());
         }
         self.pending_signal = Some(signo);
         let parked = self.park(StopReason::Signal { thread, signo });
         self.pending_signal = None;
+        self.stepping_with_signal = (self.step == Some(thread)).then_some(thread);
         parked
+    }
+
+    /// `thread` is resumed to take a signal the replay sent it (`Some`),
+    /// or has taken it (`None`).
+    pub fn signal_due(&mut self, thread: Option<ThreadId>) {
+        self.signal_due = thread;
     }
 
     /// The signal went in: a step gdb asked for with it ends at the
     /// handler's first instruction, as a native step does.
     pub fn signal_delivered(&mut self, thread: ThreadId) {
-        if self.step == Some(thread) {
+        if self.stepping_with_signal.take() == Some(thread) {
             self.step = None;
             self.step_done = Some(thread);
         }

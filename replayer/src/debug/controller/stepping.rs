@@ -50,7 +50,21 @@ impl Debugger {
         } else {
             0
         };
-        let over_breakpoint = self.table.software_at(rip) && byte_at(task, rip) == Some(0xcc);
+        let at_breakpoint = self.table.software_at(rip) && byte_at(task, rip) == Some(0xcc);
+        let signal_due = self.signal_due == Some(thread);
+        if at_breakpoint && debugged && self.shown_at != Some((thread, rip)) && !signal_due {
+            // The thread stands on gdb's breakpoint without having hit it:
+            // the replay's own debug-register trap (an execution point at
+            // that very address) stopped it first. It hits it now (but
+            // after a signal that is delivered right here).
+            self.stop_for_gdb(StopReason::Breakpoint {
+                thread,
+                hardware: false,
+            })?;
+            return Ok(Outcome::NotRun);
+        }
+        // Shown to gdb there already: its instruction is run past the int3.
+        let over_breakpoint = at_breakpoint;
         // Only debug exceptions write the debug status (an int3 or a step
         // reported at a syscall's exit does not): cleared here, what it
         // says after the stop is about this stop.
@@ -62,6 +76,7 @@ impl Debugger {
         let stop = task.step_interruptible(how, signal, &self.waiter, INTERRUPT_PERIOD, &|| {
             interrupt.load(Ordering::SeqCst)
         })?;
+        self.ran(thread);
         match stop {
             Stop::Event(PtraceEvent::Stop, _) if self.interrupt_requested() => {
                 if let Some(reason) = self.interrupted(thread) {
@@ -71,6 +86,14 @@ impl Debugger {
             }
             Stop::Signal(libc::SIGTRAP) => self.classify_trap(thread, task, stop, debugged),
             other => Ok(Outcome::Stop(other)),
+        }
+    }
+
+    /// `thread` ran since gdb saw it stopped: a breakpoint it stands on
+    /// now is one it has not hit yet.
+    fn ran(&mut self, thread: ThreadId) {
+        if self.shown_at.is_some_and(|(shown, _)| shown == thread) {
+            self.shown_at = None;
         }
     }
 
@@ -121,6 +144,12 @@ impl Debugger {
             self.table.rearm_software(task, rip)?;
         }
         let stop = stop?;
+        self.ran(thread);
+        if matches!(stop, Stop::Signal(signo) if signo != libc::SIGTRAP) {
+            // A signal came before the instruction ran: the replay takes it
+            // (and gdb may see it); the step is still to do.
+            return Ok(Outcome::Stop(stop));
+        }
         if at_syscall || stop != Stop::Signal(libc::SIGTRAP) {
             if stepping {
                 self.step = None;
