@@ -516,7 +516,7 @@ fn ctrl_c_in_a_spinning_thread_stops_in_the_program() {
 fn interrupt_while_running(server: &ReplayServer, commands: &[&str]) -> String {
     let mut gdb = Command::new("gdb");
     gdb.args(["-batch", "-nx", "-ex"])
-        .arg(format!("target remote {}", server.address))
+        .arg(format!("target extended-remote {}", server.address))
         .args(["-ex", "continue"]);
     for command in commands {
         gdb.arg("-ex").arg(command);
@@ -619,13 +619,7 @@ fn a_signal_handler_runs_at_the_recorded_iteration_under_gdb() {
 
 #[test]
 fn gdb_follows_an_exec_of_the_debugged_process() {
-    require_gdb();
-    let traces = Traces::new("gdb-exec");
-    let exe = compile("gdb_target", &["-O0"]);
-    let script = format!("exec {}", exe.display());
-    let record = traces.record(Path::new("/bin/sh"), &["-c", &script]);
-    assert!(text(&record.stderr).contains("trace saved"));
-    let server = ReplayServer::start(&traces, &[]);
+    let (server, _traces) = serve_exec_recording("gdb-exec");
     let out = server.gdb(&[
         "set breakpoint pending on",
         "break square",

@@ -11,7 +11,7 @@ use crate::packets::{
 };
 use crate::registers;
 use crate::stop_reply;
-use crate::target::{ResumeAction, StopReason, Target, TargetError, ThreadId};
+use crate::target::{ResumeAction, StopReason, Target, TargetError, TargetResult, ThreadId};
 use crate::vfile::FileTable;
 use crate::xfer::XferCache;
 use crate::{log, SessionEnd};
@@ -265,9 +265,32 @@ impl<'t, C: Connection> Session<'t, C> {
             }
             // gdb does not wait for a reply to `k`.
             Command::Kill => Ok(Flow::Kill),
-            Command::KillProcess => {
-                self.reply(b"OK")?;
-                Ok(Flow::Kill)
+            Command::KillProcess => match self.target.restart() {
+                // The process is gone, but the target can run it again.
+                Some(restart) => {
+                    restart.kill();
+                    self.reply(b"OK")
+                }
+                None => {
+                    self.reply(b"OK")?;
+                    Ok(Flow::Kill)
+                }
+            },
+            Command::ExtendedMode => match self.target.restart() {
+                Some(_) => self.reply(b"OK"),
+                None => self.reply(b""),
+            },
+            Command::Run(words) => {
+                let Some(restart) = self.target.restart() else {
+                    return self.reply(b"");
+                };
+                let args: Vec<String> = words
+                    .iter()
+                    .skip(1)
+                    .map(|w| String::from_utf8_lossy(w).into_owned())
+                    .collect();
+                let result = restart.run(&args);
+                self.report_stop(result)
             }
             Command::Detach => {
                 self.reply(b"OK")?;
@@ -476,6 +499,11 @@ impl<'t, C: Connection> Session<'t, C> {
             log::note("client went away while the target ran");
             return Ok(Flow::Disconnected);
         }
+        self.report_stop(result)
+    }
+
+    /// Answers a packet that ran the target: its stop reply, or the error.
+    fn report_stop(&mut self, result: TargetResult<StopReason>) -> io::Result<Flow> {
         match result {
             Ok(stop) => {
                 self.note_stop(&stop);

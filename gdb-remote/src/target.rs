@@ -190,6 +190,20 @@ pub trait Target {
     fn signals(&mut self) -> Option<&mut dyn Signals> {
         None
     }
+
+    fn restart(&mut self) -> Option<&mut dyn Restart> {
+        None
+    }
+}
+
+/// Extended mode (`target extended-remote`): `kill` and `run` again.
+pub trait Restart {
+    /// `vKill`: the process is to end; a `run` follows, or the session
+    /// ends.
+    fn kill(&mut self);
+    /// `vRun`: starts the program again with `args` (after the file, as
+    /// gdb's `run` gives them) and returns its first stop.
+    fn run(&mut self, args: &[String]) -> TargetResult<StopReason>;
 }
 
 /// `QPassSignals`: gdb's `handle SIG nostop noprint pass`.

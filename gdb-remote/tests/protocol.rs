@@ -68,13 +68,10 @@ fn simple_queries_and_no_ack_mode() {
     assert_eq!(client.ask("qTStatus"), "");
     assert_eq!(client.ask("qOffsets"), "");
     assert_eq!(client.ask("qTfV"), "");
-    assert_eq!(client.ask("!"), "");
-    assert_eq!(client.ask("vRun;2f62696e2f7368"), "");
     assert_eq!(client.ask("vAttach;64"), "");
     assert_eq!(client.ask("vCont?"), "vCont;c;C;s;S");
     assert_eq!(client.ask("qC"), "QCp64.64");
-    client.send(b"vKill;64");
-    assert_eq!(client.recv(), b"OK");
+    client.send(b"k");
     assert_eq!(server.finish().1, ServeEnd::Killed);
 }
 
@@ -391,6 +388,36 @@ fn kill_ends_serving() {
     client.send(b"k");
     assert_eq!(server.finish().1, ServeEnd::Killed);
     assert!(client.closed());
+}
+
+#[test]
+fn extended_mode_kills_and_runs_again() {
+    let server = start(MockTarget::new());
+    let mut client = server.connect();
+    client.handshake();
+    assert_eq!(client.ask("!"), "OK");
+    // The process goes; the session stays for a `run`.
+    assert_eq!(client.ask("vKill;64"), "OK");
+    assert_eq!(client.ask("vRun;"), "T05thread:p64.64;");
+    assert!(client.ask("vRun;2f70726f67;3132").starts_with('E'));
+    client.send(b"k");
+    let (target, end) = server.finish();
+    assert_eq!(end, ServeEnd::Killed);
+    let restart = target.restart.expect("restart log");
+    assert_eq!(restart.kills, 1);
+    assert_eq!(
+        restart.runs,
+        vec![Vec::<String>::new(), vec!["12".to_string()]]
+    );
+
+    // Without it, there is no extended mode and vKill ends the session.
+    let server = start(MockTarget::bare());
+    let mut client = server.connect();
+    client.handshake();
+    assert_eq!(client.ask("!"), "");
+    assert_eq!(client.ask("vRun;"), "");
+    assert_eq!(client.ask("vKill;64"), "OK");
+    assert_eq!(server.finish().1, ServeEnd::Killed);
 }
 
 #[test]

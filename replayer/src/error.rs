@@ -43,6 +43,10 @@ pub enum ReplayError {
     /// must come out before gdb sees the replay. Caught where the
     /// trampoline was installed; never leaves the replayer.
     Interrupted,
+    /// The debugger asked for a move the replay cannot make forward: it
+    /// unwinds and starts again (debug/timeline.rs). Never leaves the
+    /// replayer.
+    Travel,
 }
 
 impl ReplayError {
@@ -75,6 +79,7 @@ impl fmt::Display for ReplayError {
             ),
             ReplayError::DebuggerGone => write!(f, "the debugger disconnected"),
             ReplayError::Interrupted => write!(f, "the replay was interrupted"),
+            ReplayError::Travel => write!(f, "the replay started again"),
         }
     }
 }

@@ -133,14 +133,19 @@ impl ReplayTask {
         }
         self.at_emulated_entry = false;
         let mut signal = std::mem::take(&mut self.resume_signal);
+        let mut first = true;
         loop {
             let stop = match self.debug.clone() {
                 None => self.step_watched(event, how, signal)?,
                 Some(debugger) => {
                     let thread = self.thread_id();
-                    let outcome = debugger
-                        .borrow_mut()
-                        .resume_once(thread, &self.task, how, signal);
+                    let outcome = debugger.borrow_mut().resume_once(
+                        thread,
+                        &self.task,
+                        how,
+                        signal,
+                        std::mem::take(&mut first),
+                    );
                     let outcome = match outcome {
                         Err(ReplayError::Interrupted) if signal != 0 => {
                             // Unwinding to show gdb a stop before the

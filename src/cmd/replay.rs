@@ -82,7 +82,7 @@ pub fn run(args: &ReplayArgs) -> Result<i32, Failure> {
     match debugger {
         None => {
             println!("rewind: replay ready for gdb at {address}; connect with:");
-            println!("gdb -ex 'target remote {address}'");
+            println!("gdb -ex 'target extended-remote {address}'");
             serve(server, target)
         }
         Some(gdb) => run_gdb(&gdb, &address, server, target),
@@ -110,7 +110,7 @@ fn run_gdb(
     let mut child = Command::new(gdb)
         .arg("-q")
         .arg("-ex")
-        .arg(format!("target remote {address}"))
+        .arg(format!("target extended-remote {address}"))
         .spawn()
         .map_err(|e| Failure::new(format!("cannot run {}: {e}", gdb.display()), EXIT_FAILURE))?;
     // A gdb that ends without connecting (or fails to) must not leave the

@@ -45,7 +45,7 @@ impl ReplayServer {
         let mut address = None;
         for line in lines.by_ref() {
             let line = line.expect("read server output");
-            if let Some(rest) = line.strip_prefix("gdb -ex 'target remote ") {
+            if let Some(rest) = line.strip_prefix("gdb -ex 'target extended-remote ") {
                 address = Some(rest.trim_end_matches('\'').to_owned());
                 break;
             }
@@ -64,7 +64,7 @@ impl ReplayServer {
     pub fn gdb(&self, commands: &[&str]) -> String {
         let mut gdb = Command::new("gdb");
         gdb.args(["-batch", "-nx", "-ex", "set pagination off", "-ex"])
-            .arg(format!("target remote {}", self.address));
+            .arg(format!("target extended-remote {}", self.address));
         for command in commands {
             gdb.arg("-ex").arg(command);
         }
@@ -160,4 +160,17 @@ pub fn source_line(name: &str, marker: &str) -> usize {
         .position(|l| l.contains(marker))
         .map(|i| i + 1)
         .expect("marker line")
+}
+
+/// A recording of `/bin/sh -c "exec gdb_target"`: the debugged process
+/// runs a second program.
+pub fn serve_exec_recording(tag: &str) -> (ReplayServer, Traces) {
+    require_gdb();
+    let traces = Traces::new(tag);
+    let exe = compile("gdb_target", &["-O0"]);
+    let script = format!("exec {}", exe.display());
+    let record = traces.record(Path::new("/bin/sh"), &["-c", &script]);
+    assert!(text(&record.stderr).contains("trace saved"));
+    let server = ReplayServer::start(&traces, &[]);
+    (server, traces)
 }

@@ -85,6 +85,11 @@ pub(crate) enum Command<'a> {
     Kill,
     KillProcess,
     Detach,
+    /// `!`: extended mode, where the process can be killed and run again.
+    ExtendedMode,
+    /// `vRun;file;arg...`: run the program again with these arguments
+    /// (decoded from hex; the file is the first).
+    Run(Vec<Vec<u8>>),
 
     Unsupported,
     Malformed,
@@ -104,6 +109,7 @@ pub(crate) fn parse(packet: &[u8]) -> Command<'_> {
         b'q' | b'Q' => query::parse(packet),
         b'v' => parse_v(packet),
         b'k' => Command::Kill,
+        b'!' if packet == b"!" => Command::ExtendedMode,
         // `D` and `D;pid`: the one process either way.
         b'D' => Command::Detach,
         _ => Command::Unsupported,
@@ -117,9 +123,14 @@ fn parse_v(packet: &[u8]) -> Command<'_> {
         vfile::parse(rest)
     } else if packet.starts_with(b"vKill") {
         Command::KillProcess
+    } else if let Some(rest) = packet.strip_prefix(b"vRun;") {
+        rest.split(|&b| b == b';')
+            .map(hex::decode_bytes)
+            .collect::<Option<Vec<_>>>()
+            .map_or(Command::Malformed, Command::Run)
     } else {
-        // vMustReplyEmpty wants exactly this; vRun, vAttach, vStopped and
-        // the rest are not offered.
+        // vMustReplyEmpty wants exactly this; vAttach, vStopped and the
+        // rest are not offered.
         Command::Unsupported
     }
 }
@@ -150,9 +161,17 @@ mod tests {
         assert_eq!(parse(b"D;1f"), Command::Detach);
         assert_eq!(parse(b"vKill;1f"), Command::KillProcess);
         assert_eq!(parse(b"vMustReplyEmpty"), Command::Unsupported);
-        assert_eq!(parse(b"vRun;2f62696e"), Command::Unsupported);
+        assert_eq!(
+            parse(b"vRun;2f62696e"),
+            Command::Run(vec![b"/bin".to_vec()])
+        );
+        assert_eq!(
+            parse(b"vRun;;3132"),
+            Command::Run(vec![Vec::new(), b"12".to_vec()])
+        );
+        assert_eq!(parse(b"vRun;zz"), Command::Malformed);
+        assert_eq!(parse(b"!"), Command::ExtendedMode);
         assert_eq!(parse(b"vAttach;1"), Command::Unsupported);
-        assert_eq!(parse(b"!"), Command::Unsupported);
         assert_eq!(parse(b"\xff\x00garbage"), Command::Unsupported);
     }
 

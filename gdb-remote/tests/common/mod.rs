@@ -12,8 +12,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use gdb_remote::{
-    BreakpointKind, Breakpoints, HostFiles, Interrupt, ResumeAction, ReverseExecution, ServeEnd,
-    Server, Signals, StopReason, Target, TargetError, TargetResult, ThreadId, WatchKind,
+    BreakpointKind, Breakpoints, HostFiles, Interrupt, Restart, ResumeAction, ReverseExecution,
+    ServeEnd, Server, Signals, StopReason, Target, TargetError, TargetResult, ThreadId, WatchKind,
     X86Registers,
 };
 
@@ -47,6 +47,7 @@ pub struct MockTarget {
     /// The last `QPassSignals` list, where the target takes them.
     pub passed: Option<PassedSignals>,
     pub reverse: Option<ReverseLog>,
+    pub restart: Option<RestartLog>,
     pub files: Option<MockFiles>,
     pub auxv: Vec<u8>,
     pub exec_file: Option<String>,
@@ -99,6 +100,29 @@ impl ReverseExecution for ReverseLog {
         Ok(StopReason::HistoryEnd {
             thread,
             at_start: true,
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct RestartLog {
+    pub kills: usize,
+    pub runs: Vec<Vec<String>>,
+}
+
+impl Restart for RestartLog {
+    fn kill(&mut self) {
+        self.kills += 1;
+    }
+
+    fn run(&mut self, args: &[String]) -> TargetResult<StopReason> {
+        self.runs.push(args.to_vec());
+        if !args.is_empty() {
+            return Err(TargetError::Message("no arguments".into()));
+        }
+        Ok(StopReason::Signal {
+            thread: MAIN,
+            signo: 5,
         })
     }
 }
@@ -168,6 +192,7 @@ impl MockTarget {
             breakpoints: Some(BreakpointTable::default()),
             passed: Some(PassedSignals::default()),
             reverse: Some(ReverseLog::default()),
+            restart: Some(RestartLog::default()),
             files: None,
             auxv,
             exec_file: Some("/prog".to_string()),
@@ -180,6 +205,7 @@ impl MockTarget {
             passed: None,
             breakpoints: None,
             reverse: None,
+            restart: None,
             files: None,
             ..MockTarget::new()
         }
@@ -314,6 +340,10 @@ impl Target for MockTarget {
 
     fn signals(&mut self) -> Option<&mut dyn Signals> {
         self.passed.as_mut().map(|p| p as &mut dyn Signals)
+    }
+
+    fn restart(&mut self) -> Option<&mut dyn Restart> {
+        self.restart.as_mut().map(|r| r as &mut dyn Restart)
     }
 }
 

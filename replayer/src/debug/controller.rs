@@ -13,11 +13,15 @@ use tracee::waiter::ChildWaiter;
 use tracee::{extended_state, RemoteAddr, Stop, Task, Tid};
 
 use super::breakpoints::BreakpointTable;
+use super::plan::{Plan, Seen};
+use super::position::{BoundaryStop, Position, Trigger};
 use super::protocol::{Answer, Reply, Request};
 use super::registers;
 use crate::error::ReplayError;
+use travel::Mode;
 
 mod stepping;
+mod travel;
 
 /// What one debug-aware resume of a thread did.
 pub enum Outcome {
@@ -69,6 +73,26 @@ pub struct Debugger {
     /// A thread about to take a signal where it stands: it runs nothing
     /// first, so a breakpoint under it is not hit yet.
     signal_due: Option<ThreadId>,
+    /// What this replay is for: showing gdb its stops, or following a
+    /// name back to one (travel.rs).
+    mode: Mode,
+    /// The move a replay unwound for, for the next one to make.
+    plan: Option<Plan>,
+    /// The name of the current instant; None after a stop that cannot be
+    /// named (a Ctrl-C in the middle of a run) until the next event.
+    trail: Option<Position>,
+    /// The stop gdb sees now, if it can be named.
+    shown: Option<Seen>,
+    /// The first stop gdb saw, where `run` starts again.
+    first_stop: Option<Seen>,
+    /// Where the program gdb knows began: reverse moves end there.
+    history_start: Option<Seen>,
+    /// This replay has passed `history_start`.
+    past_history_start: bool,
+    /// The followers' own breakpoints and watchpoints, now armed.
+    internal: Vec<Trigger>,
+    /// The recorded thread of each event replayed so far.
+    event_threads: Vec<i32>,
 }
 
 fn thread_of(threads: &[(ThreadId, Tid)], thread: ThreadId) -> Result<Tid, TargetError> {
@@ -112,7 +136,23 @@ impl Debugger {
             shown_at: None,
             stepping_with_signal: None,
             signal_due: None,
+            mode: Mode::Live,
+            plan: None,
+            trail: Some(Position::boundary(0)),
+            shown: None,
+            first_stop: None,
+            history_start: None,
+            past_history_start: false,
+            internal: Vec::new(),
+            event_threads: Vec::new(),
         })
+    }
+
+    /// Event `number` of the trace belongs to `tid`.
+    pub fn note_event(&mut self, number: u64, tid: i32) {
+        if self.event_threads.len() as u64 == number {
+            self.event_threads.push(tid);
+        }
     }
 
     pub fn set_threads(&mut self, threads: Vec<(ThreadId, Tid)>) {
@@ -129,16 +169,40 @@ impl Debugger {
             && !self.table.has_hardware()
             && self.step != Some(thread)
             && self.step_done != Some(thread)
+            && !self.internal.iter().any(|t| t.thread() == Some(thread))
     }
 
-    /// Shows gdb a stop, unless a trampoline is in memory: then the stop
-    /// is kept, and the replay unwinds to where the trampoline was
-    /// installed, takes it out, and shows the stop from there.
-    pub fn stop_for_gdb(&mut self, reason: StopReason) -> Result<(), ReplayError> {
-        if self.trampoline_running {
-            self.deferred_stop = Some(reason);
+    /// A stop of the machinery (stepping.rs): named and counted, and shown
+    /// to gdb if `reason` says so. While a trampoline is in memory a stop
+    /// for gdb is kept instead, and the replay unwinds to where the
+    /// trampoline was installed, takes it out, and shows the stop from
+    /// there.
+    pub fn stop_for_gdb(
+        &mut self,
+        triggers: &[Trigger],
+        reason: Option<StopReason>,
+    ) -> Result<(), ReplayError> {
+        if self.trampoline_running && reason.is_some() && !self.following() {
+            self.deferred_stop = reason;
+            self.trail = None;
             return Err(ReplayError::Interrupted);
         }
+        self.stop_here(triggers, reason)
+    }
+
+    /// A stop at an instant no name can find again (gdb's Ctrl-C while a
+    /// thread runs): shown, but reverse moves from it are refused until
+    /// the next event.
+    pub fn stop_unnamed(&mut self, reason: StopReason) -> Result<(), ReplayError> {
+        if self.following() {
+            return Ok(());
+        }
+        if self.trampoline_running {
+            self.deferred_stop = Some(reason);
+            self.trail = None;
+            return Err(ReplayError::Interrupted);
+        }
+        self.trail = None;
         self.park(reason)
     }
 
@@ -158,7 +222,9 @@ impl Debugger {
     /// Process `pid` exec'd. If it is the debugged one, its new image has
     /// none of the old breakpoints.
     pub fn exec(&mut self, pid: i32, exe: String, auxv: Vec<u8>) {
-        if pid == self.debugged {
+        // A replay started again passes the execs before gdb's program
+        // with gdb's table kept for that program.
+        if pid == self.debugged && self.past_history_start {
             self.table.clear();
         }
         self.programs.insert(pid, (exe, auxv));
@@ -201,22 +267,39 @@ impl Debugger {
             self.table
                 .watched_within(w.addr, w.addr.saturating_add(w.data.len))
         });
-        match hit {
-            Some(slot) => self.park(StopReason::Watchpoint {
-                thread,
-                kind: slot.watch.unwrap_or(gdb_remote::WatchKind::Write),
-                addr: slot.request.0,
-            }),
-            None => Ok(()),
-        }
+        let reason = hit.map(|slot| StopReason::Watchpoint {
+            thread,
+            kind: slot.watch.unwrap_or(gdb_remote::WatchKind::Write),
+            addr: slot.request.0,
+        });
+        self.stop_here(&[Trigger::KernelWrite { thread }], reason)
+    }
+
+    /// gdb sees the stop at `thread`'s pc: a breakpoint it stands on is one
+    /// it has already hit.
+    fn note_shown(&mut self, thread: ThreadId) {
+        self.shown_at = self.rip_of(thread).map(|rip| (thread, rip));
+    }
+
+    fn rip_of(&self, thread: ThreadId) -> Option<u64> {
+        let real = thread_of(&self.threads, thread).ok()?;
+        Some(Task::new(real).ok()?.regs().ok()?.rip)
     }
 
     /// Shows `reason` to gdb and serves its requests until it resumes.
     pub fn park(&mut self, reason: StopReason) -> Result<(), ReplayError> {
-        self.shown_at = reason.thread().and_then(|thread| {
-            let real = thread_of(&self.threads, thread).ok()?;
-            Some((thread, Task::new(real).ok()?.regs().ok()?.rip))
-        });
+        if let Some(thread) = reason.thread() {
+            self.note_shown(thread);
+        }
+        if !self.modified {
+            // After gdb's writes the replay is not the recording: its
+            // instants have no names, and going back starts from the last
+            // stop before them.
+            self.shown = self.trail.clone().map(|position| Seen {
+                position,
+                reason: reason.clone(),
+            });
+        }
         let message = self.message.take();
         self.answers
             .send(Ok(Answer::Stopped { reason, message }))
@@ -238,12 +321,107 @@ impl Debugger {
                         return Ok(());
                     }
                 },
+                Request::Reverse(action) => match self.reverse_plan(action) {
+                    Ok(plan) => return self.go(plan),
+                    Err(e) => Err(e),
+                },
+                Request::Run => match self.first_stop.clone() {
+                    Some(first) => return self.go(Plan::Travel(first)),
+                    None => Err(TargetError::Errno(libc::ESRCH)),
+                },
+                Request::Monitor(command) if command.trim().starts_with("goto") => {
+                    match self.goto_plan(command.trim()) {
+                        Ok(plan) => return self.go(plan),
+                        Err(e) => Err(e),
+                    }
+                }
                 other => self.serve(other),
             };
             self.answers
                 .send(reply)
                 .map_err(|_| ReplayError::DebuggerGone)?;
         }
+    }
+
+    /// Carries out a move gdb asked for: one that stays where gdb is
+    /// answers at once; any other needs the replay started again.
+    fn go(&mut self, plan: Plan) -> Result<(), ReplayError> {
+        if let (Plan::Travel(seen), Some(shown)) = (&plan, &self.shown) {
+            if seen.position == shown.position {
+                // Already there: only the reason differs.
+                return self.park(seen.reason.clone());
+            }
+        }
+        Err(self.travel(plan))
+    }
+
+    /// The move for a reverse `continue` or `step`.
+    fn reverse_plan(&self, action: ResumeAction) -> Result<Plan, TargetError> {
+        let shown = self.shown.as_ref().ok_or_else(|| {
+            TargetError::Message(
+                "rewind cannot go back from a stop made by interrupting a running thread; \
+                 step or continue to the next breakpoint or event first"
+                    .into(),
+            )
+        })?;
+        let at_start = self
+            .history_start
+            .as_ref()
+            .is_some_and(|start| !start.position.is_before(&shown.position));
+        if at_start {
+            let thread = shown
+                .reason
+                .thread()
+                .or_else(|| self.first_thread())
+                .ok_or(TargetError::Errno(libc::ESRCH))?;
+            return Ok(Plan::Travel(Seen {
+                position: shown.position.clone(),
+                reason: StopReason::HistoryEnd {
+                    thread,
+                    at_start: true,
+                },
+            }));
+        }
+        Ok(match action {
+            ResumeAction::Continue => Plan::Scan {
+                to: shown.position.clone(),
+            },
+            ResumeAction::Step(thread) => {
+                self.history()
+                    .step_back_plan(shown.position.clone(), thread, None)
+            }
+        })
+    }
+
+    /// `monitor goto EVENT`: the start of that event, as a stop of the
+    /// debugged process's first thread.
+    fn goto_plan(&mut self, command: &str) -> Result<Plan, TargetError> {
+        let usage = || {
+            TargetError::Message(
+                "usage: monitor goto EVENT (an event number, as `monitor when` prints)".into(),
+            )
+        };
+        let event: u64 = command
+            .strip_prefix("goto")
+            .map(str::trim)
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(usage)?;
+        let start = self.history_start.as_ref().map_or(0, |s| s.position.event);
+        if event <= start {
+            return Err(TargetError::Message(format!(
+                "event {event} is before the program gdb debugs began (event {start}); \
+                 `run` goes back to the start"
+            )));
+        }
+        let thread = self.first_thread().ok_or(TargetError::Errno(libc::ESRCH))?;
+        self.message = Some(format!("rewind: now at the start of event {event}.\n"));
+        Ok(Plan::Travel(Seen {
+            position: Position::boundary(event),
+            reason: StopReason::Signal {
+                thread,
+                signo: libc::SIGTRAP,
+            },
+        }))
     }
 
     /// A replay can deliver only the signals the recording did: the one
@@ -266,14 +444,29 @@ impl Debugger {
     /// reports even those (as gdbserver does): gdb must know that the step
     /// runs into a handler, to step over it.
     pub fn signal_received(&mut self, thread: ThreadId, signo: i32) -> Result<(), ReplayError> {
-        let stepping = self.step == Some(thread);
-        if thread.pid != self.debugged || (self.passed_signals.contains(&signo) && !stepping) {
+        if thread.pid != self.debugged {
             return Ok(());
         }
+        let stepping = self.step == Some(thread);
+        let shown = !self.passed_signals.contains(&signo) || stepping;
         self.pending_signal = Some(signo);
-        let parked = self.park(StopReason::Signal { thread, signo });
+        let reason = shown.then_some(StopReason::Signal { thread, signo });
+        let parked = self.stop_here(&[Trigger::Signal { thread }], reason);
         self.pending_signal = None;
         self.stepping_with_signal = (self.step == Some(thread)).then_some(thread);
+        parked
+    }
+
+    /// The debugged process's last thread is about to exit: gdb sees it
+    /// stopped by a SIGKILL there.
+    pub fn about_to_exit(&mut self, thread: ThreadId) -> Result<(), ReplayError> {
+        self.pending_signal = Some(libc::SIGKILL);
+        let reason = StopReason::Signal {
+            thread,
+            signo: libc::SIGKILL,
+        };
+        let parked = self.stop_here(&[Trigger::Boundary(BoundaryStop::Kill)], Some(reason));
+        self.pending_signal = None;
         parked
     }
 
@@ -329,7 +522,15 @@ impl Debugger {
                 let task = Task::new(real).map_err(tracee_error)?;
                 let current = task.regs().map_err(tracee_error)?;
                 let extended = extended_state::read(real).map_err(tracee_error)?;
-                if registers::to_gdb(&current, &extended) == *wanted {
+                let mut unchanged = registers::to_gdb(&current, &extended);
+                if unchanged == *wanted {
+                    return Ok(Answer::Done);
+                }
+                // gdb sets orig_rax to -1 when it resumes a process it
+                // started (`run`), so that no syscall restarts; the replay
+                // restarts syscalls as the recording did, and ignores it.
+                unchanged.orig_rax = wanted.orig_rax;
+                if unchanged == *wanted && wanted.orig_rax == u64::MAX {
                     return Ok(Answer::Done);
                 }
                 let (regs, extended) = registers::from_gdb(&wanted);
@@ -398,7 +599,10 @@ impl Debugger {
                 self.passed_signals = signals.into_iter().collect();
                 Ok(Answer::Done)
             }
-            Request::Resume(..) => Err(TargetError::Unsupported),
+            Request::Kill => Ok(Answer::Done),
+            Request::Resume(..) | Request::Reverse(..) | Request::Run => {
+                Err(TargetError::Unsupported)
+            }
         }
     }
 
@@ -478,8 +682,9 @@ impl Debugger {
         let text = match command {
             "when" => format!("Current event: {}\n", self.event),
             "help" | "" => "rewind monitor commands:\n  \
-                 when  print the number of the event being replayed\n  \
-                 help  print this list\n"
+                 when        print the number of the event being replayed\n  \
+                 goto EVENT  go to the start of that event, forward or back\n  \
+                 help        print this list\n"
                 .to_owned(),
             other => {
                 return Err(TargetError::Message(format!(

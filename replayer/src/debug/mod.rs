@@ -1,13 +1,18 @@
 //! Debugging a replay with gdb (ARCHITECTURE.md "Debugging: gdb-remote"). The
 //! replay runs on a thread of its own, which alone traces the replayed
-//! processes; the gdb server talks to it through `ReplayTarget`.
+//! processes; the gdb server talks to it through `ReplayTarget`. Going
+//! back starts the replay again (timeline.rs) and finds the instant by
+//! its name (position.rs).
 
 pub(crate) mod breakpoints;
 pub(crate) mod controller;
+mod plan;
+mod position;
 mod protocol;
 mod registers;
 mod run;
 mod target;
+mod timeline;
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -20,7 +25,6 @@ use trace_format::TraceReader;
 pub use target::ReplayTarget;
 
 use crate::error::ReplayError;
-use crate::session::ReplaySession;
 use controller::Debugger;
 
 pub(crate) type DebugLink = Rc<RefCell<Debugger>>;
@@ -72,8 +76,8 @@ pub fn start(options: &DebugOptions) -> Result<ReplayTarget, ReplayError> {
         .name("replay".into())
         .spawn(move || {
             let debugger = Debugger::new(request_rx, answer_tx, replay_interrupt, pid)?;
-            let mut session = ReplaySession::new(reader, stub, false);
-            session.run_debugger(Rc::new(RefCell::new(debugger)), start)
+            let debugger = Rc::new(RefCell::new(debugger));
+            timeline::run(&trace_dir, &stub, debugger, start, reader)
         })
         .map_err(|e| {
             ReplayError::Tracee(tracee::TraceeError::Spawn {

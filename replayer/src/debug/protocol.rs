@@ -26,6 +26,12 @@ pub enum Request {
     /// Run, with the signal gdb gave; the answer is `Answer::Stopped`
     /// once the replay stops again, or an error if the replay refuses.
     Resume(ResumeAction, Option<i32>),
+    /// Run backwards; answered as `Resume` is.
+    Reverse(ResumeAction),
+    /// gdb's `kill`: the replay stays, for a `run`.
+    Kill,
+    /// gdb's `run`: back to the first stop gdb saw; answered as `Resume`.
+    Run,
 }
 
 pub enum Answer {

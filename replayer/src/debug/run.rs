@@ -5,6 +5,7 @@
 use gdb_remote::{StopReason, ThreadId};
 use trace_format::{Event, EventRecord, ExitStatus, MappingSource, SyscallAction};
 
+use super::position::{BoundaryStop, Trigger};
 use super::{DebugLink, DebugStart};
 use crate::error::ReplayError;
 use crate::session::ReplaySession;
@@ -20,9 +21,10 @@ impl ReplaySession {
         self.debugger = Some(debugger.clone());
         let mut started = false;
         let mut last = None;
+        debugger.borrow_mut().boundary(0)?;
         for item in self.reader.events() {
             let (number, record) = item?;
-            debugger.borrow_mut().event = number;
+            debugger.borrow_mut().note_event(number, record.tid);
             if !started
                 && start.goto_event.is_some_and(|goto| number >= goto)
                 && self.exists(start.pid)
@@ -30,10 +32,13 @@ impl ReplaySession {
                 started = true;
                 self.update_threads(&debugger);
                 let thread = self.shown_thread(&debugger, start.pid);
-                debugger.borrow_mut().park(StopReason::Signal {
-                    thread,
-                    signo: libc::SIGTRAP,
-                })?;
+                debugger.borrow_mut().program_shown(
+                    BoundaryStop::Start,
+                    StopReason::Signal {
+                        thread,
+                        signo: libc::SIGTRAP,
+                    },
+                )?;
             }
             if started {
                 self.before_event(&debugger, start.pid)?;
@@ -41,34 +46,40 @@ impl ReplaySession {
             }
             self.replay_event(number, &record)?;
             self.after_event(&debugger, &record);
+            debugger.borrow_mut().boundary(number + 1)?;
             last = Some(record.tid);
             if let (true, Event::Exec(exec)) = (started, &record.event) {
                 let process = self.tasks.get(&record.tid).map(|t| t.recorded_process);
                 if process == Some(start.pid) {
                     // gdb loads the new program's symbols.
-                    debugger.borrow_mut().park(StopReason::Exec {
-                        thread: ThreadId {
-                            pid: start.pid,
-                            tid: record.tid,
+                    debugger.borrow_mut().program_shown(
+                        BoundaryStop::Exec,
+                        StopReason::Exec {
+                            thread: ThreadId {
+                                pid: start.pid,
+                                tid: record.tid,
+                            },
+                            path: exec.exe.original_path.clone(),
                         },
-                        path: exec.exe.original_path.clone(),
-                    })?;
+                    )?;
                 }
             }
             if !started && start.goto_event.is_none() && starts(&record, start) {
                 started = true;
-                debugger.borrow_mut().event = number + 1;
-                debugger.borrow_mut().park(StopReason::Signal {
-                    thread: ThreadId {
-                        pid: start.pid,
-                        tid: if start.on_creation {
-                            start.pid
-                        } else {
-                            record.tid
+                debugger.borrow_mut().program_shown(
+                    BoundaryStop::Start,
+                    StopReason::Signal {
+                        thread: ThreadId {
+                            pid: start.pid,
+                            tid: if start.on_creation {
+                                start.pid
+                            } else {
+                                record.tid
+                            },
                         },
+                        signo: libc::SIGTRAP,
                     },
-                    signo: libc::SIGTRAP,
-                })?;
+                )?;
             }
             if let Event::Exit(exit) = &record.event {
                 let process = self.tasks.get(&record.tid).map(|t| t.recorded_process);
@@ -83,7 +94,9 @@ impl ReplaySession {
                             signo: signal,
                         },
                     };
-                    debugger.borrow_mut().park(reason)?;
+                    debugger
+                        .borrow_mut()
+                        .program_ended(BoundaryStop::Exit, reason, None)?;
                 }
             }
         }
@@ -99,15 +112,23 @@ impl ReplaySession {
         }
         // Every later resume ends here again, until gdb leaves.
         let mut debugger = debugger.borrow_mut();
-        debugger.event = self.reader.event_count();
         loop {
-            debugger.park_with_message(
+            debugger.program_ended(
+                BoundaryStop::End,
                 StopReason::HistoryEnd {
                     thread,
                     at_start: false,
                 },
-                "rewind: the replay reached the end of the recording.\n".into(),
+                Some("rewind: the replay reached the end of the recording.\n".into()),
             )?;
+            if debugger.following() {
+                return Err(ReplayError::BadTrace {
+                    event: self.reader.event_count(),
+                    reason: "a replay started again ran to the end without finding the stop \
+                             the debugger saw; please report this with the trace"
+                        .into(),
+                });
+            }
         }
     }
 
@@ -133,7 +154,8 @@ impl ReplaySession {
             loop {
                 let message = format!(
                     "rewind: the replay cannot go past event {} because the debugger changed \
-                     its memory or registers; quit and replay again.\n",
+                     its memory or registers; go back (reverse-stepi, reverse-continue) or \
+                     `run` to follow the recording again.\n",
                     debugger.event
                 );
                 debugger.park_with_message(
@@ -145,10 +167,15 @@ impl ReplaySession {
                 )?;
             }
         }
-        if debugger.borrow().interrupt_requested() {
-            debugger
-                .borrow_mut()
-                .park(StopReason::Interrupted { thread })?;
+        let interrupted = {
+            let d = debugger.borrow();
+            !d.following() && d.interrupt_requested()
+        };
+        if interrupted {
+            debugger.borrow_mut().stop_here(
+                &[Trigger::Boundary(BoundaryStop::Interrupt)],
+                Some(StopReason::Interrupted { thread }),
+            )?;
         }
         Ok(())
     }
@@ -172,9 +199,7 @@ impl ReplaySession {
         let last = exit.process_exit && task.recorded_process == pid;
         if last && task.exiting && !task.gone {
             let thread = task.thread_id();
-            debugger
-                .borrow_mut()
-                .signal_received(thread, libc::SIGKILL)?;
+            debugger.borrow_mut().about_to_exit(thread)?;
         }
         Ok(())
     }
@@ -208,6 +233,19 @@ impl ReplaySession {
                 d.exec(process, exec.exe.original_path.clone(), auxv);
                 drop(d);
                 self.update_threads(debugger);
+            }
+            Event::Syscall(syscall) if changes_mappings(syscall) => {
+                let process = self.tasks.get(&record.tid).map(|t| t.recorded_process);
+                if let SyscallAction::Map(map) = &syscall.action {
+                    if let MappingSource::File { file, .. } = &map.source {
+                        let stored = self.reader.captured_file_path(&file.stored_name);
+                        debugger.borrow_mut().note_file(&file.original_path, stored);
+                    }
+                }
+                let mut d = debugger.borrow_mut();
+                if process == Some(d.debugged) {
+                    d.mappings_changed();
+                }
             }
             Event::Syscall(syscall) => match &syscall.action {
                 SyscallAction::Map(map) => {
@@ -247,6 +285,26 @@ impl ReplaySession {
         threads.sort_by_key(|&(serial, _, _)| serial);
         d.set_threads(threads.into_iter().map(|(_, id, tid)| (id, tid)).collect());
     }
+}
+
+/// Whether the syscall maps, unmaps or remaps memory.
+fn changes_mappings(syscall: &trace_format::SyscallEvent) -> bool {
+    let number = syscall.number() as i64;
+    matches!(
+        syscall.action,
+        SyscallAction::Map(_)
+            | SyscallAction::Remap { .. }
+            | SyscallAction::Unmap { .. }
+            | SyscallAction::Brk { .. }
+    ) || [
+        libc::SYS_mmap,
+        libc::SYS_munmap,
+        libc::SYS_mprotect,
+        libc::SYS_mremap,
+        libc::SYS_shmat,
+        libc::SYS_shmdt,
+    ]
+    .contains(&number)
 }
 
 /// Whether `record` is where gdb first sees the debugged process: its first

@@ -9,8 +9,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use gdb_remote::{
-    BreakpointKind, Breakpoints, HostFiles, Interrupt, ResumeAction, Signals, StopReason, Target,
-    TargetError, TargetResult, ThreadId, X86Registers,
+    BreakpointKind, Breakpoints, HostFiles, Interrupt, Restart, ResumeAction, ReverseExecution,
+    Signals, StopReason, Target, TargetError, TargetResult, ThreadId, X86Registers,
 };
 
 use super::protocol::{Answer, Reply, Request};
@@ -105,6 +105,52 @@ impl ReplayTarget {
     }
 }
 
+impl ReplayTarget {
+    /// Sends a request that runs the replay and waits for its stop.
+    fn run_until_stop(
+        &mut self,
+        request: Request,
+        interrupt: &dyn Interrupt,
+    ) -> TargetResult<StopReason> {
+        let sent = match &self.requests {
+            Some(requests) => requests.send(request).is_ok(),
+            None => false,
+        };
+        if !sent {
+            return Err(self.ended());
+        }
+        loop {
+            match self.answers.recv_timeout(INTERRUPT_POLL) {
+                Ok(Ok(Answer::Stopped { reason, message })) => {
+                    // A Ctrl-C that came as the replay stopped for another
+                    // reason must not stop the next resume.
+                    self.interrupt.store(false, Ordering::SeqCst);
+                    self.stop = reason.clone();
+                    self.message = message;
+                    return Ok(reason);
+                }
+                Ok(Ok(_)) => return Err(unexpected()),
+                Ok(Err(e)) => return Err(e),
+                Err(RecvTimeoutError::Timeout) => {
+                    if interrupt.requested() {
+                        self.interrupt.store(true, Ordering::SeqCst);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => return Err(self.ended()),
+            }
+        }
+    }
+}
+
+/// An `Interrupt` nobody can trigger: `run` answers with the first stop.
+struct NoInterrupt;
+
+impl Interrupt for NoInterrupt {
+    fn requested(&self) -> bool {
+        false
+    }
+}
+
 fn unexpected() -> TargetError {
     TargetError::Message("internal error: the replay answered another request".into())
 }
@@ -151,33 +197,7 @@ impl Target for ReplayTarget {
         signal: Option<i32>,
         interrupt: &dyn Interrupt,
     ) -> TargetResult<StopReason> {
-        let sent = match &self.requests {
-            Some(requests) => requests.send(Request::Resume(action, signal)).is_ok(),
-            None => false,
-        };
-        if !sent {
-            return Err(self.ended());
-        }
-        loop {
-            match self.answers.recv_timeout(INTERRUPT_POLL) {
-                Ok(Ok(Answer::Stopped { reason, message })) => {
-                    // A Ctrl-C that came as the replay stopped for another
-                    // reason must not stop the next resume.
-                    self.interrupt.store(false, Ordering::SeqCst);
-                    self.stop = reason.clone();
-                    self.message = message;
-                    return Ok(reason);
-                }
-                Ok(Ok(_)) => return Err(unexpected()),
-                Ok(Err(e)) => return Err(e),
-                Err(RecvTimeoutError::Timeout) => {
-                    if interrupt.requested() {
-                        self.interrupt.store(true, Ordering::SeqCst);
-                    }
-                }
-                Err(RecvTimeoutError::Disconnected) => return Err(self.ended()),
-            }
-        }
+        self.run_until_stop(Request::Resume(action, signal), interrupt)
     }
 
     fn auxv(&mut self, _pid: i32) -> TargetResult<Vec<u8>> {
@@ -204,6 +224,12 @@ impl Target for ReplayTarget {
     fn monitor(&mut self, command: &str) -> TargetResult<String> {
         match self.ask(Request::Monitor(command.to_owned()))? {
             Answer::Text(text) => Ok(text),
+            // `goto` moved the replay; gdb learns of it by flushing its
+            // register cache (the `goto` command rewind defines does).
+            Answer::Stopped { reason, message } => {
+                self.stop = reason;
+                Ok(message.unwrap_or_else(|| "rewind: the replay moved.\n".into()))
+            }
             _ => Err(unexpected()),
         }
     }
@@ -222,6 +248,42 @@ impl Target for ReplayTarget {
 
     fn signals(&mut self) -> Option<&mut dyn Signals> {
         Some(self)
+    }
+
+    fn reverse(&mut self) -> Option<&mut dyn ReverseExecution> {
+        Some(self)
+    }
+
+    fn restart(&mut self) -> Option<&mut dyn Restart> {
+        Some(self)
+    }
+}
+
+impl ReverseExecution for ReplayTarget {
+    fn resume_reverse(
+        &mut self,
+        action: ResumeAction,
+        interrupt: &dyn Interrupt,
+    ) -> TargetResult<StopReason> {
+        self.run_until_stop(Request::Reverse(action), interrupt)
+    }
+}
+
+impl Restart for ReplayTarget {
+    fn kill(&mut self) {
+        // The replay stays where it is until `run` moves it.
+        let _ = self.ask(Request::Kill);
+    }
+
+    fn run(&mut self, args: &[String]) -> TargetResult<StopReason> {
+        if args.iter().any(|a| !a.is_empty()) {
+            return Err(TargetError::Message(
+                "rewind replays the recorded run: `run` takes no arguments; \
+                 `monitor goto EVENT` goes to an event"
+                    .into(),
+            ));
+        }
+        self.run_until_stop(Request::Run, &NoInterrupt)
     }
 }
 

@@ -10,6 +10,7 @@ use tracee::{debugregs, PtraceEvent, RemoteAddr, Resume, Stop, Task};
 
 use super::{Debugger, Outcome};
 use crate::debug::breakpoints::HardwareSlot;
+use crate::debug::position::Trigger;
 use crate::error::ReplayError;
 use crate::point::REPLAY_SLOT;
 
@@ -21,26 +22,34 @@ const SYSCALL_INSTRUCTION: [u8; 2] = [0x0f, 0x05];
 
 impl Debugger {
     /// One resume of `thread` as the replay asked (`how`, `signal`), with
-    /// the debugger's breakpoints, steps and watchpoints in force.
+    /// the debugger's breakpoints, steps and watchpoints in force; `first`
+    /// is the first of a resume of the replay's (`ReplayTask::resume`).
     pub fn resume_once(
         &mut self,
         thread: ThreadId,
         task: &Task,
         how: Resume,
         signal: i32,
+        first: bool,
     ) -> Result<Outcome, ReplayError> {
         let debugged = thread.pid == self.debugged;
-        if debugged && self.step_done == Some(thread) {
+        if debugged && first {
+            // A step that ended in a stop the replay handled (a syscall, a
+            // signal handler's start) ends where the thread runs next.
+            let step_ended = self.step_done == Some(thread);
             self.step_done = None;
-            self.stop_for_gdb(StopReason::Signal {
+            let reason = step_ended.then_some(StopReason::Signal {
                 thread,
                 signo: libc::SIGTRAP,
-            })?;
-            return Ok(Outcome::NotRun);
+            });
+            self.stop_for_gdb(&[Trigger::Resumed { thread }], reason)?;
+            if step_ended {
+                return Ok(Outcome::NotRun);
+            }
         }
-        if self.interrupt_requested() {
+        if self.interrupt_requested() && !self.following() {
             if let Some(reason) = self.interrupted(thread) {
-                self.stop_for_gdb(reason)?;
+                self.stop_unnamed(reason)?;
                 return Ok(Outcome::NotRun);
             }
         }
@@ -53,14 +62,18 @@ impl Debugger {
         let at_breakpoint = self.table.software_at(rip) && byte_at(task, rip) == Some(0xcc);
         let signal_due = self.signal_due == Some(thread);
         if at_breakpoint && debugged && self.shown_at != Some((thread, rip)) && !signal_due {
-            // The thread stands on gdb's breakpoint without having hit it:
+            // The thread stands on a breakpoint without having hit it:
             // the replay's own debug-register trap (an execution point at
             // that very address) stopped it first. It hits it now (but
             // after a signal that is delivered right here).
-            self.stop_for_gdb(StopReason::Breakpoint {
-                thread,
-                hardware: false,
-            })?;
+            let reason = self
+                .table
+                .gdb_software_at(rip)
+                .then_some(StopReason::Breakpoint {
+                    thread,
+                    hardware: false,
+                });
+            self.stop_for_gdb(&[Trigger::Arrival { thread, pc: rip }], reason)?;
             return Ok(Outcome::NotRun);
         }
         // Shown to gdb there already: its instruction is run past the int3.
@@ -73,14 +86,15 @@ impl Debugger {
             return self.step_one(thread, task, how, signal, rip, stepping, over_breakpoint);
         }
         let interrupt = Arc::clone(&self.interrupt);
+        let following = self.following();
         let stop = task.step_interruptible(how, signal, &self.waiter, INTERRUPT_PERIOD, &|| {
-            interrupt.load(Ordering::SeqCst)
+            !following && interrupt.load(Ordering::SeqCst)
         })?;
         self.ran(thread);
         match stop {
-            Stop::Event(PtraceEvent::Stop, _) if self.interrupt_requested() => {
+            Stop::Event(PtraceEvent::Stop, _) if !following && self.interrupt_requested() => {
                 if let Some(reason) = self.interrupted(thread) {
-                    self.stop_for_gdb(reason)?;
+                    self.stop_unnamed(reason)?;
                 }
                 Ok(Outcome::Consumed)
             }
@@ -163,19 +177,33 @@ impl Debugger {
             // it ran: the replay must see it; the step is still to do.
             return Ok(Outcome::Stop(stop));
         }
+        let step = Trigger::Step { thread };
+        let step_stop = StopReason::Signal {
+            thread,
+            signo: libc::SIGTRAP,
+        };
         if let Some(slot) = self.table.triggered(status) {
             if thread.pid == self.debugged {
-                self.step = None;
-                self.stop_for_gdb(slot_stop(thread, slot))?;
+                // One instant: named by the step if there was one.
+                let watch = slot_trigger(thread, slot);
+                if stepping {
+                    self.step = None;
+                    let reason = if slot.gdb {
+                        slot_stop(thread, slot)
+                    } else {
+                        step_stop
+                    };
+                    self.stop_for_gdb(&[step, watch], Some(reason))?;
+                } else {
+                    let reason = slot.gdb.then(|| slot_stop(thread, slot));
+                    self.stop_for_gdb(&[watch], reason)?;
+                }
                 return Ok(Outcome::Consumed);
             }
         }
         if stepping {
             self.step = None;
-            self.stop_for_gdb(StopReason::Signal {
-                thread,
-                signo: libc::SIGTRAP,
-            })?;
+            self.stop_for_gdb(&[step], Some(step_stop))?;
         }
         Ok(Outcome::Consumed)
     }
@@ -192,7 +220,8 @@ impl Debugger {
         let status = debugregs::status(task.tid)?;
         if let Some(slot) = self.table.triggered(status) {
             if debugged {
-                self.stop_for_gdb(slot_stop(thread, slot))?;
+                let reason = slot.gdb.then(|| slot_stop(thread, slot));
+                self.stop_for_gdb(&[slot_trigger(thread, slot)], reason)?;
             }
             if status & (1 << REPLAY_SLOT) != 0 {
                 return Ok(Outcome::Stop(stop));
@@ -212,12 +241,32 @@ impl Debugger {
         regs.rip = at;
         task.set_regs(&regs)?;
         if debugged {
-            self.stop_for_gdb(StopReason::Breakpoint {
-                thread,
-                hardware: false,
-            })?;
+            let reason = self
+                .table
+                .gdb_software_at(at)
+                .then_some(StopReason::Breakpoint {
+                    thread,
+                    hardware: false,
+                });
+            self.stop_for_gdb(&[Trigger::Arrival { thread, pc: at }], reason)?;
         }
         Ok(Outcome::Consumed)
+    }
+}
+
+/// What a triggered debug register counts as.
+fn slot_trigger(thread: ThreadId, slot: HardwareSlot) -> Trigger {
+    match slot.watch {
+        None => Trigger::Arrival {
+            thread,
+            pc: slot.addr,
+        },
+        Some(kind) => Trigger::Watch {
+            thread,
+            addr: slot.request.0,
+            len: slot.request.1,
+            kind,
+        },
     }
 }
 

@@ -1,0 +1,524 @@
+//! Going back (ARCHITECTURE.md "Reverse execution"): every stop is named
+//! as it happens (position.rs), and a move backwards is carried out by a
+//! replay started again, which follows a name instead of showing gdb what
+//! it passes: to a stop (travel), to the current instant noting the stops
+//! gdb would have seen (scan, for reverse-continue), or to the current
+//! instant stepping one thread (step back, for reverse-stepi).
+
+use gdb_remote::{StopReason, ThreadId};
+
+use super::Debugger;
+use crate::debug::plan::{History, Plan, Seen};
+use crate::debug::position::{BoundaryStop, Follower, Position, Progress, Trigger};
+use crate::error::ReplayError;
+
+pub(crate) enum Mode {
+    Live,
+    Travel {
+        follower: Follower,
+        stop: StopReason,
+    },
+    Scan {
+        follower: Follower,
+        hits: Vec<Seen>,
+    },
+    StepBack(Box<StepBack>),
+}
+
+pub(crate) struct StepBack {
+    window: Follower,
+    goal: Follower,
+    thread: ThreadId,
+    reason: Option<StopReason>,
+    /// The window is reached: every resume of the thread is a step.
+    stepping: bool,
+    /// Where stepping began, and the instants after its latest two steps.
+    start: Option<Position>,
+    latest: Option<Position>,
+    previous: Option<Position>,
+}
+
+impl Mode {
+    fn new(plan: Plan) -> Mode {
+        match plan {
+            Plan::Travel(seen) => Mode::Travel {
+                follower: Follower::new(seen.position),
+                stop: seen.reason,
+            },
+            Plan::Scan { to } => Mode::Scan {
+                follower: Follower::new(to),
+                hits: Vec::new(),
+            },
+            Plan::StepBack {
+                to,
+                thread,
+                window,
+                reason,
+            } => Mode::StepBack(Box::new(StepBack {
+                window: Follower::new(window),
+                goal: Follower::new(to),
+                thread,
+                reason,
+                stepping: false,
+                start: None,
+                latest: None,
+                previous: None,
+            })),
+        }
+    }
+
+    /// The triggers the replay must stop at for the followers.
+    fn wanted(&self) -> Vec<Trigger> {
+        match self {
+            Mode::Live => Vec::new(),
+            Mode::Travel { follower, .. } | Mode::Scan { follower, .. } => {
+                follower.wanted().into_iter().collect()
+            }
+            Mode::StepBack(back) => back
+                .window
+                .wanted()
+                .into_iter()
+                .chain(back.goal.wanted())
+                .collect(),
+        }
+    }
+}
+
+/// The replay lost its way to a stop it had named: a bug in rewind.
+fn lost(event: u64) -> ReplayError {
+    ReplayError::BadTrace {
+        event,
+        reason: "the replay started again did not come back to the stop the debugger saw; \
+                 please report this with the trace"
+            .into(),
+    }
+}
+
+/// The executable mappings of process `tid`, as (start, end).
+fn executable_ranges(tid: tracee::Tid) -> Vec<(u64, u64)> {
+    let maps = std::fs::read_to_string(format!("/proc/{tid}/maps")).unwrap_or_default();
+    maps.lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let range = fields.next()?;
+            let perms = fields.next()?;
+            let (start, end) = range.split_once('-')?;
+            perms.contains('x').then_some((
+                u64::from_str_radix(start, 16).ok()?,
+                u64::from_str_radix(end, 16).ok()?,
+            ))
+        })
+        .collect()
+}
+
+fn in_ranges(ranges: &[(u64, u64)], addr: u64) -> bool {
+    ranges
+        .iter()
+        .any(|&(start, end)| start <= addr && addr < end)
+}
+
+/// Whether gdb, continuing, would have stopped at `reason` seen at
+/// `trigger`: breakpoints, watchpoints and signals, not the ends of the
+/// program or the steps a replay takes to follow a name.
+fn is_hit(trigger: &Trigger, reason: &StopReason) -> bool {
+    match reason {
+        StopReason::Breakpoint { .. } | StopReason::Watchpoint { .. } => true,
+        StopReason::Signal { .. } => matches!(
+            trigger,
+            Trigger::Signal { .. } | Trigger::Boundary(BoundaryStop::Kill)
+        ),
+        _ => false,
+    }
+}
+
+impl Debugger {
+    /// A replay begins: the first from the start (`None`), or one for a
+    /// move the last replay could not make forward.
+    pub fn begin(&mut self, plan: Option<Plan>) {
+        self.threads.clear();
+        self.step = None;
+        self.step_done = None;
+        self.shown_at = None;
+        self.pending_signal = None;
+        self.stepping_with_signal = None;
+        self.signal_due = None;
+        self.modified = false;
+        self.trampoline_running = false;
+        self.deferred_stop = None;
+        self.internal.clear();
+        self.trail = Some(Position::boundary(0));
+        self.event = 0;
+        self.past_history_start = false;
+        if plan.is_some() {
+            self.table.transplant();
+        }
+        self.mode = plan.map_or(Mode::Live, Mode::new);
+    }
+
+    /// The move the replay unwound for (`ReplayError::Travel`).
+    pub fn take_plan(&mut self) -> Option<Plan> {
+        self.plan.take()
+    }
+
+    /// Where reverse moves end, and which thread ran each event.
+    pub(super) fn history(&self) -> History<'_> {
+        History {
+            start: self.history_start.as_ref(),
+            event_threads: &self.event_threads,
+        }
+    }
+
+    /// Unwinds the replay to start it again for `plan`.
+    pub(super) fn travel(&mut self, plan: Plan) -> ReplayError {
+        self.plan = Some(plan);
+        ReplayError::Travel
+    }
+
+    /// Whether the replay follows a name (nothing is shown to gdb).
+    pub fn following(&self) -> bool {
+        !matches!(self.mode, Mode::Live)
+    }
+
+    /// An event changed the debugged process's mappings: breakpoints a
+    /// new mapping covered go in again.
+    pub fn mappings_changed(&mut self) {
+        if let Ok((memory, _)) = self.memory_and_threads() {
+            if self.table.has_planted() {
+                self.table.mappings_changed(&memory);
+            }
+        }
+    }
+
+    /// The replay is between events, before `event`.
+    pub fn boundary(&mut self, event: u64) -> Result<(), ReplayError> {
+        self.event = event;
+        self.trail = Some(Position::boundary(event));
+        if self.table.has_waiting() {
+            if let Ok((memory, _)) = self.memory_and_threads() {
+                let executable = executable_ranges(memory.tid);
+                self.table
+                    .insert_waiting(&memory, &|addr| in_ranges(&executable, addr));
+            }
+        }
+        let progress = match &mut self.mode {
+            Mode::Live => return Ok(()),
+            Mode::Travel { follower, .. } | Mode::Scan { follower, .. } => {
+                follower.boundary(event).map_err(lost)?
+            }
+            Mode::StepBack(back) => {
+                if back.window.boundary(event).map_err(lost)? == Progress::Reached {
+                    back.stepping = true;
+                    back.start = self.trail.clone();
+                }
+                back.goal.boundary(event).map_err(lost)?
+            }
+        };
+        self.advanced(progress, false)
+    }
+
+    /// Something the replay stops at and counts happened: `triggers` at
+    /// one instant (the first names it), and `reason` is the stop gdb
+    /// would see here, if any.
+    pub fn stop_here(
+        &mut self,
+        triggers: &[Trigger],
+        reason: Option<StopReason>,
+    ) -> Result<(), ReplayError> {
+        let Some(&name) = triggers.first() else {
+            return Ok(());
+        };
+        if reason.is_some() || name.always_named() {
+            if let Some(trail) = &mut self.trail {
+                trail.push(name, 1);
+            }
+        }
+        let thread = name
+            .thread()
+            .or_else(|| reason.as_ref().and_then(StopReason::thread));
+        let stops_thread = matches!(
+            name,
+            Trigger::Arrival { .. } | Trigger::Watch { .. } | Trigger::Step { .. }
+        );
+        if let (Some(thread), true) = (thread, reason.is_some() || stops_thread) {
+            self.note_shown(thread);
+        }
+        let progress = match &mut self.mode {
+            Mode::Live => {
+                return match reason {
+                    Some(reason) => self.park(reason),
+                    None => Ok(()),
+                }
+            }
+            Mode::Travel { follower, .. } => follower.observe_any(triggers),
+            Mode::Scan { follower, hits } => {
+                let progress = follower.observe_any(triggers);
+                let noted = match (&reason, &self.trail) {
+                    (Some(reason), Some(trail)) if self.past_history_start => is_hit(&name, reason)
+                        .then(|| Seen {
+                            position: trail.clone(),
+                            reason: reason.clone(),
+                        }),
+                    _ => None,
+                };
+                if let (Some(seen), false) = (noted, progress == Progress::Reached) {
+                    hits.push(seen);
+                }
+                progress
+            }
+            Mode::StepBack(_) => return self.step_back_stop(triggers, reason.is_some()),
+        };
+        self.advanced(progress, false)
+    }
+
+    fn step_back_stop(&mut self, triggers: &[Trigger], shown: bool) -> Result<(), ReplayError> {
+        let rip = triggers
+            .first()
+            .and_then(Trigger::thread)
+            .and_then(|t| self.rip_of(t));
+        let Mode::StepBack(back) = &mut self.mode else {
+            return Ok(());
+        };
+        let name = triggers[0];
+        let completed = back.stepping
+            && name.thread() == Some(back.thread)
+            && match name {
+                Trigger::Step { .. } => true,
+                Trigger::Resumed { .. } => shown,
+                _ => false,
+            };
+        let mut seen = triggers.to_vec();
+        if completed {
+            back.previous = back.latest.replace(self.trail.clone().unwrap_or_else(|| {
+                // Unreachable: stepping begins only at a named instant.
+                Position::boundary(self.event)
+            }));
+            // While stepping, the thread's arrivals are where its steps
+            // land, not traps.
+            if let Some(pc) = rip {
+                seen.insert(
+                    0,
+                    Trigger::Arrival {
+                        thread: back.thread,
+                        pc,
+                    },
+                );
+            }
+        }
+        if !back.window.reached() && back.window.observe_any(&seen) == Progress::Reached {
+            back.stepping = true;
+            back.start = self.trail.clone();
+        }
+        let progress = back.goal.observe_any(&seen);
+        self.advanced(progress, completed)
+    }
+
+    /// After a follower counted an occurrence.
+    fn advanced(&mut self, progress: Progress, completed_now: bool) -> Result<(), ReplayError> {
+        if progress == Progress::Reached {
+            return self.goal_reached(completed_now);
+        }
+        self.arm_wanted()?;
+        self.drive();
+        Ok(())
+    }
+
+    /// Who steps: the follower's step marks, or the thread a step back
+    /// follows.
+    fn drive(&mut self) {
+        let stepping = |wanted: Option<Trigger>| match wanted {
+            Some(Trigger::Step { thread }) => Some(thread),
+            _ => None,
+        };
+        match &self.mode {
+            Mode::Live => {}
+            Mode::Travel { follower, .. } | Mode::Scan { follower, .. } => {
+                self.step = stepping(follower.wanted());
+            }
+            Mode::StepBack(back) => {
+                self.step = if back.stepping {
+                    Some(back.thread)
+                } else {
+                    stepping(back.window.wanted())
+                };
+            }
+        }
+    }
+
+    /// Puts the followers' breakpoints and watchpoints in, and takes out
+    /// those they are done with.
+    fn arm_wanted(&mut self) -> Result<(), ReplayError> {
+        let wanted: Vec<Trigger> = self
+            .mode
+            .wanted()
+            .into_iter()
+            .filter(|t| matches!(t, Trigger::Arrival { .. } | Trigger::Watch { .. }))
+            .collect();
+        if wanted == self.internal {
+            return Ok(());
+        }
+        let Ok((memory, threads)) = self.memory_and_threads() else {
+            return Ok(());
+        };
+        for old in std::mem::take(&mut self.internal) {
+            if !wanted.contains(&old) {
+                self.disarm_one(&memory, &threads, old);
+            }
+        }
+        for new in &wanted {
+            match *new {
+                Trigger::Arrival { pc, .. } => self
+                    .table
+                    .insert_internal_software(&memory, pc)
+                    .map_err(|_| lost(self.event))?,
+                Trigger::Watch {
+                    addr, len, kind, ..
+                } => self
+                    .table
+                    .insert_internal_watch(&threads, (addr, len), kind)
+                    .map_err(|_| ReplayError::BadTrace {
+                        event: self.event,
+                        reason: "going back needs a debug register for a watchpoint, and all \
+                                 are in use; delete a watchpoint and try again"
+                            .into(),
+                    })?,
+                _ => {}
+            }
+        }
+        self.internal = wanted;
+        Ok(())
+    }
+
+    fn disarm_one(&mut self, memory: &tracee::Task, threads: &[tracee::Tid], trigger: Trigger) {
+        match trigger {
+            Trigger::Arrival { pc, .. } => self.table.remove_internal_software(memory, pc),
+            Trigger::Watch {
+                addr, len, kind, ..
+            } => self.table.remove_internal_watch(threads, (addr, len), kind),
+            _ => {}
+        }
+    }
+
+    fn disarm_internal(&mut self) {
+        let armed = std::mem::take(&mut self.internal);
+        if let Ok((memory, threads)) = self.memory_and_threads() {
+            for trigger in armed {
+                self.disarm_one(&memory, &threads, trigger);
+            }
+        }
+    }
+
+    fn goal_reached(&mut self, completed_now: bool) -> Result<(), ReplayError> {
+        self.disarm_internal();
+        match std::mem::replace(&mut self.mode, Mode::Live) {
+            Mode::Live => Ok(()),
+            Mode::Travel { follower, stop } => {
+                self.trail = Some(follower.goal().clone());
+                self.step = None;
+                self.park(stop)
+            }
+            Mode::Scan { mut hits, .. } => {
+                let plan = match hits.pop() {
+                    // Going back, memory changes as the instruction that
+                    // wrote it is undone: gdb is shown the instant before
+                    // it, with the old value in memory.
+                    Some(Seen {
+                        position,
+                        reason: reason @ StopReason::Watchpoint { thread, .. },
+                    }) => self
+                        .history()
+                        .step_back_plan(position, thread, Some(reason)),
+                    Some(seen) => Plan::Travel(seen),
+                    None => match self.history().begin() {
+                        Some(seen) => Plan::Travel(seen),
+                        None => return Err(lost(self.event)),
+                    },
+                };
+                Err(self.travel(plan))
+            }
+            Mode::StepBack(back) => {
+                let before = if completed_now {
+                    back.previous.or(back.start)
+                } else {
+                    back.latest
+                };
+                let thread = back.thread;
+                match before {
+                    Some(position) => Err(self.travel(Plan::Travel(Seen {
+                        position,
+                        reason: back.reason.unwrap_or(StopReason::Signal {
+                            thread,
+                            signo: libc::SIGTRAP,
+                        }),
+                    }))),
+                    None => {
+                        // The thread ran nothing since the window began:
+                        // look further back.
+                        let to = back.goal.goal().clone();
+                        let window = back.window.goal().clone();
+                        let plan = self
+                            .history()
+                            .earlier_window(to, thread, &window, back.reason);
+                        Err(self.travel(plan))
+                    }
+                }
+            }
+        }
+    }
+
+    /// gdb sees the debugged process's program begin (its first stop or an
+    /// exec): the start of the history a reverse move can reach. In a
+    /// replay started again, gdb's breakpoints go in there.
+    pub fn program_shown(
+        &mut self,
+        kind: BoundaryStop,
+        reason: StopReason,
+    ) -> Result<(), ReplayError> {
+        let position = self.trail.as_ref().map(|t| t.then(Trigger::Boundary(kind)));
+        let known = position.is_some()
+            && position.as_ref() == self.history_start.as_ref().map(|s| &s.position);
+        if known {
+            self.past_history_start = true;
+            if let Ok((memory, threads)) = self.memory_and_threads() {
+                let executable = executable_ranges(memory.tid);
+                self.table
+                    .activate(&memory, &threads, &|addr| in_ranges(&executable, addr));
+            }
+        } else if self.ends_travel() || !self.following() {
+            self.past_history_start = true;
+            if let Some(position) = position {
+                let seen = Seen {
+                    position,
+                    reason: reason.clone(),
+                };
+                self.first_stop.get_or_insert_with(|| seen.clone());
+                self.history_start = Some(seen);
+            }
+        }
+        self.stop_here(&[Trigger::Boundary(kind)], Some(reason))
+    }
+
+    /// The debugged process ends, or the recording does.
+    pub fn program_ended(
+        &mut self,
+        kind: BoundaryStop,
+        reason: StopReason,
+        message: Option<String>,
+    ) -> Result<(), ReplayError> {
+        self.ends_travel();
+        if !self.following() {
+            self.message = message;
+        }
+        self.stop_here(&[Trigger::Boundary(kind)], Some(reason))
+    }
+
+    /// A travel forward that meets the program's end or its next exec
+    /// stops there, as a continue would. Returns whether it did.
+    fn ends_travel(&mut self) -> bool {
+        let ends = matches!(self.mode, Mode::Travel { .. }) && self.past_history_start;
+        if ends {
+            self.disarm_internal();
+            self.mode = Mode::Live;
+        }
+        ends
+    }
+}

@@ -1,0 +1,359 @@
+//! Running backwards in gdb: reverse-continue to breakpoints and
+//! watchpoints, reverse stepping, going back across syscalls, signals and
+//! threads, the ends of the recording, and `run` starting over.
+
+mod support;
+
+use support::gdb::*;
+
+/// The source file as gdb names it.
+fn program_source(name: &str) -> String {
+    format!("{}/tests/programs/{name}.c", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The value of `counter` after `bump(0)` .. `bump(last)`.
+fn counter_after(last: i32) -> i32 {
+    (0..=last).fold(0i32, |c, i| c.wrapping_mul(3).wrapping_add(i))
+}
+
+#[test]
+fn reverse_continue_finds_the_last_write_to_a_watched_global() {
+    let served = serve_recording("rev-watch", "reverse_target", &[]);
+    let out = served.server.gdb(&[
+        "break bump if i == 150",
+        "continue",
+        "delete 1",
+        "watch counter",
+        "reverse-continue",
+        "print i",
+        "reverse-continue",
+        "print i",
+        "continue",
+        "print i",
+    ]);
+    let write = source_line("reverse_target", "/* the write */");
+    // Going back, each stop is at the write, with the old value in memory.
+    assert!(
+        out.contains(&format!(
+            "Old value = {}\nNew value = {}\nbump (i=149)",
+            counter_after(149),
+            counter_after(148)
+        )),
+        "{out}"
+    );
+    assert!(out.contains("$1 = 149"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "Old value = {}\nNew value = {}\nbump (i=148)",
+            counter_after(148),
+            counter_after(147)
+        )),
+        "{out}"
+    );
+    assert!(out.contains("$2 = 148"), "{out}");
+    assert!(out.contains(&format!("reverse_target.c:{write}")), "{out}");
+    // Forward again, the same write changes it back.
+    assert!(
+        out.contains(&format!(
+            "Old value = {}\nNew value = {}",
+            counter_after(147),
+            counter_after(148)
+        )),
+        "{out}"
+    );
+    assert!(out.contains("$3 = 148"), "{out}");
+}
+
+#[test]
+fn reverse_continue_to_breakpoints_of_each_kind() {
+    let served = serve_recording("rev-break", "reverse_target", &[]);
+    let out = served.server.gdb(&[
+        "break square",
+        "continue",
+        "continue",
+        "continue",
+        "print x",
+        "reverse-continue",
+        "print x",
+        "delete",
+        "hbreak bump",
+        "reverse-continue",
+        "print i",
+        "delete",
+        "break bump if i == 190",
+        "reverse-continue",
+        "print i",
+        "delete",
+        "break bump",
+        "ignore 4 2",
+        "reverse-continue",
+        "print i",
+    ]);
+    assert!(out.contains("$1 = 2"), "{out}");
+    assert!(out.contains("$2 = 1"), "{out}");
+    // The last call before the loop of squares.
+    assert!(out.contains("$3 = 199"), "{out}");
+    assert!(out.contains("$4 = 190"), "{out}");
+    // Two hits ignored going back: 189, 188; then 187.
+    assert!(out.contains("$5 = 187"), "{out}");
+}
+
+#[test]
+fn access_and_location_watchpoints_going_back() {
+    let served = serve_recording("rev-awatch", "reverse_target", &[]);
+    let out = served.server.gdb(&[
+        "break square",
+        "continue",
+        "watch -l history[10]",
+        "reverse-continue",
+        "print i",
+        "delete",
+        "rwatch counter",
+        "reverse-continue",
+        "print i",
+    ]);
+    // history[10] was last written by bump(138) (138 % 64 == 10).
+    assert!(
+        out.contains(&format!("New value = {}", counter_after(74))),
+        "{out}"
+    );
+    assert!(out.contains("$1 = 138"), "{out}");
+    // The last read of counter before that: bump(138)'s second line.
+    assert!(
+        out.contains(&format!("Value = {}", counter_after(138))),
+        "{out}"
+    );
+    assert!(out.contains("$2 = 138"), "{out}");
+}
+
+#[test]
+fn memory_a_read_wrote_has_its_old_contents_before_the_call() {
+    let served = serve_recording("rev-read", "reverse_target", &[]);
+    let after = source_line("reverse_target", "/* after the read */");
+    let out = served.server.gdb(&[
+        &format!("break reverse_target.c:{after}"),
+        "continue",
+        "print buf",
+        "watch buf[0]",
+        "reverse-continue",
+        "bt 2",
+        "up",
+        "print buf",
+        "continue",
+        "up",
+        "print buf",
+    ]);
+    assert!(out.contains("$1 = \"fresh data"), "{out}");
+    assert!(out.contains("$2 = 'o' <repeats 31 times>"), "{out}");
+    assert!(out.contains("#0  0x") && out.contains("read ("), "{out}");
+    assert!(out.contains("$3 = \"fresh data"), "{out}");
+}
+
+#[test]
+fn reverse_stepping_in_the_program_and_in_libc() {
+    let served = serve_recording("rev-step", "reverse_target", &[]);
+    let calls = source_line("reverse_target", "/* the calls */");
+    let pipe = source_line("reverse_target", "if (pipe(p)");
+    let looping = source_line("reverse_target", "for (int i = 0; i < 5; i++)");
+    let out = served.server.gdb(&[
+        "break square if x == 3",
+        "continue",
+        "next",
+        "info registers rip",
+        "reverse-stepi",
+        "reverse-stepi",
+        "stepi",
+        "stepi",
+        "info registers rip",
+        "delete",
+        "reverse-finish",
+        "print i",
+        "reverse-next",
+        "reverse-step",
+        "bt 1",
+        "break write",
+        "reverse-continue",
+        "reverse-finish",
+        "monitor when",
+        "next",
+    ]);
+    // `next`, then two instructions back and forward again: the same pc.
+    let rips: Vec<&str> = out.lines().filter(|l| l.starts_with("rip ")).collect();
+    assert_eq!(rips.len(), 2, "{out}");
+    assert_eq!(rips[0], rips[1], "{out}");
+    // reverse-finish: back to the call in main.
+    assert!(
+        out.contains(&format!(
+            "in main () at {}:{calls}",
+            program_source("reverse_target")
+        )),
+        "{out}"
+    );
+    assert!(out.contains("$1 = 3"), "{out}");
+    // reverse-next to the call's line, reverse-step to the loop's.
+    assert!(
+        out.contains(&format!(
+            "#0  main () at {}:{looping}",
+            program_source("reverse_target")
+        )),
+        "{out}"
+    );
+    // Into libc and back out to the caller.
+    assert!(out.contains("Breakpoint 2, "), "{out}");
+    assert!(out.contains("write (fd=4"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "in main () at {}:{pipe}",
+            program_source("reverse_target")
+        )),
+        "{out}"
+    );
+    assert!(out.contains("Current event: "), "{out}");
+}
+
+#[test]
+fn the_start_of_the_recording_ends_reverse_execution() {
+    let served = serve_recording("rev-start", "reverse_target", &[]);
+    let out = served.server.gdb(&[
+        "reverse-stepi",
+        "break square",
+        "continue",
+        "reverse-continue",
+        "info registers rip",
+        "continue",
+        "print x",
+    ]);
+    assert_eq!(
+        out.matches("No more reverse-execution history.").count(),
+        2,
+        "{out}"
+    );
+    assert!(out.contains("Breakpoint 1, square (x=0)"), "{out}");
+    assert!(out.contains("$1 = 0"), "{out}");
+}
+
+#[test]
+fn going_back_from_the_end_and_forward_to_the_exit_again() {
+    let served = serve_recording("rev-end", "reverse_target", &[]);
+    let out = served.server.gdb(&[
+        "continue",
+        "break square",
+        "reverse-continue",
+        "print x",
+        "continue",
+        "continue",
+    ]);
+    assert!(out.contains("Program received signal SIGKILL"), "{out}");
+    assert!(out.contains("$1 = 4"), "{out}");
+    assert!(out.contains("exited normally"), "{out}");
+}
+
+#[test]
+fn run_starts_the_replay_again() {
+    let served = serve_recording("rev-run", "reverse_target", &[]);
+    let out = served.server.gdb(&[
+        "break square",
+        "continue",
+        "continue",
+        "run",
+        "print x",
+        "continue",
+        "print x",
+    ]);
+    assert!(out.contains("$1 = 0"), "{out}");
+    assert!(out.contains("$2 = 1"), "{out}");
+}
+
+#[test]
+fn monitor_goto_goes_to_an_event_either_way() {
+    let served = serve_recording("rev-goto", "reverse_target", &[]);
+    let out = served.server.gdb(&[
+        "break square",
+        "continue",
+        "monitor when",
+        "delete",
+        "monitor goto 3",
+        "monitor when",
+        "maintenance flush register-cache",
+        "continue",
+        "continue",
+    ]);
+    let whens: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("Current event: "))
+        .collect();
+    assert_eq!(whens.len(), 2, "{out}");
+    assert_eq!(whens[1], "Current event: 3", "{out}");
+    assert!(out.contains("exited normally"), "{out}");
+}
+
+#[test]
+fn a_breakpoint_another_thread_hit_earlier_stops_in_that_thread() {
+    let served = serve_recording("rev-threads", "gdb_threads", &[]);
+    let out = served.server.gdb(&[
+        "break checkpoint",
+        "continue",
+        "break worker",
+        "reverse-continue",
+        "info threads",
+        "print $_thread",
+    ]);
+    assert!(out.contains("hit Breakpoint 2, worker"), "{out}");
+    assert!(
+        !out.contains("$1 = 1\n"),
+        "stopped in the main thread: {out}"
+    );
+}
+
+#[test]
+fn going_back_across_signals_and_a_crash() {
+    let served = serve_recording("rev-signals", "gdb_crash", &[]);
+    let out = served.server.gdb(&[
+        "continue",
+        "continue",
+        "watch -l list[1].next",
+        "reverse-continue",
+        "bt",
+        "delete",
+        "break on_alarm",
+        "reverse-continue",
+        "print alarms",
+        "reverse-continue",
+        "print alarms",
+        "reverse-continue",
+        "print alarms",
+    ]);
+    let corrupt = source_line("gdb_crash", "// corrupt the pointer");
+    assert!(
+        out.contains("Hardware watchpoint 1: -location list[1].next"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("gdb_crash.c:{corrupt}")), "{out}");
+    // Going back, the handled fault comes first, then the handler's runs.
+    assert_eq!(
+        out.matches("Program received signal SIGSEGV").count(),
+        3,
+        "{out}"
+    );
+    assert!(out.contains("$1 = 3"), "{out}");
+    assert!(out.contains("Breakpoint 2, on_alarm"), "{out}");
+    assert!(out.contains("$2 = 2"), "{out}");
+    assert!(out.contains("$3 = 1"), "{out}");
+}
+
+#[test]
+fn going_back_stops_at_an_exec_of_the_debugged_process() {
+    let (server, _traces) = serve_exec_recording("rev-exec");
+    let out = server.gdb(&[
+        "set breakpoint pending on",
+        "break square",
+        "continue",
+        "continue",
+        "reverse-continue",
+        "reverse-continue",
+        "info registers rip",
+    ]);
+    assert!(out.contains("Breakpoint 1, square (x=7)"), "{out}");
+    assert!(out.contains("No more reverse-execution history."), "{out}");
+    assert!(out.contains("rip "), "{out}");
+}
