@@ -357,3 +357,73 @@ fn going_back_stops_at_an_exec_of_the_debugged_process() {
     assert!(out.contains("No more reverse-execution history."), "{out}");
     assert!(out.contains("rip "), "{out}");
 }
+
+#[test]
+fn functions_called_from_gdb_run_in_a_copy_and_the_replay_goes_on() {
+    let served = serve_recording("rev-call", "reverse_target", &[]);
+    let out = served.server.gdb(&[
+        "break bump if i == 100",
+        "continue",
+        "print counter",
+        "print square(12)",
+        "call bump(1000)",
+        "print counter",
+        "print (int)getpid() > 0",
+        "print (long)write(1, \"\", 0)",
+        "next",
+        "next",
+        "print counter",
+        "reverse-finish",
+        "print i",
+    ]);
+    let before = counter_after(99);
+    assert!(out.contains(&format!("$1 = {before}")), "{out}");
+    assert!(out.contains("$2 = 144"), "{out}");
+    // The call's own write, in the copy.
+    let called = before.wrapping_mul(3).wrapping_add(1000);
+    assert!(out.contains(&format!("$3 = {called}")), "{out}");
+    // Syscalls run for real there.
+    assert!(out.contains("$4 = 1"), "{out}");
+    assert!(out.contains("$5 = 0"), "{out}");
+    // Then the replay goes on as recorded.
+    assert!(
+        out.contains(&format!("$6 = {}", counter_after(100))),
+        "{out}"
+    );
+    assert!(out.contains("$7 = 100"), "{out}");
+}
+
+#[test]
+fn checkpoints_with_rr_spellings() {
+    require_gdb();
+    let traces = support::Traces::new("rev-checkpoints");
+    record_program(&traces, "reverse_target");
+    let out = replay_with_gdb(
+        &traces,
+        &[
+            "break square",
+            "continue",
+            "continue",
+            "checkpoint",
+            "continue",
+            "continue",
+            "checkpoint",
+            "info checkpoints",
+            "restart 1",
+            "print x",
+            "restart 2",
+            "print x",
+            "delete checkpoint 1",
+            "info checkpoints",
+            "restart 1",
+            "monitor checkpoints",
+        ],
+    );
+    assert!(out.contains("Checkpoint 1 at event "), "{out}");
+    assert!(out.contains("Checkpoint 2 at event "), "{out}");
+    let listed = out.matches("Id   Event").count();
+    assert_eq!(listed, 3, "{out}");
+    assert!(out.contains("$1 = 1"), "{out}");
+    assert!(out.contains("$2 = 3"), "{out}");
+    assert!(out.contains("there is no checkpoint 1"), "{out}");
+}

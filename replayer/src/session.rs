@@ -357,13 +357,23 @@ impl ReplaySession {
 impl Drop for ReplaySession {
     /// Ends every replayed thread that is still alive and reaps it.
     fn drop(&mut self) {
-        // Dropping the tasks sends SIGKILL to those alive; then every
-        // tracee (the replayer's only children) is reaped, other threads
-        // before leaders as the kernel requires.
-        let alive = self.tasks.values().any(|t| !t.gone);
+        // Dropping the tasks sends SIGKILL to those alive; then each is
+        // reaped, other threads before leaders as the kernel requires.
+        // Only this session's: the replayer has other children (gdb, and
+        // a replay started again has tracees of its own).
+        let mut alive: Vec<(bool, Tid)> = self
+            .tasks
+            .values()
+            .filter(|t| !t.gone)
+            .map(|t| {
+                let leader = tracee::signals::thread_group(t.tid()).is_some_and(|g| g == t.tid());
+                (leader, t.tid())
+            })
+            .collect();
+        alive.sort();
         self.tasks.clear();
-        if alive {
-            tracee::reap_all();
+        for (_, tid) in alive {
+            tracee::reap(tid);
         }
     }
 }

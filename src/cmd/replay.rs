@@ -107,8 +107,11 @@ fn run_gdb(
     mut target: ReplayTarget,
 ) -> Result<i32, Failure> {
     tracee::signals::ignore_interrupt_key();
+    let commands = GdbCommands::write()?;
     let mut child = Command::new(gdb)
         .arg("-q")
+        .arg("-x")
+        .arg(&commands.0)
         .arg("-ex")
         .arg(format!("target extended-remote {address}"))
         .spawn()
@@ -138,6 +141,66 @@ fn run_gdb(
             format!("cannot wait for gdb: {e}"),
             EXIT_FAILURE,
         )),
+    }
+}
+
+/// rr's spellings of checkpoints, as gdb commands over rewind's monitor
+/// commands. They replace gdb's own, which fork a live process. gdb does
+/// not know that a monitor command moved the program: it is told by
+/// flushing its register cache.
+const GDB_COMMANDS: &str = "set confirm off
+define checkpoint
+  monitor checkpoint
+end
+document checkpoint
+Remember this stop of the replay; `restart N` comes back to it.
+end
+define restart
+  monitor restart $arg0
+  maintenance flush register-cache
+  maintenance flush dcache
+  frame
+end
+document restart
+Go back (or forward) to checkpoint N of the replay.
+end
+define info checkpoints
+  monitor checkpoints
+end
+document info checkpoints
+List the replay's checkpoints.
+end
+define delete checkpoint
+  monitor delete checkpoint $arg0
+end
+document delete checkpoint
+Forget checkpoint N of the replay.
+end
+set confirm on
+";
+
+/// The file of `GDB_COMMANDS` gdb reads at its start; removed when dropped.
+struct GdbCommands(PathBuf);
+
+impl GdbCommands {
+    fn write() -> Result<GdbCommands, Failure> {
+        let path = std::env::temp_dir().join(format!("rewind-gdb-{}.gdb", std::process::id()));
+        std::fs::write(&path, GDB_COMMANDS).map_err(|e| {
+            Failure::new(
+                format!(
+                    "cannot write gdb's commands to {}: {e}; set TMPDIR to a writable directory",
+                    path.display()
+                ),
+                EXIT_FAILURE,
+            )
+        })?;
+        Ok(GdbCommands(path))
+    }
+}
+
+impl Drop for GdbCommands {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 

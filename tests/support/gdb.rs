@@ -174,3 +174,33 @@ pub fn serve_exec_recording(tag: &str) -> (ReplayServer, Traces) {
     let server = ReplayServer::start(&traces, &[]);
     (server, traces)
 }
+
+/// Runs `rewind replay` on the latest trace with gdb in batch mode, which
+/// runs `commands` after the ones rewind gives it.
+pub fn replay_with_gdb(traces: &Traces, commands: &[&str]) -> String {
+    let scratch = TempDir::new("gdb-wrapper");
+    let wrapper = scratch.path().join("batch-gdb");
+    let mut script = String::from("#!/bin/sh\nexec gdb -batch -nx \"$@\"");
+    for command in commands {
+        script.push_str(&format!(" -ex '{command}'"));
+    }
+    script.push('\n');
+    std::fs::write(&wrapper, script).expect("write wrapper");
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod wrapper");
+    let output = traces
+        .command()
+        .arg("replay")
+        .arg("--debugger")
+        .arg(&wrapper)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run rewind replay");
+    let out = format!("{}{}", text(&output.stdout), text(&output.stderr));
+    eprintln!("--- rewind replay with gdb {commands:?}:\n{out}");
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    out
+}

@@ -126,22 +126,3 @@ pub fn wait_any() -> Result<(Tid, Stop), TraceeError> {
         }
     }
 }
-
-/// Reaps every child of this process, resuming those that still stop
-/// (a killed tracee may report PTRACE_EVENT_EXIT first), until none is left.
-pub fn reap_all() {
-    loop {
-        let mut status = 0;
-        // SAFETY: waitpid writes one int.
-        let got = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
-        if got == -1 {
-            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return;
-        }
-        if libc::WIFSTOPPED(status) {
-            let _ = ptrace::resume(got, Resume::Continue, 0);
-        }
-    }
-}

@@ -20,6 +20,8 @@ use super::registers;
 use crate::error::ReplayError;
 use travel::Mode;
 
+mod diversion;
+mod monitor;
 mod stepping;
 mod travel;
 
@@ -51,8 +53,13 @@ pub struct Debugger {
     pub debugged: i32,
     /// The event being replayed (or next to be).
     pub event: u64,
-    /// gdb changed memory or registers: the replay must not go on.
-    pub modified: bool,
+    /// gdb changed memory or registers: its resumes run a throw-away copy
+    /// (diversion.rs).
+    diversion: Option<diversion::Diversion>,
+    /// The resume that ended a diversion, to make once the replay is back.
+    pending_resume: Option<(ResumeAction, Option<i32>)>,
+    /// gdb set orig_rax to -1 before any other change.
+    orig_rax_cleared: bool,
     /// A thread runs through a trampoline (point.rs): a Ctrl-C must not
     /// show gdb the replay until it is out.
     pub trampoline_running: bool,
@@ -93,6 +100,9 @@ pub struct Debugger {
     internal: Vec<Trigger>,
     /// The recorded thread of each event replayed so far.
     event_threads: Vec<i32>,
+    /// gdb's `checkpoint`s by number: stops to go back to.
+    checkpoints: std::collections::BTreeMap<u32, Seen>,
+    next_checkpoint: u32,
 }
 
 fn thread_of(threads: &[(ThreadId, Tid)], thread: ThreadId) -> Result<Tid, TargetError> {
@@ -125,7 +135,9 @@ impl Debugger {
             threads: Vec::new(),
             debugged,
             event: 0,
-            modified: false,
+            diversion: None,
+            pending_resume: None,
+            orig_rax_cleared: false,
             trampoline_running: false,
             deferred_stop: None,
             message: None,
@@ -145,6 +157,8 @@ impl Debugger {
             past_history_start: false,
             internal: Vec::new(),
             event_threads: Vec::new(),
+            checkpoints: std::collections::BTreeMap::new(),
+            next_checkpoint: 1,
         })
     }
 
@@ -291,7 +305,7 @@ impl Debugger {
         if let Some(thread) = reason.thread() {
             self.note_shown(thread);
         }
-        if !self.modified {
+        if self.diversion.is_none() {
             // After gdb's writes the replay is not the recording: its
             // instants have no names, and going back starts from the last
             // stop before them.
@@ -299,6 +313,16 @@ impl Debugger {
                 position,
                 reason: reason.clone(),
             });
+        }
+        if let Some((action, _)) = self.pending_resume.take() {
+            // Back from a diversion: the resume that ended it goes on from
+            // here (without a signal, which the copy's stop had).
+            self.pending_signal = None;
+            self.step = match action {
+                ResumeAction::Step(thread) => Some(thread),
+                ResumeAction::Continue => None,
+            };
+            return Ok(());
         }
         let message = self.message.take();
         self.answers
@@ -310,6 +334,9 @@ impl Debugger {
                 .recv()
                 .map_err(|_| ReplayError::DebuggerGone)?;
             let reply = match request {
+                Request::Resume(action, signal) if self.diversion.is_some() => {
+                    self.resume_diverted(action, signal)?
+                }
                 Request::Resume(action, signal) => match self.refused_signal(signal) {
                     Some(refusal) => Err(refusal),
                     None => {
@@ -325,12 +352,19 @@ impl Debugger {
                     Ok(plan) => return self.go(plan),
                     Err(e) => Err(e),
                 },
-                Request::Run => match self.first_stop.clone() {
-                    Some(first) => return self.go(Plan::Travel(first)),
-                    None => Err(TargetError::Errno(libc::ESRCH)),
+                Request::Run(argument) => match self.run_plan(argument.as_deref()) {
+                    Ok(plan) => return self.go(plan),
+                    Err(e) => Err(e),
                 },
                 Request::Monitor(command) if command.trim().starts_with("goto") => {
                     match self.goto_plan(command.trim()) {
+                        Ok(plan) => return self.go(plan),
+                        Err(e) => Err(e),
+                    }
+                }
+                Request::Monitor(command) if command.trim().starts_with("restart") => {
+                    let number = command.trim().trim_start_matches("restart");
+                    match self.restart_plan(number) {
                         Ok(plan) => return self.go(plan),
                         Err(e) => Err(e),
                     }
@@ -346,7 +380,7 @@ impl Debugger {
     /// Carries out a move gdb asked for: one that stays where gdb is
     /// answers at once; any other needs the replay started again.
     fn go(&mut self, plan: Plan) -> Result<(), ReplayError> {
-        if let (Plan::Travel(seen), Some(shown)) = (&plan, &self.shown) {
+        if let (Plan::Travel(seen), Some(shown), None) = (&plan, &self.shown, &self.diversion) {
             if seen.position == shown.position {
                 // Already there: only the reason differs.
                 return self.park(seen.reason.clone());
@@ -391,37 +425,6 @@ impl Debugger {
                     .step_back_plan(shown.position.clone(), thread, None)
             }
         })
-    }
-
-    /// `monitor goto EVENT`: the start of that event, as a stop of the
-    /// debugged process's first thread.
-    fn goto_plan(&mut self, command: &str) -> Result<Plan, TargetError> {
-        let usage = || {
-            TargetError::Message(
-                "usage: monitor goto EVENT (an event number, as `monitor when` prints)".into(),
-            )
-        };
-        let event: u64 = command
-            .strip_prefix("goto")
-            .map(str::trim)
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(usage)?;
-        let start = self.history_start.as_ref().map_or(0, |s| s.position.event);
-        if event <= start {
-            return Err(TargetError::Message(format!(
-                "event {event} is before the program gdb debugs began (event {start}); \
-                 `run` goes back to the start"
-            )));
-        }
-        let thread = self.first_thread().ok_or(TargetError::Errno(libc::ESRCH))?;
-        self.message = Some(format!("rewind: now at the start of event {event}.\n"));
-        Ok(Plan::Travel(Seen {
-            position: Position::boundary(event),
-            reason: StopReason::Signal {
-                thread,
-                signo: libc::SIGTRAP,
-            },
-        }))
     }
 
     /// A replay can deliver only the signals the recording did: the one
@@ -485,16 +488,6 @@ impl Debugger {
         }
     }
 
-    /// Parks with a message for gdb's console.
-    pub fn park_with_message(
-        &mut self,
-        reason: StopReason,
-        message: String,
-    ) -> Result<(), ReplayError> {
-        self.message = Some(message);
-        self.park(reason)
-    }
-
     fn serve(&mut self, request: Request) -> Reply {
         match request {
             Request::Threads => Ok(Answer::Threads(
@@ -530,13 +523,14 @@ impl Debugger {
                 // started (`run`), so that no syscall restarts; the replay
                 // restarts syscalls as the recording did, and ignores it.
                 unchanged.orig_rax = wanted.orig_rax;
-                if unchanged == *wanted && wanted.orig_rax == u64::MAX {
+                if unchanged == *wanted && wanted.orig_rax == u64::MAX && self.diversion.is_none() {
+                    self.orig_rax_cleared = true;
                     return Ok(Answer::Done);
                 }
+                self.divert(thread, None)?;
                 let (regs, extended) = registers::from_gdb(&wanted);
                 task.set_regs(&regs).map_err(tracee_error)?;
                 extended_state::write(real, &extended).map_err(tracee_error)?;
-                self.mark_modified("registers");
                 Ok(Answer::Done)
             }
             Request::ReadMemory(thread, addr, len) => {
@@ -561,11 +555,11 @@ impl Debugger {
                 if current == data {
                     return Ok(Answer::Done);
                 }
+                self.divert(thread, Some(addr))?;
                 let mut data = data;
                 self.table.write_under(addr, &mut data);
                 task.write_bytes(RemoteAddr(addr), &data)
                     .map_err(|_| TargetError::Errno(libc::EFAULT))?;
-                self.mark_modified("memory");
                 Ok(Answer::Done)
             }
             Request::InsertBreakpoint(kind, addr, len) => {
@@ -600,7 +594,7 @@ impl Debugger {
                 Ok(Answer::Done)
             }
             Request::Kill => Ok(Answer::Done),
-            Request::Resume(..) | Request::Reverse(..) | Request::Run => {
+            Request::Resume(..) | Request::Reverse(..) | Request::Run(_) => {
                 Err(TargetError::Unsupported)
             }
         }
@@ -664,34 +658,5 @@ impl Debugger {
         let all: Vec<Tid> = self.threads.iter().map(|&(_, real)| real).collect();
         let first = all.first().ok_or(TargetError::Errno(libc::ESRCH))?;
         Ok((Task::new(*first).map_err(tracee_error)?, all))
-    }
-
-    fn mark_modified(&mut self, what: &str) {
-        if !self.modified {
-            self.modified = true;
-            self.message = Some(format!(
-                "rewind: the debugger changed the replay's {what}; the replay goes on to the \
-                 end of event {} and stops there, because the recording cannot be followed \
-                 past it.\n",
-                self.event
-            ));
-        }
-    }
-
-    fn monitor(&self, command: &str) -> Reply {
-        let text = match command {
-            "when" => format!("Current event: {}\n", self.event),
-            "help" | "" => "rewind monitor commands:\n  \
-                 when        print the number of the event being replayed\n  \
-                 goto EVENT  go to the start of that event, forward or back\n  \
-                 help        print this list\n"
-                .to_owned(),
-            other => {
-                return Err(TargetError::Message(format!(
-                    "unknown monitor command \"{other}\"; \"monitor help\" lists them"
-                )))
-            }
-        };
-        Ok(Answer::Text(text))
     }
 }

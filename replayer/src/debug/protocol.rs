@@ -30,8 +30,9 @@ pub enum Request {
     Reverse(ResumeAction),
     /// gdb's `kill`: the replay stays, for a `run`.
     Kill,
-    /// gdb's `run`: back to the first stop gdb saw; answered as `Resume`.
-    Run,
+    /// gdb's `run` with its argument: back to the first stop gdb saw, a
+    /// checkpoint (`cN`) or an event (`N`); answered as `Resume`.
+    Run(Option<String>),
 }
 
 pub enum Answer {

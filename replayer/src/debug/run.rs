@@ -145,28 +145,9 @@ impl ReplaySession {
             .unwrap_or(ThreadId { pid, tid: pid })
     }
 
-    /// Between events: gdb's Ctrl-C, and the refusal to follow a
-    /// recording that gdb's writes have made impossible.
+    /// Between events: gdb's Ctrl-C.
     fn before_event(&mut self, debugger: &DebugLink, pid: i32) -> Result<(), ReplayError> {
         let thread = self.shown_thread(debugger, pid);
-        if debugger.borrow().modified {
-            let mut debugger = debugger.borrow_mut();
-            loop {
-                let message = format!(
-                    "rewind: the replay cannot go past event {} because the debugger changed \
-                     its memory or registers; go back (reverse-stepi, reverse-continue) or \
-                     `run` to follow the recording again.\n",
-                    debugger.event
-                );
-                debugger.park_with_message(
-                    StopReason::HistoryEnd {
-                        thread,
-                        at_start: false,
-                    },
-                    message,
-                )?;
-            }
-        }
         let interrupted = {
             let d = debugger.borrow();
             !d.following() && d.interrupt_requested()

@@ -276,14 +276,18 @@ impl Restart for ReplayTarget {
     }
 
     fn run(&mut self, args: &[String]) -> TargetResult<StopReason> {
-        if args.iter().any(|a| !a.is_empty()) {
-            return Err(TargetError::Message(
-                "rewind replays the recorded run: `run` takes no arguments; \
-                 `monitor goto EVENT` goes to an event"
-                    .into(),
-            ));
-        }
-        self.run_until_stop(Request::Run, &NoInterrupt)
+        let argument = match args {
+            [] => None,
+            [one] => Some(one.clone()),
+            _ => {
+                return Err(TargetError::Message(
+                    "rewind replays the recorded run: `run` takes at most one argument, \
+                     cN for checkpoint N or an event number"
+                        .into(),
+                ))
+            }
+        };
+        self.run_until_stop(Request::Run(argument), &NoInterrupt)
     }
 }
 

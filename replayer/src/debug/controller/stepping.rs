@@ -271,7 +271,7 @@ fn slot_trigger(thread: ThreadId, slot: HardwareSlot) -> Trigger {
 }
 
 /// The stop a triggered debug register means to gdb.
-fn slot_stop(thread: ThreadId, slot: HardwareSlot) -> StopReason {
+pub(super) fn slot_stop(thread: ThreadId, slot: HardwareSlot) -> StopReason {
     match slot.watch {
         None => StopReason::Breakpoint {
             thread,

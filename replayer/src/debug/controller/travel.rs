@@ -142,7 +142,8 @@ impl Debugger {
         self.pending_signal = None;
         self.stepping_with_signal = None;
         self.signal_due = None;
-        self.modified = false;
+        self.diversion = None;
+        self.orig_rax_cleared = false;
         self.trampoline_running = false;
         self.deferred_stop = None;
         self.internal.clear();
