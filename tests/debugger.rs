@@ -596,7 +596,7 @@ fn a_signal_handler_runs_at_the_recorded_iteration_under_gdb() {
 
 #[test]
 fn gdb_follows_an_exec_of_the_debugged_process() {
-    let (server, _traces) = serve_exec_recording("gdb-exec");
+    let (server, _traces) = serve_exec_recording("gdb-exec", &[]);
     let out = server.gdb(&[
         "set breakpoint pending on",
         "break square",

@@ -6,6 +6,42 @@ mod support;
 
 use support::gdb::*;
 
+/// Each scenario runs twice: replays started again from the trace's start
+/// (these recordings are shorter than the default interval between copies),
+/// and from copies of the replay taken at every event boundary.
+macro_rules! both_ways {
+    ($($name:ident),* $(,)?) => {
+        mod from_the_start {
+            $(#[test]
+            fn $name() {
+                super::$name(&[])
+            })*
+        }
+        mod from_copies {
+            $(#[test]
+            fn $name() {
+                super::$name(&["--copy-interval", "0"])
+            })*
+        }
+    };
+}
+
+both_ways!(
+    reverse_continue_finds_the_last_write_to_a_watched_global,
+    reverse_continue_to_breakpoints_of_each_kind,
+    access_and_location_watchpoints_going_back,
+    memory_a_read_wrote_has_its_old_contents_before_the_call,
+    reverse_stepping_in_the_program_and_in_libc,
+    the_start_of_the_recording_ends_reverse_execution,
+    going_back_from_the_end_and_forward_to_the_exit_again,
+    run_starts_the_replay_again,
+    monitor_goto_goes_to_an_event_either_way,
+    a_breakpoint_another_thread_hit_earlier_stops_in_that_thread,
+    going_back_across_signals_and_a_crash,
+    going_back_stops_at_an_exec_of_the_debugged_process,
+    functions_called_from_gdb_run_in_a_copy_and_the_replay_goes_on,
+);
+
 /// The source file as gdb names it.
 fn program_source(name: &str) -> String {
     format!("{}/tests/programs/{name}.c", env!("CARGO_MANIFEST_DIR"))
@@ -16,9 +52,8 @@ fn counter_after(last: i32) -> i32 {
     (0..=last).fold(0i32, |c, i| c.wrapping_mul(3).wrapping_add(i))
 }
 
-#[test]
-fn reverse_continue_finds_the_last_write_to_a_watched_global() {
-    let served = serve_recording("rev-watch", "reverse_target", &[]);
+fn reverse_continue_finds_the_last_write_to_a_watched_global(server_args: &[&str]) {
+    let served = serve_recording("rev-watch", "reverse_target", server_args);
     let out = served.server.gdb(&[
         "break bump if i == 150",
         "continue",
@@ -64,9 +99,8 @@ fn reverse_continue_finds_the_last_write_to_a_watched_global() {
     assert!(out.contains("$3 = 148"), "{out}");
 }
 
-#[test]
-fn reverse_continue_to_breakpoints_of_each_kind() {
-    let served = serve_recording("rev-break", "reverse_target", &[]);
+fn reverse_continue_to_breakpoints_of_each_kind(server_args: &[&str]) {
+    let served = serve_recording("rev-break", "reverse_target", server_args);
     let out = served.server.gdb(&[
         "break square",
         "continue",
@@ -98,9 +132,8 @@ fn reverse_continue_to_breakpoints_of_each_kind() {
     assert!(out.contains("$5 = 187"), "{out}");
 }
 
-#[test]
-fn access_and_location_watchpoints_going_back() {
-    let served = serve_recording("rev-awatch", "reverse_target", &[]);
+fn access_and_location_watchpoints_going_back(server_args: &[&str]) {
+    let served = serve_recording("rev-awatch", "reverse_target", server_args);
     let out = served.server.gdb(&[
         "break square",
         "continue",
@@ -126,9 +159,8 @@ fn access_and_location_watchpoints_going_back() {
     assert!(out.contains("$2 = 138"), "{out}");
 }
 
-#[test]
-fn memory_a_read_wrote_has_its_old_contents_before_the_call() {
-    let served = serve_recording("rev-read", "reverse_target", &[]);
+fn memory_a_read_wrote_has_its_old_contents_before_the_call(server_args: &[&str]) {
+    let served = serve_recording("rev-read", "reverse_target", server_args);
     let after = source_line("reverse_target", "/* after the read */");
     let out = served.server.gdb(&[
         &format!("break reverse_target.c:{after}"),
@@ -149,9 +181,8 @@ fn memory_a_read_wrote_has_its_old_contents_before_the_call() {
     assert!(out.contains("$3 = \"fresh data"), "{out}");
 }
 
-#[test]
-fn reverse_stepping_in_the_program_and_in_libc() {
-    let served = serve_recording("rev-step", "reverse_target", &[]);
+fn reverse_stepping_in_the_program_and_in_libc(server_args: &[&str]) {
+    let served = serve_recording("rev-step", "reverse_target", server_args);
     let calls = source_line("reverse_target", "/* the calls */");
     let pipe = source_line("reverse_target", "if (pipe(p)");
     let looping = source_line("reverse_target", "for (int i = 0; i < 5; i++)");
@@ -211,9 +242,8 @@ fn reverse_stepping_in_the_program_and_in_libc() {
     assert!(out.contains("Current event: "), "{out}");
 }
 
-#[test]
-fn the_start_of_the_recording_ends_reverse_execution() {
-    let served = serve_recording("rev-start", "reverse_target", &[]);
+fn the_start_of_the_recording_ends_reverse_execution(server_args: &[&str]) {
+    let served = serve_recording("rev-start", "reverse_target", server_args);
     let out = served.server.gdb(&[
         "reverse-stepi",
         "break square",
@@ -232,9 +262,8 @@ fn the_start_of_the_recording_ends_reverse_execution() {
     assert!(out.contains("$1 = 0"), "{out}");
 }
 
-#[test]
-fn going_back_from_the_end_and_forward_to_the_exit_again() {
-    let served = serve_recording("rev-end", "reverse_target", &[]);
+fn going_back_from_the_end_and_forward_to_the_exit_again(server_args: &[&str]) {
+    let served = serve_recording("rev-end", "reverse_target", server_args);
     let out = served.server.gdb(&[
         "continue",
         "break square",
@@ -248,9 +277,8 @@ fn going_back_from_the_end_and_forward_to_the_exit_again() {
     assert!(out.contains("exited normally"), "{out}");
 }
 
-#[test]
-fn run_starts_the_replay_again() {
-    let served = serve_recording("rev-run", "reverse_target", &[]);
+fn run_starts_the_replay_again(server_args: &[&str]) {
+    let served = serve_recording("rev-run", "reverse_target", server_args);
     let out = served.server.gdb(&[
         "break square",
         "continue",
@@ -264,9 +292,8 @@ fn run_starts_the_replay_again() {
     assert!(out.contains("$2 = 1"), "{out}");
 }
 
-#[test]
-fn monitor_goto_goes_to_an_event_either_way() {
-    let served = serve_recording("rev-goto", "reverse_target", &[]);
+fn monitor_goto_goes_to_an_event_either_way(server_args: &[&str]) {
+    let served = serve_recording("rev-goto", "reverse_target", server_args);
     let out = served.server.gdb(&[
         "break square",
         "continue",
@@ -287,9 +314,8 @@ fn monitor_goto_goes_to_an_event_either_way() {
     assert!(out.contains("exited normally"), "{out}");
 }
 
-#[test]
-fn a_breakpoint_another_thread_hit_earlier_stops_in_that_thread() {
-    let served = serve_recording("rev-threads", "gdb_threads", &[]);
+fn a_breakpoint_another_thread_hit_earlier_stops_in_that_thread(server_args: &[&str]) {
+    let served = serve_recording("rev-threads", "gdb_threads", server_args);
     let out = served.server.gdb(&[
         "break checkpoint",
         "continue",
@@ -305,9 +331,8 @@ fn a_breakpoint_another_thread_hit_earlier_stops_in_that_thread() {
     );
 }
 
-#[test]
-fn going_back_across_signals_and_a_crash() {
-    let served = serve_recording("rev-signals", "gdb_crash", &[]);
+fn going_back_across_signals_and_a_crash(server_args: &[&str]) {
+    let served = serve_recording("rev-signals", "gdb_crash", server_args);
     let out = served.server.gdb(&[
         "continue",
         "continue",
@@ -341,9 +366,8 @@ fn going_back_across_signals_and_a_crash() {
     assert!(out.contains("$3 = 1"), "{out}");
 }
 
-#[test]
-fn going_back_stops_at_an_exec_of_the_debugged_process() {
-    let (server, _traces) = serve_exec_recording("rev-exec");
+fn going_back_stops_at_an_exec_of_the_debugged_process(server_args: &[&str]) {
+    let (server, _traces) = serve_exec_recording("rev-exec", server_args);
     let out = server.gdb(&[
         "set breakpoint pending on",
         "break square",
@@ -358,9 +382,8 @@ fn going_back_stops_at_an_exec_of_the_debugged_process() {
     assert!(out.contains("rip "), "{out}");
 }
 
-#[test]
-fn functions_called_from_gdb_run_in_a_copy_and_the_replay_goes_on() {
-    let served = serve_recording("rev-call", "reverse_target", &[]);
+fn functions_called_from_gdb_run_in_a_copy_and_the_replay_goes_on(server_args: &[&str]) {
+    let served = serve_recording("rev-call", "reverse_target", server_args);
     let out = served.server.gdb(&[
         "break bump if i == 100",
         "continue",
@@ -426,4 +449,37 @@ fn checkpoints_with_rr_spellings() {
     assert!(out.contains("$1 = 1"), "{out}");
     assert!(out.contains("$2 = 3"), "{out}");
     assert!(out.contains("there is no checkpoint 1"), "{out}");
+}
+
+#[test]
+fn monitor_copies_lists_the_copies_moves_back_start_from() {
+    let served = serve_recording("rev-copies", "reverse_target", &["--copy-interval", "0"]);
+    let out = served.server.gdb(&[
+        "monitor copies",
+        "break square",
+        "continue",
+        "monitor copies",
+        "reverse-continue",
+    ]);
+    assert!(out.contains("No copies of the replay yet."), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.contains(" copies of the replay, before events "))
+        .unwrap_or_else(|| panic!("no copies listed: {out}"));
+    let count: usize = line
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(count > 0, "{line}");
+    let replayed_kib: u64 = line
+        .split("the replayed processes ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(replayed_kib > 0, "{line}");
+    // The first call to square is gdb's first stop going back: the
+    // start of the history, as a reverse-continue from it finds.
+    assert!(out.contains("No more reverse-execution history"), "{out}");
 }

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod clone;
+mod copy;
 pub mod debug;
 mod error;
 mod exec;

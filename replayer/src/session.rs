@@ -26,20 +26,20 @@ use crate::{exec, memory, point, verify};
 
 pub struct ReplaySession {
     pub(crate) reader: TraceReader,
-    stub: PathBuf,
+    pub(crate) stub: PathBuf,
     pub(crate) echo_output: bool,
     /// Replayed threads by recorded id.
     pub(crate) tasks: HashMap<Tid, ReplayTask>,
     /// The status the first process ended with.
-    main_status: Option<ExitStatus>,
-    main_tid: Option<Tid>,
+    pub(crate) main_status: Option<ExitStatus>,
+    pub(crate) main_tid: Option<Tid>,
     /// The debugger, when gdb drives the replay.
     pub(crate) debugger: Option<DebugLink>,
     /// Lets a thread run with a CPU-time limit (see `ReplayTask::resume`);
     /// without a debugger only, which has its own.
     waiter: Option<Rc<ChildWaiter>>,
     /// Threads created so far.
-    created: u64,
+    pub(crate) created: u64,
     /// The replay's copies of the recording's shared objects.
     pub(crate) objects: SharedObjects,
 }

@@ -23,6 +23,11 @@ pub struct SharedObjects {
 }
 
 impl SharedObjects {
+    /// Whether no replayed mapping shares pages through this replayer.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
     /// Maps `len` bytes of `object` from `offset` at `addr` in `task`,
     /// `flags` as recorded (`MAP_SHARED`, or `MAP_PRIVATE` for a private
     /// mapping of a file that was shared at the time).

@@ -32,6 +32,10 @@ pub struct ReplayArgs {
     /// program; `rewind ps` lists them)
     #[argh(option, short = 'p')]
     pid: Option<i32>,
+    /// replay time in milliseconds between the copies of the replay that
+    /// moves back start from (default 200; 0 copies wherever it can)
+    #[argh(option)]
+    copy_interval: Option<u64>,
     /// the gdb to run (default: gdb on PATH)
     #[argh(option)]
     debugger: Option<PathBuf>,
@@ -47,9 +51,10 @@ pub fn run(args: &ReplayArgs) -> Result<i32, Failure> {
             || args.goto.is_some()
             || args.debugger.is_some()
             || args.pid.is_some()
+            || args.copy_interval.is_some()
         {
             return Err(Failure::new(
-                "-a replays every process without a debugger, so -s, -g, -p and --debugger do not apply; drop one or the other",
+                "-a replays every process without a debugger, so -s, -g, -p, --copy-interval and --debugger do not apply; drop one or the other",
                 2,
             ));
         }
@@ -76,6 +81,10 @@ pub fn run(args: &ReplayArgs) -> Result<i32, Failure> {
         trace_dir,
         pid: args.pid,
         goto_event: args.goto,
+        copy_interval: args.copy_interval.map_or(
+            replayer::debug::COPY_INTERVAL,
+            std::time::Duration::from_millis,
+        ),
     };
     let target = replayer::debug::start(&options).map_err(|e| Failure::new(&e, e.exit_code()))?;
     let address = format!("127.0.0.1:{}", server.local_port());

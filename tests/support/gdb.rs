@@ -164,14 +164,14 @@ pub fn source_line(name: &str, marker: &str) -> usize {
 
 /// A recording of `/bin/sh -c "exec gdb_target"`: the debugged process
 /// runs a second program.
-pub fn serve_exec_recording(tag: &str) -> (ReplayServer, Traces) {
+pub fn serve_exec_recording(tag: &str, server_args: &[&str]) -> (ReplayServer, Traces) {
     require_gdb();
     let traces = Traces::new(tag);
     let exe = compile("gdb_target", &["-O0"]);
     let script = format!("exec {}", exe.display());
     let record = traces.record(Path::new("/bin/sh"), &["-c", &script]);
     assert!(text(&record.stderr).contains("trace saved"));
-    let server = ReplayServer::start(&traces, &[]);
+    let server = ReplayServer::start(&traces, server_args);
     (server, traces)
 }
 

@@ -101,6 +101,24 @@ impl TraceReader {
         })
     }
 
+    /// A second reader of the same trace, without reading its index again;
+    /// it starts with nothing cached.
+    pub fn try_clone(&self) -> Result<TraceReader, TraceError> {
+        Ok(TraceReader {
+            dir: self.dir.clone(),
+            header: self.header.clone(),
+            trailer: self.trailer.clone(),
+            event_count: self.event_count,
+            early_end: self.early_end.clone(),
+            events: Arc::clone(&self.events),
+            data: DataReader {
+                stream: self.data.stream.try_clone()?,
+                data_len: self.data.data_len,
+                cached: None,
+            },
+        })
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }

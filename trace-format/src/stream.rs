@@ -55,6 +55,20 @@ impl StreamFile {
         })
     }
 
+    /// Another handle on the same stream, with its index; reads are
+    /// positional, so the two never disturb each other.
+    pub fn try_clone(&self) -> Result<StreamFile, TraceError> {
+        Ok(StreamFile {
+            path: self.path.clone(),
+            file: self
+                .file
+                .try_clone()
+                .map_err(|e| TraceError::io(&self.path, e))?,
+            kind: self.kind,
+            chunks: self.chunks.clone(),
+        })
+    }
+
     fn file_len(&self) -> Result<u64, TraceError> {
         self.file
             .metadata()

@@ -142,6 +142,35 @@ fn seeking_matches_sequential_reading() {
 }
 
 #[test]
+fn a_cloned_reader_reads_the_same_trace_independently() {
+    let tmp = TempDir::new("clone");
+    let count = write_sample_trace(tmp.path(), 500);
+    let mut reader = TraceReader::open(tmp.path()).expect("open");
+    let span = DataRef {
+        offset: 100,
+        len: 64,
+    };
+    let before = reader.data().read(span).expect("data");
+    let mut clone = reader.try_clone().expect("clone");
+    assert_eq!(clone.event_count(), count);
+    assert_eq!(clone.header(), reader.header());
+    let all: Vec<_> = reader.events().map(|e| e.expect("event")).collect();
+    let from_clone: Vec<_> = clone
+        .events_from(count / 2)
+        .expect("seek")
+        .map(|e| e.expect("event"))
+        .collect();
+    assert_eq!(from_clone[..], all[(count / 2 - 1) as usize..]);
+    let far = DataRef {
+        offset: 400 * SAMPLE_DATA_LEN as u64,
+        len: 64,
+    };
+    let far_bytes = clone.data().read(far).expect("clone data");
+    assert_eq!(reader.data().read(span).expect("data again"), before);
+    assert_eq!(reader.data().read(far).expect("data"), far_bytes);
+}
+
+#[test]
 fn truncated_trace_reads_as_its_prefix() {
     let tmp = TempDir::new("trunc");
     let count = write_sample_trace(tmp.path(), 3000);

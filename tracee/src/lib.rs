@@ -10,6 +10,7 @@ pub mod debugregs;
 mod error;
 pub mod extended_state;
 pub mod fingerprint;
+pub mod fork;
 pub mod limits;
 pub mod maps;
 pub mod memfd;

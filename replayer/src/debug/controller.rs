@@ -98,8 +98,16 @@ pub struct Debugger {
     past_history_start: bool,
     /// The followers' own breakpoints and watchpoints, now armed.
     internal: Vec<Trigger>,
-    /// The recorded thread of each event replayed so far.
+    /// The recorded thread of each event replayed so far, by number
+    /// (events are numbered from 1).
     event_threads: Vec<i32>,
+    /// The event this replay began at: 0 from the trace's start, else the
+    /// boundary of the copy it began from.
+    replay_from: u64,
+    /// The copies of the replay kept (the event each stands before, and
+    /// its processes), and the replayed processes now: for `monitor copies`.
+    copies: Vec<(u64, Vec<Tid>)>,
+    replayed: Vec<Tid>,
     /// gdb's `checkpoint`s by number: stops to go back to.
     checkpoints: std::collections::BTreeMap<u32, Seen>,
     next_checkpoint: u32,
@@ -156,7 +164,10 @@ impl Debugger {
             history_start: None,
             past_history_start: false,
             internal: Vec::new(),
-            event_threads: Vec::new(),
+            event_threads: vec![0],
+            replay_from: 0,
+            copies: Vec::new(),
+            replayed: Vec::new(),
             checkpoints: std::collections::BTreeMap::new(),
             next_checkpoint: 1,
         })
@@ -167,6 +178,16 @@ impl Debugger {
         if self.event_threads.len() as u64 == number {
             self.event_threads.push(tid);
         }
+    }
+
+    /// The copies `monitor copies` reports.
+    pub fn set_copies(&mut self, copies: Vec<(u64, Vec<Tid>)>) {
+        self.copies = copies;
+    }
+
+    /// The replayed processes, whose memory `monitor copies` compares.
+    pub fn set_replayed(&mut self, processes: Vec<Tid>) {
+        self.replayed = processes;
     }
 
     pub fn set_threads(&mut self, threads: Vec<(ThreadId, Tid)>) {

@@ -6,6 +6,7 @@
 
 pub(crate) mod breakpoints;
 pub(crate) mod controller;
+mod copies;
 mod plan;
 mod position;
 mod protocol;
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::AtomicBool;
 use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
 use trace_format::TraceReader;
 
@@ -35,13 +37,18 @@ pub struct DebugOptions {
     pub pid: Option<i32>,
     /// Show the program to gdb first at the start of this event.
     pub goto_event: Option<u64>,
+    /// Replay time between the copies moves back start from.
+    pub copy_interval: Duration,
 }
+
+pub use copies::INTERVAL as COPY_INTERVAL;
 
 /// Where gdb first sees the replay.
 #[derive(Clone, Copy)]
 pub(crate) struct DebugStart {
     pub pid: i32,
     pub goto_event: Option<u64>,
+    pub copy_interval: Duration,
     /// The process never runs a program of its own (a forked copy): gdb
     /// first sees it when it is created.
     pub on_creation: bool,
@@ -63,6 +70,7 @@ pub fn start(options: &DebugOptions) -> Result<ReplayTarget, ReplayError> {
         pid,
         goto_event: options.goto_event,
         on_creation,
+        copy_interval: options.copy_interval,
     };
     let stub = crate::replay_stub()?;
     // Stops of the replayed processes wake the replay thread through a

@@ -31,6 +31,18 @@ pub enum Plan {
     },
 }
 
+impl Plan {
+    /// The first event the replay for this plan must see from its start:
+    /// where it may begin from a copy.
+    pub fn earliest_event(&self) -> u64 {
+        match self {
+            Plan::Travel(seen) => seen.position.event,
+            Plan::Scan { to } => to.event,
+            Plan::StepBack { window, .. } => window.event,
+        }
+    }
+}
+
 /// The history gdb can go back through: from the stop where its program
 /// began, with the thread of each event replayed so far.
 pub struct History<'a> {

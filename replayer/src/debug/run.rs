@@ -5,10 +5,13 @@
 use gdb_remote::{StopReason, ThreadId};
 use trace_format::{Event, EventRecord, ExitStatus, MappingSource, SyscallAction};
 
+use super::copies::Copies;
 use super::position::{BoundaryStop, Trigger};
+use super::timeline::{Resumed, Snapshot};
 use super::{DebugLink, DebugStart};
 use crate::error::ReplayError;
 use crate::session::ReplaySession;
+use crate::task::ReplayTask;
 
 impl ReplaySession {
     /// Replays under gdb's control until gdb goes away (which is how this
@@ -17,13 +20,39 @@ impl ReplaySession {
         &mut self,
         debugger: DebugLink,
         start: DebugStart,
+        resumed: Option<Resumed>,
+        copies: &mut Copies<Snapshot>,
     ) -> Result<(), ReplayError> {
         self.debugger = Some(debugger.clone());
-        let mut started = false;
-        let mut last = None;
-        debugger.borrow_mut().boundary(0)?;
-        for item in self.reader.events() {
+        let Resumed {
+            first_event,
+            mut started,
+            mut last,
+        } = resumed.unwrap_or(Resumed {
+            first_event: 1,
+            started: false,
+            last: None,
+        });
+        if resumed.is_some() {
+            for task in self.tasks.values_mut() {
+                task.debug = Some(debugger.clone());
+            }
+            self.update_threads(&debugger);
+            debugger.borrow_mut().resumed_at(first_event);
+            debugger.borrow_mut().boundary(first_event)?;
+        } else {
+            debugger.borrow_mut().boundary(0)?;
+        }
+        for item in self.reader.events_from(first_event)? {
             let (number, record) = item?;
+            if copies.due(number) {
+                let resumed = Resumed {
+                    first_event: number,
+                    started,
+                    last,
+                };
+                self.keep_copy(&debugger, resumed, copies)?;
+            }
             debugger.borrow_mut().note_event(number, record.tid);
             if !started
                 && start.goto_event.is_some_and(|goto| number >= goto)
@@ -130,6 +159,39 @@ impl ReplaySession {
                 });
             }
         }
+    }
+
+    /// Takes a copy of the replay where it stands, unless gdb has changed
+    /// it or it cannot be copied here.
+    fn keep_copy(
+        &mut self,
+        debugger: &DebugLink,
+        resumed: Resumed,
+        copies: &mut Copies<Snapshot>,
+    ) -> Result<(), ReplayError> {
+        let d = debugger.borrow();
+        if d.diverted() {
+            copies.declined();
+            return Ok(());
+        }
+        let reader = self.reader.try_clone()?;
+        let scrub = |original: &ReplayTask, copy: &tracee::Task| {
+            if original.recorded_process == d.debugged {
+                d.forked(copy);
+            }
+        };
+        let copy = self.fork_copy(reader, &scrub)?;
+        drop(d);
+        match copy {
+            Some(session) => copies.keep(resumed.first_event, Snapshot { session, resumed }),
+            None => copies.declined(),
+        }
+        let kept = copies
+            .iter()
+            .map(|(event, copy)| (event, copy.session.processes()))
+            .collect();
+        debugger.borrow_mut().set_copies(kept);
+        Ok(())
     }
 
     fn exists(&self, pid: i32) -> bool {
@@ -265,6 +327,7 @@ impl ReplaySession {
             .collect();
         threads.sort_by_key(|&(serial, _, _)| serial);
         d.set_threads(threads.into_iter().map(|(_, id, tid)| (id, tid)).collect());
+        d.set_replayed(self.processes());
     }
 }
 

@@ -12,6 +12,7 @@ use crate::debug::protocol::{Answer, Reply};
 const HELP: &str = "rewind monitor commands:
   when                 print the number of the event being replayed
   goto EVENT           go to the start of that event, forward or back
+  copies               list the copies of the replay moves back start from
   checkpoint           remember this stop as a checkpoint (gdb: checkpoint)
   restart N            go back (or forward) to checkpoint N (gdb: restart N)
   checkpoints          list the checkpoints (gdb: info checkpoints)
@@ -43,6 +44,7 @@ impl Debugger {
                 self.checkpoints.insert(number, shown);
                 format!("Checkpoint {number} at event {event}.\n")
             }
+            ["copies"] => self.copies_text(),
             ["checkpoints"] => {
                 if self.checkpoints.is_empty() {
                     "No checkpoints.\n".to_owned()
@@ -137,6 +139,49 @@ impl Debugger {
             },
         }))
     }
+}
+
+impl Debugger {
+    /// How many copies of the replay are alive, where, and the memory they
+    /// hold that the replayed processes do not share with them.
+    fn copies_text(&self) -> String {
+        let events: Vec<String> = self.copies.iter().map(|(e, _)| e.to_string()).collect();
+        let own: u64 = self
+            .copies
+            .iter()
+            .flat_map(|(_, pids)| pids)
+            .map(|&pid| memory_kib(pid, &["Private_Clean:", "Private_Dirty:"]))
+            .sum();
+        let replayed: u64 = self
+            .replayed
+            .iter()
+            .map(|&pid| memory_kib(pid, &["Rss:"]))
+            .sum();
+        match events.len() {
+            0 => "No copies of the replay yet.\n".to_owned(),
+            count => format!(
+                "{count} copies of the replay, before events {}; they hold {} KiB of their \
+                 own, the replayed processes {} KiB.\n",
+                events.join(", "),
+                own,
+                replayed
+            ),
+        }
+    }
+}
+
+/// The sum of `fields` (in KiB) in /proc/PID/smaps_rollup; 0 if unreadable.
+fn memory_kib(pid: tracee::Tid, fields: &[&str]) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let name = words.next()?;
+            fields
+                .contains(&name)
+                .then(|| words.next()?.parse::<u64>().ok())?
+        })
+        .sum()
 }
 
 fn checkpoint_number(text: &str) -> Result<u32, TargetError> {

@@ -150,10 +150,33 @@ impl Debugger {
         self.trail = Some(Position::boundary(0));
         self.event = 0;
         self.past_history_start = false;
+        self.replay_from = 0;
         if plan.is_some() {
             self.table.transplant();
         }
         self.mode = plan.map_or(Mode::Live, Mode::new);
+    }
+
+    /// This replay begins from a copy standing before `event`: where gdb's
+    /// history began, the copy is past it, gdb's breakpoints go in now.
+    pub fn resumed_at(&mut self, event: u64) {
+        self.replay_from = event;
+        self.past_history_start = self
+            .history_start
+            .as_ref()
+            .is_some_and(|start| start.position.event <= event);
+        if self.past_history_start {
+            if let Ok((memory, threads)) = self.memory_and_threads() {
+                let executable = executable_ranges(memory.tid);
+                self.table
+                    .activate(&memory, &threads, &|addr| in_ranges(&executable, addr));
+            }
+        }
+    }
+
+    /// gdb has changed the replay: it is not a state of the recording.
+    pub fn diverted(&self) -> bool {
+        self.diversion.is_some()
     }
 
     /// The move the replay unwound for (`ReplayError::Travel`).
@@ -429,6 +452,17 @@ impl Debugger {
                         .history()
                         .step_back_plan(position, thread, Some(reason)),
                     Some(seen) => Plan::Travel(seen),
+                    // This replay began from a copy after gdb's history
+                    // began: the stretch before the copy is scanned next.
+                    None if self
+                        .history_start
+                        .as_ref()
+                        .is_some_and(|start| start.position.event < self.replay_from) =>
+                    {
+                        Plan::Scan {
+                            to: Position::boundary(self.replay_from),
+                        }
+                    }
                     None => match self.history().begin() {
                         Some(seen) => Plan::Travel(seen),
                         None => return Err(lost(self.event)),
