@@ -40,6 +40,7 @@ both_ways!(
     going_back_across_signals_and_a_crash,
     going_back_stops_at_an_exec_of_the_debugged_process,
     functions_called_from_gdb_run_in_a_copy_and_the_replay_goes_on,
+    reverse_stepi_from_a_function_entry_lands_on_its_call,
 );
 
 /// The source file as gdb names it.
@@ -482,4 +483,24 @@ fn monitor_copies_lists_the_copies_moves_back_start_from() {
     // The first call to square is gdb's first stop going back: the
     // start of the history, as a reverse-continue from it finds.
     assert!(out.contains("No more reverse-execution history"), "{out}");
+}
+
+/// The first stop in a function goes back through its call site (found on
+/// the stack) rather than single-stepping from the event before.
+fn reverse_stepi_from_a_function_entry_lands_on_its_call(server_args: &[&str]) {
+    let served = serve_recording("rev-entry", "reverse_target", server_args);
+    let out = served.server.gdb(&[
+        "break *square",
+        "continue",
+        "reverse-stepi",
+        "x/i $pc",
+        "stepi",
+        "print $pc == (long)&square",
+    ]);
+    let call = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("=> "))
+        .unwrap_or_else(|| panic!("no instruction shown: {out}"));
+    assert!(call.contains("call") && call.contains("<square>"), "{out}");
+    assert!(out.contains("$1 = 1"), "{out}");
 }

@@ -3,11 +3,16 @@
 #![forbid(unsafe_code)]
 
 mod record_replay;
+mod reverse;
 mod trace;
 
 type Benchmark = fn() -> Result<(), String>;
 
-const ALL: &[(&str, Benchmark)] = &[("trace", trace::run), ("record", record_replay::run_all)];
+const ALL: &[(&str, Benchmark)] = &[
+    ("trace", trace::run),
+    ("record", record_replay::run_all),
+    ("reverse", reverse::run),
+];
 
 fn main() {
     let names: Vec<String> = std::env::args().skip(1).collect();

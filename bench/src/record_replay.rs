@@ -13,7 +13,7 @@ struct Workload {
     runs: u32,
 }
 
-fn rewind_binary() -> Result<PathBuf, String> {
+pub fn rewind_binary() -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the bench binary: {e}"))?;
     let rewind = exe.with_file_name("rewind");
     if rewind.is_file() {
@@ -96,12 +96,25 @@ fn measure(
 
 /// Compiles one of the test suite's C programs into `scratch`.
 fn compile(name: &str, scratch: &Path) -> Result<PathBuf, String> {
+    compile_from("tests/programs", name, &[], scratch)
+}
+
+/// Compiles `DIR/NAME.c` of the repository into `scratch`.
+pub fn compile_from(
+    dir: &str,
+    name: &str,
+    flags: &[&str],
+    scratch: &Path,
+) -> Result<PathBuf, String> {
     let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/programs")
+        .join("..")
+        .join(dir)
         .join(format!("{name}.c"));
     let exe = scratch.join(name);
     let status = Command::new("cc")
-        .args(["-O1", "-pthread", "-o"])
+        .args(["-O1", "-pthread"])
+        .args(flags)
+        .arg("-o")
         .arg(&exe)
         .arg(&source)
         .status()

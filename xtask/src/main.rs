@@ -22,7 +22,7 @@ enum Task {
 #[derive(FromArgs)]
 #[argh(subcommand, name = "bench")]
 struct BenchArgs {
-    /// benchmarks to run: trace, record (default: all)
+    /// benchmarks to run: trace, record, reverse (default: all)
     #[argh(positional)]
     names: Vec<String>,
 }

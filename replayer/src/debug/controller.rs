@@ -20,6 +20,7 @@ use super::registers;
 use crate::error::ReplayError;
 use travel::Mode;
 
+mod call_site;
 mod diversion;
 mod monitor;
 mod stepping;
@@ -442,8 +443,9 @@ impl Debugger {
                 to: shown.position.clone(),
             },
             ResumeAction::Step(thread) => {
+                let call_site = self.call_site(thread);
                 self.history()
-                    .step_back_plan(shown.position.clone(), thread, None)
+                    .step_back_plan(shown.position.clone(), thread, None, call_site)
             }
         })
     }

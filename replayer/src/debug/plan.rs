@@ -22,12 +22,16 @@ pub enum Plan {
     Scan { to: Position },
     /// To `to`, single-stepping `thread` from `window` on; then to the
     /// instant before its last instruction, shown as `reason` (a finished
-    /// step if None).
+    /// step if None). With `via`, the thread runs freely from the window
+    /// and is single-stepped only a few instructions from each arrival at
+    /// that address (the call that led to `to`); if `to` comes otherwise,
+    /// the step back is made again without it.
     StepBack {
         to: Position,
         thread: ThreadId,
         window: Position,
         reason: Option<StopReason>,
+        via: Option<u64>,
     },
 }
 
@@ -67,13 +71,17 @@ impl History<'_> {
 
     /// The plan for going back one instruction of `thread` from `to`:
     /// reverse-stepi, or a watchpoint's hit seen going back. The stop is
-    /// shown as `reason` (a finished step if None).
+    /// shown as `reason` (a finished step if None). `call_site` is the
+    /// instruction that may have led to `to` (a call of the function `to`
+    /// stands at the start of), if known.
     pub fn step_back_plan(
         &self,
         to: Position,
         thread: ThreadId,
         reason: Option<StopReason>,
+        call_site: Option<u64>,
     ) -> Plan {
+        let mut via = None;
         let window = match to.last() {
             Some(last) if last.trigger == (Trigger::Step { thread }) => {
                 // The instant before the last step is the previous one.
@@ -96,9 +104,15 @@ impl History<'_> {
                     ) =>
             {
                 // One pass of a loop back, if there was one: the search
-                // steps through one iteration only.
-                to.one_occurrence_earlier()
-                    .unwrap_or_else(|| to.before_last())
+                // steps through one iteration only. A first arrival at a
+                // function came from its call, if the call site is known.
+                match to.one_occurrence_earlier() {
+                    Some(earlier) => earlier,
+                    None => {
+                        via = call_site.filter(|_| matches!(last.trigger, Trigger::Arrival { .. }));
+                        to.before_last()
+                    }
+                }
             }
             Some(_) => to.before_last(),
             None => return self.earlier_window(to.clone(), thread, &to, reason),
@@ -108,6 +122,7 @@ impl History<'_> {
             thread,
             window,
             reason,
+            via,
         }
     }
 
@@ -147,6 +162,7 @@ impl History<'_> {
             thread,
             window: earlier,
             reason,
+            via: None,
         }
     }
 }
@@ -186,7 +202,7 @@ mod tests {
         };
         let step = Trigger::Step { thread: T };
         let at = Position::boundary(9).then(step).then(step).then(step);
-        match history.step_back_plan(at.clone(), T, None) {
+        match history.step_back_plan(at.clone(), T, None, None) {
             Plan::Travel(seen) => {
                 assert_eq!(seen.position.marks[0].times, 2);
                 assert!(matches!(
@@ -214,23 +230,32 @@ mod tests {
         };
         let mut at = Position::boundary(9).then(Trigger::Signal { thread: T });
         at.push(hit, 5);
-        let plan = history.step_back_plan(at.clone(), T, None);
+        let plan = history.step_back_plan(at.clone(), T, None, Some(0x30));
         assert_eq!(window(&plan).last().map(|m| m.times), Some(4));
-        // A first hit: from the stop before it.
+        assert!(matches!(plan, Plan::StepBack { via: None, .. }));
+        // A first hit: from the stop before it, through its call site if
+        // one is known.
         let first = Position::boundary(9)
             .then(Trigger::Signal { thread: T })
             .then(hit);
-        let plan = history.step_back_plan(first, T, None);
+        let plan = history.step_back_plan(first, T, None, Some(0x30));
         assert_eq!(
             window(&plan),
             &Position::boundary(9).then(Trigger::Signal { thread: T })
         );
+        assert!(matches!(
+            plan,
+            Plan::StepBack {
+                via: Some(0x30),
+                ..
+            }
+        ));
         // Another thread's hit tells nothing about this thread.
         let theirs = Position::boundary(9).then(Trigger::Arrival {
             thread: OTHER,
             pc: 0x40,
         });
-        let plan = history.step_back_plan(theirs, T, None);
+        let plan = history.step_back_plan(theirs, T, None, None);
         assert_eq!(window(&plan), &Position::boundary(9));
     }
 
@@ -243,7 +268,7 @@ mod tests {
             event_threads: &threads,
         };
         let at = Position::boundary(9);
-        let plan = history.step_back_plan(at.clone(), T, None);
+        let plan = history.step_back_plan(at.clone(), T, None, None);
         assert_eq!(window(&plan), &Position::boundary(4));
         let plan = history.earlier_window(at.clone(), T, &Position::boundary(4), None);
         // Events 2 and before are gdb's start and what came before it.

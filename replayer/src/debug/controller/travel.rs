@@ -36,7 +36,15 @@ pub(crate) struct StepBack {
     start: Option<Position>,
     latest: Option<Position>,
     previous: Option<Position>,
+    /// The call site the thread is stepped from (see `Plan::StepBack`),
+    /// and the steps left before it runs freely again.
+    via: Option<u64>,
+    steps_left: u32,
 }
+
+/// How far from its call site a step back looks for the instant: the
+/// call, a PLT stub's two instructions, and a prologue.
+const VIA_STEPS: u32 = 16;
 
 impl Mode {
     fn new(plan: Plan) -> Mode {
@@ -54,6 +62,7 @@ impl Mode {
                 thread,
                 window,
                 reason,
+                via,
             } => Mode::StepBack(Box::new(StepBack {
                 window: Follower::new(window),
                 goal: Follower::new(to),
@@ -63,6 +72,8 @@ impl Mode {
                 start: None,
                 latest: None,
                 previous: None,
+                via,
+                steps_left: 0,
             })),
         }
     }
@@ -79,7 +90,29 @@ impl Mode {
                 .wanted()
                 .into_iter()
                 .chain(back.goal.wanted())
+                .chain(back.call_site_wanted())
                 .collect(),
+        }
+    }
+}
+
+impl StepBack {
+    /// The arrival at the call site to stop at: once the window is
+    /// reached, while the thread runs freely.
+    fn call_site_wanted(&self) -> Option<Trigger> {
+        let pc = self.via?;
+        (self.window.reached() && !self.stepping).then_some(Trigger::Arrival {
+            thread: self.thread,
+            pc,
+        })
+    }
+
+    /// The window is reached: stepping begins, from the call site if
+    /// there is one.
+    fn window_reached(&mut self, trail: Option<Position>) {
+        if self.via.is_none() {
+            self.stepping = true;
+            self.start = trail;
         }
     }
 }
@@ -231,8 +264,7 @@ impl Debugger {
             }
             Mode::StepBack(back) => {
                 if back.window.boundary(event).map_err(lost)? == Progress::Reached {
-                    back.stepping = true;
-                    back.start = self.trail.clone();
+                    back.window_reached(self.trail.clone());
                 }
                 back.goal.boundary(event).map_err(lost)?
             }
@@ -311,6 +343,19 @@ impl Debugger {
                 _ => false,
             };
         let mut seen = triggers.to_vec();
+        if back
+            .call_site_wanted()
+            .is_some_and(|arrival| triggers.contains(&arrival))
+        {
+            // At the call site: step from here.
+            back.stepping = true;
+            back.steps_left = VIA_STEPS;
+            back.start = self.trail.clone();
+            back.latest = None;
+            back.previous = None;
+        } else if completed && back.via.is_some() {
+            back.steps_left = back.steps_left.saturating_sub(1);
+        }
         if completed {
             back.previous = back.latest.replace(self.trail.clone().unwrap_or_else(|| {
                 // Unreachable: stepping begins only at a named instant.
@@ -329,10 +374,17 @@ impl Debugger {
             }
         }
         if !back.window.reached() && back.window.observe_any(&seen) == Progress::Reached {
-            back.stepping = true;
-            back.start = self.trail.clone();
+            back.window_reached(self.trail.clone());
         }
         let progress = back.goal.observe_any(&seen);
+        if progress != Progress::Reached
+            && back.via.is_some()
+            && back.stepping
+            && back.steps_left == 0
+        {
+            // Not the way the thread came: run to the call site again.
+            back.stepping = false;
+        }
         self.advanced(progress, completed)
     }
 
@@ -450,7 +502,7 @@ impl Debugger {
                         reason: reason @ StopReason::Watchpoint { thread, .. },
                     }) => self
                         .history()
-                        .step_back_plan(position, thread, Some(reason)),
+                        .step_back_plan(position, thread, Some(reason), None),
                     Some(seen) => Plan::Travel(seen),
                     // This replay began from a copy after gdb's history
                     // began: the stretch before the copy is scanned next.
@@ -467,6 +519,18 @@ impl Debugger {
                         Some(seen) => Plan::Travel(seen),
                         None => return Err(lost(self.event)),
                     },
+                };
+                Err(self.travel(plan))
+            }
+            Mode::StepBack(back) if back.via.is_some() && !completed_now => {
+                // The thread came to the goal another way than from the
+                // call site: step back without it.
+                let plan = Plan::StepBack {
+                    to: back.goal.goal().clone(),
+                    thread: back.thread,
+                    window: back.window.goal().clone(),
+                    reason: back.reason,
+                    via: None,
                 };
                 Err(self.travel(plan))
             }
