@@ -13,8 +13,12 @@ use fail::Failure;
 /// like, and debug the replay with gdb.
 #[derive(FromArgs)]
 struct Cli {
+    /// print the version, the trace format version and the tick source
+    /// this machine would record with
+    #[argh(switch)]
+    version: bool,
     #[argh(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(FromArgs)]
@@ -29,14 +33,25 @@ enum Command {
 
 fn main() {
     let cli: Cli = argh::from_env();
-    let name = match &cli.command {
+    let command = match (cli.version, cli.command) {
+        (true, _) => {
+            print_version();
+            return;
+        }
+        (false, Some(command)) => command,
+        (false, None) => {
+            fail::say("no command given; `rewind --help` lists them");
+            std::process::exit(2);
+        }
+    };
+    let name = match &command {
         Command::Record(_) => "record",
         Command::Replay(_) => "replay",
         Command::Ls(_) => "ls",
         Command::Ps(_) => "ps",
         Command::Dump(_) => "dump",
     };
-    let result = match cli.command {
+    let result = match command {
         Command::Record(args) => cmd::record::run(args),
         Command::Replay(args) => cmd::replay::run(&args),
         Command::Ls(args) => cmd::ls::run(&args),
@@ -53,4 +68,13 @@ fn main() {
             std::process::exit(exit_code);
         }
     }
+}
+
+fn print_version() {
+    println!("rewind {}", env!("CARGO_PKG_VERSION"));
+    println!("trace format version {}", trace_format::VERSION);
+    println!(
+        "tick source: software (time slices from a task-clock event, \
+         preemptions placed by state fingerprints; no hardware counter needed)"
+    );
 }

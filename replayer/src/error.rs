@@ -37,6 +37,9 @@ pub enum ReplayError {
         object: u32,
         reason: String,
     },
+    /// The trace was recorded on a CPU whose CPUID differs from this one's
+    /// (what differs, in words).
+    OtherCpu(String),
     /// The debugger went away; the replay ends with it.
     DebuggerGone,
     /// gdb's Ctrl-C reached a thread running through a trampoline, which
@@ -76,6 +79,12 @@ impl fmt::Display for ReplayError {
                 f,
                 "cannot keep the replay's copy of shared object {object} ({reason}); the replay \
                  needs memory for it and /proc mounted"
+            ),
+            ReplayError::OtherCpu(differences) => write!(
+                f,
+                "this trace needs a machine with the recording's CPU features, which glibc \
+                 chooses its code by, and this CPU differs ({differences}); replay it on a \
+                 machine like the one it was recorded on"
             ),
             ReplayError::DebuggerGone => write!(f, "the debugger disconnected"),
             ReplayError::Interrupted => write!(f, "the replay was interrupted"),

@@ -5,6 +5,7 @@
 
 mod clone;
 mod copy;
+mod cpu;
 pub mod debug;
 mod error;
 mod exec;
@@ -40,6 +41,7 @@ pub fn replay_to_end(options: &ReplayOptions) -> Result<ExitStatus, ReplayError>
     let trace_dir = std::fs::canonicalize(&options.trace_dir)
         .map_err(|e| trace_format::TraceError::io(&options.trace_dir, e))?;
     let reader = TraceReader::open(&trace_dir)?;
+    cpu::check(&reader.header().cpu)?;
     if let Some(early) = reader.early_end() {
         eprintln!("rewind: warning: {early}");
     }

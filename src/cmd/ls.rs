@@ -5,6 +5,7 @@ use std::io::Write;
 use argh::FromArgs;
 use trace_format::{dir, TraceReader};
 
+use super::human_size;
 use crate::fail::{stdout_closed, Failure};
 
 /// list recorded traces, oldest first: name, size, events, command line
@@ -80,19 +81,4 @@ pub fn run(_args: &LsArgs) -> Result<i32, Failure> {
     };
     print().map_err(|e| stdout_closed(&e))?;
     Ok(0)
-}
-
-fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }

@@ -1,11 +1,14 @@
 //! `rewind record`: run a program and record it.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use argh::FromArgs;
 use recorder::{RecordOptions, RecordOutcome};
+use trace_format::{dir, CloneKind, Event, TraceReader};
 
+use super::human_size;
 use crate::fail::{say, Failure};
 
 /// run a program and record its execution into a new trace
@@ -51,18 +54,20 @@ pub fn run(args: RecordArgs) -> Result<i32, Failure> {
         args: command.collect(),
         output_dir: args.output,
     };
+    let started = Instant::now();
     match recorder::record(&options) {
         Ok(RecordOutcome {
             trace_dir,
             status,
             ended_by,
         }) => {
+            let summary = summary(&trace_dir, started.elapsed());
             let Some(signal) = ended_by else {
-                say(format!("trace saved to {}", trace_dir.display()));
+                say(format!("trace saved to {}{summary}", trace_dir.display()));
                 return Ok(status.shell_code());
             };
             say(format!(
-                "{} ended the recording and killed the program; trace saved to {}",
+                "{} ended the recording and killed the program; trace saved to {}{summary}",
                 tracee::signal_name(signal),
                 trace_dir.display()
             ));
@@ -70,6 +75,29 @@ pub fn run(args: RecordArgs) -> Result<i32, Failure> {
         }
         Err(e) => Err(Failure::new(&e, e.exit_code())),
     }
+}
+
+/// ": N events, P processes, SIZE, T s", or nothing if the trace cannot
+/// be read back.
+fn summary(trace_dir: &Path, wall: Duration) -> String {
+    let Ok(reader) = TraceReader::open(trace_dir) else {
+        return String::new();
+    };
+    let forks = reader
+        .events()
+        .filter_map(Result::ok)
+        .filter(|(_, record)| {
+            matches!(&record.event, Event::Clone(clone) if clone.kind != CloneKind::Thread)
+        })
+        .count();
+    let processes = forks + 1;
+    format!(
+        ": {} events, {processes} process{}, {}, {:.2} s",
+        reader.event_count(),
+        if processes == 1 { "" } else { "es" },
+        human_size(dir::disk_usage(trace_dir)),
+        wall.as_secs_f64()
+    )
 }
 
 fn random_seed() -> u64 {

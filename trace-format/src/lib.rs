@@ -25,7 +25,7 @@ pub use event::*;
 pub use header::{ChunkEntry, CpuInfo, CpuidLeaf, Header, TickSourceKind, Trailer};
 pub use reader::{DataReader, EarlyEnd, EventIter, TraceReader};
 pub use registers::{Registers, REGISTER_NAMES};
-pub use writer::{ChunkSizes, TraceWriter, WriteSummary};
+pub use writer::{write_header, ChunkSizes, TraceWriter, WriteSummary};
 
 /// The trace format version. Bump it whenever the bytes a writer produces
 /// for the same trace change (any encoding in `codec`, `event_codec`,

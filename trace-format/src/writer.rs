@@ -86,9 +86,7 @@ impl TraceWriter {
             events: sizes.events.clamp(1, MAX_CHUNK_LEN),
             data: sizes.data.clamp(1, MAX_CHUNK_LEN),
         };
-        let framed = header::frame(header::HEADER_MAGIC, &header.to_bytes());
-        let header_path = dir.join(layout::HEADER);
-        fs::write(&header_path, framed).map_err(|e| TraceError::io(&header_path, e))?;
+        write_header(dir, header)?;
         let files_dir = dir.join(layout::FILES);
         fs::create_dir_all(&files_dir).map_err(|e| TraceError::io(&files_dir, e))?;
         let create = |name: &str| {
@@ -322,4 +320,12 @@ impl Drop for TraceWriter {
             let _ = self.stop_worker();
         }
     }
+}
+
+/// Writes the header of the trace in `dir`, replacing the one there (a
+/// trace moved between machines, or a test standing in for one).
+pub fn write_header(dir: &Path, header: &Header) -> Result<(), TraceError> {
+    let framed = header::frame(header::HEADER_MAGIC, &header.to_bytes());
+    let header_path = dir.join(layout::HEADER);
+    fs::write(&header_path, framed).map_err(|e| TraceError::io(&header_path, e))
 }

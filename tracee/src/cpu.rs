@@ -18,7 +18,9 @@ fn cpuid(leaf: u32, subleaf: u32) -> CpuidLeaf {
 }
 
 /// Vendor, family, model, and the leaves that change what programs do:
-/// features (1, 7), the xsave layout (0xd) and extended features.
+/// features (1, 7, 0x80000001), the xsave layout (0xd, every component),
+/// the caches glibc sizes its copy thresholds by (2, 4, 0x80000005/6),
+/// and the trace features of 0x14 and 0x24.
 pub fn cpu_info() -> CpuInfo {
     let vendor_leaf = cpuid(0, 0);
     let mut vendor = Vec::with_capacity(12);
@@ -35,18 +37,40 @@ pub fn cpu_info() -> CpuInfo {
     };
     let model = ((signature >> 4) & 0xf) | (((signature >> 16) & 0xf) << 4);
     let mut leaves = vec![vendor_leaf, cpuid(1, 0)];
+    if max_leaf >= 2 {
+        leaves.push(cpuid(2, 0));
+    }
+    if max_leaf >= 4 {
+        // Cache descriptions, up to the first of type "none".
+        leaves.extend(
+            (0..16)
+                .map(|sub| cpuid(4, sub))
+                .take_while(|l| l.eax & 0x1f != 0),
+        );
+    }
     if max_leaf >= 7 {
         leaves.push(cpuid(7, 0));
         leaves.push(cpuid(7, 1));
     }
     if max_leaf >= 0xd {
-        for subleaf in 0..4 {
-            leaves.push(cpuid(0xd, subleaf));
+        // Sub-leaves 2..63 describe one xsave component each.
+        leaves.extend(
+            (0..64)
+                .map(|sub| cpuid(0xd, sub))
+                .enumerate()
+                .filter_map(|(sub, leaf)| (sub < 2 || leaf.eax != 0).then_some(leaf)),
+        );
+    }
+    for trace_leaf in [0x14, 0x24] {
+        if max_leaf >= trace_leaf {
+            leaves.push(cpuid(trace_leaf, 0));
         }
     }
     let max_extended = cpuid(0x8000_0000, 0).eax;
-    if max_extended >= 0x8000_0001 {
-        leaves.push(cpuid(0x8000_0001, 0));
+    for extended in [0x8000_0001, 0x8000_0005, 0x8000_0006] {
+        if max_extended >= extended {
+            leaves.push(cpuid(extended, 0));
+        }
     }
     CpuInfo {
         vendor: String::from_utf8_lossy(&vendor).into_owned(),

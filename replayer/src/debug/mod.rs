@@ -59,6 +59,7 @@ pub fn start(options: &DebugOptions) -> Result<ReplayTarget, ReplayError> {
     let trace_dir = std::fs::canonicalize(&options.trace_dir)
         .map_err(|e| trace_format::TraceError::io(&options.trace_dir, e))?;
     let reader = TraceReader::open(&trace_dir)?;
+    crate::cpu::check(&reader.header().cpu)?;
     if let Some(early) = reader.early_end() {
         eprintln!("rewind: warning: {early}");
     }
