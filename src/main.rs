@@ -29,6 +29,7 @@ enum Command {
     Ls(cmd::ls::LsArgs),
     Ps(cmd::ps::PsArgs),
     Dump(cmd::dump::DumpArgs),
+    Rm(cmd::rm::RmArgs),
 }
 
 fn main() {
@@ -50,6 +51,7 @@ fn main() {
         Command::Ls(_) => "ls",
         Command::Ps(_) => "ps",
         Command::Dump(_) => "dump",
+        Command::Rm(_) => "rm",
     };
     let result = match command {
         Command::Record(args) => cmd::record::run(args),
@@ -57,6 +59,7 @@ fn main() {
         Command::Ls(args) => cmd::ls::run(&args),
         Command::Ps(args) => cmd::ps::run(&args),
         Command::Dump(args) => cmd::dump::run(&args),
+        Command::Rm(args) => cmd::rm::run(&args),
     };
     stats::report(name);
     match result {

@@ -93,7 +93,9 @@ fn ls_lists_traces_with_event_counts() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "{stdout}");
+    assert_eq!(lines.len(), 4, "{stdout}");
+    assert!(lines[3].starts_with("2 traces, "), "{stdout}");
+    assert!(lines[3].contains(" on disk"), "{stdout}");
     assert!(
         lines[1].starts_with("demo-1") && lines[1].contains(" 3 "),
         "{stdout}"

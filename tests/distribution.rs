@@ -134,3 +134,95 @@ fn a_trace_from_a_cpu_with_other_features_is_refused_by_name() {
     assert_eq!(served.status.code(), Some(1), "{}", text(&served.stderr));
     assert!(text(&served.stderr).contains(expected));
 }
+
+/// The captured copy of `program` in a trace's `files/`.
+fn stored_copy(trace: &Path, program: &str) -> std::fs::Metadata {
+    let files = std::fs::read_dir(trace.join("files")).expect("files/");
+    let entry = files
+        .filter_map(Result::ok)
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .ends_with(&format!("-{program}"))
+        })
+        .unwrap_or_else(|| panic!("{program} is not in {}", trace.display()));
+    entry.metadata().expect("metadata")
+}
+
+#[test]
+fn files_are_stored_once_per_root_and_each_trace_stays_whole() {
+    use std::os::unix::fs::MetadataExt;
+    let traces = Traces::new("shared-files");
+    // Built by this test, so it is ours: it is copied, not linked.
+    let program = compile("hello", &[]);
+    for _ in 0..2 {
+        let out = traces.record(&program, &[]);
+        assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    }
+    let mut recorded = trace_format::dir::list_traces(traces.root.path()).expect("traces");
+    recorded.sort();
+    let [first, second] = recorded.as_slice() else {
+        panic!("two traces expected: {recorded:?}");
+    };
+    let (a, b) = (stored_copy(first, "hello"), stored_copy(second, "hello"));
+    assert_eq!((a.dev(), a.ino()), (b.dev(), b.ino()), "stored twice");
+    let ls = text(&traces.command().arg("ls").output().expect("ls").stdout);
+    assert!(ls.contains("2 traces, "), "{ls}");
+    let together = trace_format::dir::disk_usage_of(&[first, second]);
+    let apart = trace_format::dir::disk_usage(first) + trace_format::dir::disk_usage(second);
+    assert!(together < apart, "{together} {apart}");
+
+    // One trace directory copied alone replays.
+    let elsewhere = TempDir::new("copied-trace");
+    let copy = elsewhere.path().join("trace");
+    let copied = Command::new("cp")
+        .arg("-r")
+        .arg(second)
+        .arg(&copy)
+        .status()
+        .expect("cp");
+    assert!(copied.success());
+    let replayed = traces
+        .command()
+        .args(["replay", "-a"])
+        .arg(&copy)
+        .output()
+        .expect("replay");
+    assert_eq!(
+        replayed.status.code(),
+        Some(3),
+        "{}",
+        text(&replayed.stderr)
+    );
+
+    // rm refuses what is not a trace, and leaves the other trace whole.
+    let refused = traces
+        .command()
+        .arg("rm")
+        .arg(elsewhere.path())
+        .output()
+        .expect("rm");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("is not a rewind trace"));
+    assert!(copy.is_dir());
+    let removed = traces.command().arg("rm").arg(first).output().expect("rm");
+    assert!(removed.status.success(), "{}", text(&removed.stderr));
+    assert!(!first.exists());
+    let left = traces
+        .command()
+        .args(["replay", "-a"])
+        .arg(second)
+        .output()
+        .expect("replay");
+    assert_eq!(left.status.code(), Some(3), "{}", text(&left.stderr));
+    assert_eq!(
+        stored_copy(second, "hello").nlink(),
+        2,
+        "the store keeps its link"
+    );
+    let removed = traces.command().arg("rm").arg(second).output().expect("rm");
+    assert!(removed.status.success(), "{}", text(&removed.stderr));
+    let store = trace_format::dir::shared_files(traces.root.path());
+    let kept: Vec<_> = std::fs::read_dir(&store).expect("store").collect();
+    assert!(kept.is_empty(), "files no trace uses: {kept:?}");
+}

@@ -21,6 +21,9 @@ struct FileVersion {
 
 pub struct FileCapture {
     dir: PathBuf,
+    /// The trace root's store of files shared by its traces, if the trace
+    /// is in a root (`rewind record -o` elsewhere copies into the trace).
+    shared: Option<PathBuf>,
     captured: HashMap<FileVersion, String>,
     /// Files stored so far, which numbers their names.
     copies: usize,
@@ -28,9 +31,10 @@ pub struct FileCapture {
 }
 
 impl FileCapture {
-    pub fn new(dir: PathBuf) -> FileCapture {
+    pub fn new(dir: PathBuf, shared: Option<PathBuf>) -> FileCapture {
         FileCapture {
             dir,
+            shared,
             captured: HashMap::new(),
             copies: 0,
             euid: tracee::effective_uid(),
@@ -88,7 +92,9 @@ impl FileCapture {
         self.copies += 1;
         let stored_name = format!("{}-{base}", self.copies);
         let dest = self.dir.join(&stored_name);
-        if !self.try_hard_link(original_path, &meta, &dest) {
+        let linked = self.try_hard_link(original_path, &meta, &dest)
+            || (reuse && self.link_shared(open_path, &meta, &dest));
+        if !linked {
             fs::copy(open_path, &dest).map_err(|e| failed(format!("copying it failed: {e}")))?;
         }
         self.captured.insert(version, stored_name.clone());
@@ -96,6 +102,41 @@ impl FileCapture {
             original_path: original_path.to_string(),
             stored_name,
         })
+    }
+
+    /// Links `dest` to the root's stored copy of this version of the file,
+    /// storing one first if there is none. The name holds the file's
+    /// device, inode, size, mtime and ctime: any write changes the ctime,
+    /// so a stored copy is never an older version. A copy is stored under
+    /// a temporary name and renamed into place, so that a recording killed
+    /// half-way, or two at once, leave no partial file under the name.
+    /// False where the store cannot be used (the trace is copied into).
+    fn link_shared(&self, open_path: &Path, meta: &fs::Metadata, dest: &Path) -> bool {
+        let Some(shared) = &self.shared else {
+            return false;
+        };
+        let name = format!(
+            "{:x}-{:x}-{}-{}.{}-{}.{}",
+            meta.dev(),
+            meta.ino(),
+            meta.size(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+            meta.ctime(),
+            meta.ctime_nsec()
+        );
+        let stored = shared.join(name);
+        if !stored.is_file() {
+            let temporary = shared.join(format!(".partial-{}-{}", std::process::id(), self.copies));
+            let stored_now = fs::create_dir_all(shared).is_ok()
+                && fs::copy(open_path, &temporary).is_ok()
+                && fs::rename(&temporary, &stored).is_ok();
+            if !stored_now {
+                let _ = fs::remove_file(&temporary);
+                return false;
+            }
+        }
+        fs::hard_link(&stored, dest).is_ok()
     }
 
     /// A hard link is as good as a copy when nobody running as us can

@@ -163,7 +163,8 @@ fn record_into(
                 reason: std::io::Error::from_raw_os_error(errno).to_string(),
             }));
         }
-        let files = files::FileCapture::new(writer.files_dir());
+        let shared = started.root.map(dir::shared_files);
+        let files = files::FileCapture::new(writer.files_dir(), shared);
         let mut session =
             session::Session::new(task, writer, files, chaos_seed, &RECORDER_SIGNALS)?;
         // From the program's first instruction on, the trace is worth

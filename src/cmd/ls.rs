@@ -8,7 +8,8 @@ use trace_format::{dir, TraceReader};
 use super::human_size;
 use crate::fail::{stdout_closed, Failure};
 
-/// list recorded traces, oldest first: name, size, events, command line
+/// list recorded traces, oldest first: name, size, events, command line;
+/// then the total on disk
 #[derive(FromArgs)]
 #[argh(subcommand, name = "ls")]
 pub struct LsArgs {}
@@ -23,14 +24,19 @@ struct Row {
 
 pub fn run(_args: &LsArgs) -> Result<i32, Failure> {
     let root = dir::trace_root()?;
-    let mut rows: Vec<Row> = dir::list_traces(&root)?
-        .into_iter()
+    let traces = dir::list_traces(&root)?;
+    let shared = dir::shared_files(&root);
+    let mut everything: Vec<&std::path::Path> = traces.iter().map(|p| p.as_path()).collect();
+    everything.push(&shared);
+    let total = dir::disk_usage_of(&everything);
+    let mut rows: Vec<Row> = traces
+        .iter()
         .map(|path| {
             let name = path
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-            let size = dir::disk_usage(&path);
-            match TraceReader::open(&path) {
+            let size = dir::disk_usage(path);
+            match TraceReader::open(path) {
                 Ok(reader) => Row {
                     start_ns: reader.header().start_time_ns,
                     name,
@@ -77,6 +83,13 @@ pub fn run(_args: &LsArgs) -> Result<i32, Failure> {
                 row.command
             )?;
         }
+        writeln!(
+            out,
+            "{} trace{}, {} on disk (files traces share counted once)",
+            rows.len(),
+            if rows.len() == 1 { "" } else { "s" },
+            human_size(total)
+        )?;
         Ok(())
     };
     print().map_err(|e| stdout_closed(&e))?;

@@ -6,6 +6,7 @@ pub mod ls;
 pub mod ps;
 pub mod record;
 pub mod replay;
+pub mod rm;
 
 /// A size as `ls -h` would print it.
 pub fn human_size(bytes: u64) -> String {

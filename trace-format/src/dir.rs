@@ -122,8 +122,63 @@ pub fn list_traces(root: &Path) -> Result<Vec<PathBuf>, TraceError> {
         .collect())
 }
 
-/// Bytes a directory tree occupies on disk (allocated blocks).
+/// The directory of a trace root where captured files are stored once for
+/// all its traces; each trace's `files/` holds hard links into it.
+pub fn shared_files(root: &Path) -> PathBuf {
+    root.join(".files")
+}
+
+/// Removes the trace in `trace`, refusing a directory that is not one. The
+/// latest-trace link goes if it named it; files in the root's store that
+/// no trace links to any more go too. Other traces stay whole: their
+/// links keep the files they share.
+pub fn remove_trace(root: &Path, trace: &Path) -> Result<(), TraceError> {
+    let is_trace = trace.join(layout::HEADER).is_file() && trace.join(layout::EVENTS).is_file();
+    if !is_trace {
+        return Err(TraceError::NotATrace {
+            path: trace.to_path_buf(),
+        });
+    }
+    let trace = fs::canonicalize(trace).map_err(|e| TraceError::io(trace, e))?;
+    let latest = root.join(layout::LATEST);
+    if fs::canonicalize(&latest).is_ok_and(|named| named == trace) {
+        fs::remove_file(&latest).map_err(|e| TraceError::io(&latest, e))?;
+    }
+    fs::remove_dir_all(&trace).map_err(|e| TraceError::io(&trace, e))?;
+    prune_shared_files(root);
+    Ok(())
+}
+
+/// Deletes stored files no trace links to (their only link is the store's).
+fn prune_shared_files(root: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = fs::read_dir(shared_files(root)) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        if entry
+            .metadata()
+            .is_ok_and(|m| m.is_file() && m.nlink() == 1)
+        {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Bytes a directory tree occupies on disk (allocated blocks), each file
+/// counted once however many links to it the tree holds.
 pub fn disk_usage(dir: &Path) -> u64 {
+    disk_usage_of(&[dir])
+}
+
+/// `disk_usage` of several trees together: a file linked from more than
+/// one of them counts once.
+pub fn disk_usage_of(dirs: &[&Path]) -> u64 {
+    let mut seen = std::collections::HashSet::new();
+    dirs.iter().map(|dir| usage(dir, &mut seen)).sum()
+}
+
+fn usage(dir: &Path, seen: &mut std::collections::HashSet<(u64, u64)>) -> u64 {
     use std::os::unix::fs::MetadataExt;
     let Ok(entries) = fs::read_dir(dir) else {
         return 0;
@@ -131,9 +186,9 @@ pub fn disk_usage(dir: &Path) -> u64 {
     entries
         .filter_map(Result::ok)
         .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => m.blocks() * 512 + disk_usage(&e.path()),
-            Ok(m) => m.blocks() * 512,
-            Err(_) => 0,
+            Ok(m) if m.is_dir() => m.blocks() * 512 + usage(&e.path(), seen),
+            Ok(m) if seen.insert((m.dev(), m.ino())) => m.blocks() * 512,
+            _ => 0,
         })
         .sum()
 }
