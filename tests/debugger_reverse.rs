@@ -41,6 +41,7 @@ both_ways!(
     going_back_stops_at_an_exec_of_the_debugged_process,
     functions_called_from_gdb_run_in_a_copy_and_the_replay_goes_on,
     reverse_stepi_from_a_function_entry_lands_on_its_call,
+    conditions_and_ignore_counts_going_back,
 );
 
 /// The source file as gdb names it.
@@ -503,4 +504,30 @@ fn reverse_stepi_from_a_function_entry_lands_on_its_call(server_args: &[&str]) {
         .unwrap_or_else(|| panic!("no instruction shown: {out}"));
     assert!(call.contains("call") && call.contains("<square>"), "{out}");
     assert!(out.contains("$1 = 1"), "{out}");
+}
+
+/// gdb evaluates conditions and ignore counts itself, going back one hit
+/// at a time; the hits a scan noted answer those moves.
+fn conditions_and_ignore_counts_going_back(server_args: &[&str]) {
+    let served = serve_recording("rev-cond", "reverse_target", server_args);
+    let out = served.server.gdb(&[
+        "break square",
+        "continue",
+        "delete",
+        "break bump if i == 190",
+        "reverse-continue",
+        "print i",
+        "print counter",
+        "delete",
+        "break bump",
+        "ignore 3 5",
+        "reverse-continue",
+        "print i",
+    ]);
+    assert!(out.contains("$1 = 190"), "{out}");
+    assert!(
+        out.contains(&format!("$2 = {}", counter_after(189))),
+        "{out}"
+    );
+    assert!(out.contains("$3 = 184"), "{out}");
 }

@@ -245,6 +245,9 @@ impl Session {
         if self.grace.is_some() {
             return Some(SYSCALL_GRACE);
         }
+        if self.blocked_with_signals().next().is_some() {
+            return Some(SIGNAL_RETRY);
+        }
         let (tid, since, slice) = self.running?;
         let retry = self
             .tasks
@@ -259,7 +262,25 @@ impl Session {
         }
     }
 
+    /// Threads in a syscall that hold signals back for its boundary: the
+    /// boundary may never come (a read that only the stopped process's
+    /// parent could end), and a real signal would interrupt the call.
+    fn blocked_with_signals(&self) -> impl Iterator<Item = Tid> + '_ {
+        self.tasks
+            .iter()
+            .filter(|(_, t)| t.state == TaskState::InKernel && !t.deferred.is_empty())
+            .map(|(&tid, _)| tid)
+    }
+
     fn on_timeout(&mut self) -> Result<(), RecordError> {
+        let waiting: Vec<Tid> = self.blocked_with_signals().collect();
+        for tid in waiting {
+            if matches!(tracee::waiter::thread_state(tid), Some('S' | 'D')) {
+                // Sent now, it interrupts the sleeping call, and is
+                // delivered at the call's boundary as the trace places it.
+                self.redeliver_deferred(tid)?;
+            }
+        }
         if let Some((tid, since)) = self.grace {
             let sleeping = matches!(tracee::waiter::thread_state(tid), Some('S' | 'D'));
             let held = self.exclusive == Some(tid) && self.tasks.contains_key(&tid);

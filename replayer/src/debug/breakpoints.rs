@@ -447,6 +447,28 @@ impl BreakpointTable {
         self.gdb_waiting = true;
     }
 
+    /// gdb's own breakpoints and watchpoints, comparable: what a scan's
+    /// hits depend on.
+    pub fn gdb_entries(&self) -> (Vec<u64>, Vec<HardwareSlot>) {
+        let software = self
+            .software
+            .iter()
+            .filter(|(_, s)| s.gdb)
+            .map(|(&addr, _)| addr)
+            .collect();
+        let hardware = self
+            .hardware
+            .iter()
+            .flatten()
+            .filter(|h| h.gdb)
+            .map(|h| HardwareSlot {
+                internal: false,
+                ..*h
+            })
+            .collect();
+        (software, hardware)
+    }
+
     /// The replay reached gdb's program image: gdb's entries go in.
     pub fn activate(&mut self, memory: &Task, threads: &[Tid], executable: &dyn Fn(u64) -> bool) {
         self.gdb_waiting = false;

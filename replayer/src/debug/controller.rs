@@ -109,6 +109,7 @@ pub struct Debugger {
     /// its processes), and the replayed processes now: for `monitor copies`.
     copies: Vec<(u64, Vec<Tid>)>,
     replayed: Vec<Tid>,
+    scan_memo: Option<travel::ScanMemo>,
     /// gdb's `checkpoint`s by number: stops to go back to.
     checkpoints: std::collections::BTreeMap<u32, Seen>,
     next_checkpoint: u32,
@@ -169,6 +170,7 @@ impl Debugger {
             replay_from: 0,
             copies: Vec::new(),
             replayed: Vec::new(),
+            scan_memo: None,
             checkpoints: std::collections::BTreeMap::new(),
             next_checkpoint: 1,
         })
@@ -412,7 +414,14 @@ impl Debugger {
     }
 
     /// The move for a reverse `continue` or `step`.
-    fn reverse_plan(&self, action: ResumeAction) -> Result<Plan, TargetError> {
+    /// gdb's signal settings, comparable.
+    fn passed_signal_list(&self) -> Vec<i32> {
+        let mut passed: Vec<i32> = self.passed_signals.iter().copied().collect();
+        passed.sort_unstable();
+        passed
+    }
+
+    fn reverse_plan(&mut self, action: ResumeAction) -> Result<Plan, TargetError> {
         let shown = self.shown.as_ref().ok_or_else(|| {
             TargetError::Message(
                 "rewind cannot go back from a stop made by interrupting a running thread; \
@@ -438,14 +447,15 @@ impl Debugger {
                 },
             }));
         }
+        let at = shown.position.clone();
         Ok(match action {
-            ResumeAction::Continue => Plan::Scan {
-                to: shown.position.clone(),
+            ResumeAction::Continue => match self.remembered_hit(&at) {
+                Some(plan) => plan,
+                None => Plan::Scan { to: at },
             },
             ResumeAction::Step(thread) => {
                 let call_site = self.call_site(thread);
-                self.history()
-                    .step_back_plan(shown.position.clone(), thread, None, call_site)
+                self.history().step_back_plan(at, thread, None, call_site)
             }
         })
     }

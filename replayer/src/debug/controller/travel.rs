@@ -117,6 +117,20 @@ impl StepBack {
     }
 }
 
+/// The stops a scan noted before the one it showed gdb. gdb makes each
+/// false hit of a conditional breakpoint, and each hit an ignore count
+/// skips, a reverse-continue of its own: from the shown stop, with the same
+/// breakpoints, watchpoints and signal settings, the answer is the latest
+/// of these, without scanning again.
+pub(crate) struct ScanMemo {
+    /// The stop shown (None until the step back to a watchpoint's hit
+    /// has named it).
+    shown: Option<Position>,
+    earlier: Vec<Seen>,
+    entries: (Vec<u64>, Vec<crate::debug::breakpoints::HardwareSlot>),
+    passed: Vec<i32>,
+}
+
 /// The replay lost its way to a stop it had named: a bug in rewind.
 fn lost(event: u64) -> ReplayError {
     ReplayError::BadTrace {
@@ -205,6 +219,31 @@ impl Debugger {
                     .activate(&memory, &threads, &|addr| in_ranges(&executable, addr));
             }
         }
+    }
+
+    /// A reverse-continue the last scan already answered: the latest hit
+    /// it noted before the stop it showed, if gdb stands there still with
+    /// the same breakpoints and signal settings.
+    pub(super) fn remembered_hit(&mut self, at: &Position) -> Option<Plan> {
+        let entries = self.table.gdb_entries();
+        let passed = self.passed_signal_list();
+        let memo = self.scan_memo.as_mut()?;
+        let same =
+            memo.shown.as_ref() == Some(at) && memo.entries == entries && memo.passed == passed;
+        if !same {
+            return None;
+        }
+        let seen = memo.earlier.pop()?;
+        let watch = matches!(seen.reason, StopReason::Watchpoint { .. });
+        memo.shown = (!watch).then(|| seen.position.clone());
+        Some(match seen.reason {
+            StopReason::Watchpoint { thread, .. } => {
+                let reason = seen.reason.clone();
+                self.history()
+                    .step_back_plan(seen.position, thread, Some(reason), None)
+            }
+            _ => Plan::Travel(seen),
+        })
     }
 
     /// gdb has changed the replay: it is not a state of the recording.
@@ -490,10 +529,21 @@ impl Debugger {
             Mode::Travel { follower, stop } => {
                 self.trail = Some(follower.goal().clone());
                 self.step = None;
+                if let Some(memo) = self.scan_memo.as_mut().filter(|m| m.shown.is_none()) {
+                    memo.shown = Some(follower.goal().clone());
+                }
                 self.park(stop)
             }
             Mode::Scan { mut hits, .. } => {
-                let plan = match hits.pop() {
+                let last = hits.pop();
+                self.scan_memo = last.as_ref().map(|seen| ScanMemo {
+                    shown: (!matches!(seen.reason, StopReason::Watchpoint { .. }))
+                        .then(|| seen.position.clone()),
+                    earlier: hits,
+                    entries: self.table.gdb_entries(),
+                    passed: self.passed_signal_list(),
+                });
+                let plan = match last {
                     // Going back, memory changes as the instruction that
                     // wrote it is undone: gdb is shown the instant before
                     // it, with the old value in memory.
