@@ -153,8 +153,9 @@ fn stored_copy(trace: &Path, program: &str) -> std::fs::Metadata {
 fn files_are_stored_once_per_root_and_each_trace_stays_whole() {
     use std::os::unix::fs::MetadataExt;
     let traces = Traces::new("shared-files");
-    // Built by this test, so it is ours: it is copied, not linked.
-    let program = compile("hello", &[]);
+    // Built by this test, so it is ours: it is copied, not linked. Its own
+    // build (the flag), which no other test replaces while this one runs.
+    let program = compile("hello", &["-DSTORED_ONCE"]);
     for _ in 0..2 {
         let out = traces.record(&program, &[]);
         assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
@@ -164,7 +165,8 @@ fn files_are_stored_once_per_root_and_each_trace_stays_whole() {
     let [first, second] = recorded.as_slice() else {
         panic!("two traces expected: {recorded:?}");
     };
-    let (a, b) = (stored_copy(first, "hello"), stored_copy(second, "hello"));
+    let name = program.file_name().and_then(|n| n.to_str()).expect("name");
+    let (a, b) = (stored_copy(first, name), stored_copy(second, name));
     assert_eq!((a.dev(), a.ino()), (b.dev(), b.ino()), "stored twice");
     let ls = text(&traces.command().arg("ls").output().expect("ls").stdout);
     assert!(ls.contains("2 traces, "), "{ls}");
@@ -216,7 +218,7 @@ fn files_are_stored_once_per_root_and_each_trace_stays_whole() {
         .expect("replay");
     assert_eq!(left.status.code(), Some(3), "{}", text(&left.stderr));
     assert_eq!(
-        stored_copy(second, "hello").nlink(),
+        stored_copy(second, name).nlink(),
         2,
         "the store keeps its link"
     );
