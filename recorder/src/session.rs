@@ -300,6 +300,14 @@ impl Session {
                 if !record.interrupt_requested {
                     record.interrupt_requested = true;
                     record.task.interrupt()?;
+                } else if since.elapsed() >= slice + INTERRUPT_RETRY
+                    && tracee::waiter::thread_state(tid) == Some('R')
+                {
+                    // The interrupt's trap has not come and the thread still
+                    // runs user code: seen hung under load (group_stop in
+                    // chaos mode), every other thread waiting on it. Asking
+                    // again is harmless: pending interrupts make one trap.
+                    record.task.interrupt()?;
                 }
             }
         }
@@ -445,6 +453,9 @@ impl Session {
 
 /// How long a signal held back in user code waits before another attempt.
 const SIGNAL_RETRY: Duration = Duration::from_millis(10);
+/// How long past its slice a thread may go on running before the recorder
+/// asks it to stop again.
+const INTERRUPT_RETRY: Duration = Duration::from_millis(100);
 
 pub(crate) fn internal(what: String) -> RecordError {
     RecordError::Tracee(tracee::TraceeError::UnexpectedStop {
