@@ -131,6 +131,12 @@ pub(crate) struct ScanMemo {
     passed: Vec<i32>,
 }
 
+/// Where gdb is shown a noted hit, if known before the move: a
+/// watchpoint's stop is named only once the step back to it is made.
+fn shown_at_hit(seen: &Seen) -> Option<Position> {
+    (!matches!(seen.reason, StopReason::Watchpoint { .. })).then(|| seen.position.clone())
+}
+
 /// The replay lost its way to a stop it had named: a bug in rewind.
 fn lost(event: u64) -> ReplayError {
     ReplayError::BadTrace {
@@ -213,11 +219,7 @@ impl Debugger {
             .as_ref()
             .is_some_and(|start| start.position.event <= event);
         if self.past_history_start {
-            if let Ok((memory, threads)) = self.memory_and_threads() {
-                let executable = executable_ranges(memory.tid);
-                self.table
-                    .activate(&memory, &threads, &|addr| in_ranges(&executable, addr));
-            }
+            self.activate_gdb_entries();
         }
     }
 
@@ -234,16 +236,32 @@ impl Debugger {
             return None;
         }
         let seen = memo.earlier.pop()?;
-        let watch = matches!(seen.reason, StopReason::Watchpoint { .. });
-        memo.shown = (!watch).then(|| seen.position.clone());
-        Some(match seen.reason {
+        memo.shown = shown_at_hit(&seen);
+        Some(self.hit_plan(seen))
+    }
+
+    /// The move to a stop a scan noted. Going back, memory changes as the
+    /// instruction that wrote it is undone: a watchpoint's hit is shown at
+    /// the instant before it, with the old value in memory.
+    fn hit_plan(&self, seen: Seen) -> Plan {
+        match seen.reason {
             StopReason::Watchpoint { thread, .. } => {
                 let reason = seen.reason.clone();
                 self.history()
                     .step_back_plan(seen.position, thread, Some(reason), None)
             }
             _ => Plan::Travel(seen),
-        })
+        }
+    }
+
+    /// Puts gdb's breakpoints into the debugged process, where its code is
+    /// mapped, and its watchpoints into the debug registers.
+    fn activate_gdb_entries(&mut self) {
+        if let Ok((memory, threads)) = self.memory_and_threads() {
+            let executable = executable_ranges(memory.tid);
+            self.table
+                .activate(&memory, &threads, &|addr| in_ranges(&executable, addr));
+        }
     }
 
     /// gdb has changed the replay: it is not a state of the recording.
@@ -537,23 +555,13 @@ impl Debugger {
             Mode::Scan { mut hits, .. } => {
                 let last = hits.pop();
                 self.scan_memo = last.as_ref().map(|seen| ScanMemo {
-                    shown: (!matches!(seen.reason, StopReason::Watchpoint { .. }))
-                        .then(|| seen.position.clone()),
+                    shown: shown_at_hit(seen),
                     earlier: hits,
                     entries: self.table.gdb_entries(),
                     passed: self.passed_signal_list(),
                 });
                 let plan = match last {
-                    // Going back, memory changes as the instruction that
-                    // wrote it is undone: gdb is shown the instant before
-                    // it, with the old value in memory.
-                    Some(Seen {
-                        position,
-                        reason: reason @ StopReason::Watchpoint { thread, .. },
-                    }) => self
-                        .history()
-                        .step_back_plan(position, thread, Some(reason), None),
-                    Some(seen) => Plan::Travel(seen),
+                    Some(seen) => self.hit_plan(seen),
                     // This replay began from a copy after gdb's history
                     // began: the stretch before the copy is scanned next.
                     None if self
@@ -627,11 +635,7 @@ impl Debugger {
             && position.as_ref() == self.history_start.as_ref().map(|s| &s.position);
         if known {
             self.past_history_start = true;
-            if let Ok((memory, threads)) = self.memory_and_threads() {
-                let executable = executable_ranges(memory.tid);
-                self.table
-                    .activate(&memory, &threads, &|addr| in_ranges(&executable, addr));
-            }
+            self.activate_gdb_entries();
         } else if self.ends_travel() || !self.following() {
             self.past_history_start = true;
             if let Some(position) = position {
