@@ -463,6 +463,9 @@ impl Session {
         } else {
             parent_space.fork()
         };
+        if kind != CloneKind::Thread {
+            self.processes += 1;
+        }
         self.emit(
             tid,
             Event::Clone(CloneEvent {

@@ -46,6 +46,18 @@ pub struct RecordOutcome {
     /// The signal (SIGTERM or SIGHUP) that made the recorder end the
     /// recording early, killing the recorded processes.
     pub ended_by: Option<i32>,
+    /// Events in the trace, and processes recorded (the first, and each
+    /// fork or vfork).
+    pub events: u64,
+    pub processes: u64,
+}
+
+/// What a finished recording leaves beside the trace.
+struct Recorded {
+    status: ExitStatus,
+    ended_by: Option<i32>,
+    events: u64,
+    processes: u64,
 }
 
 /// Records the program to its end.
@@ -60,10 +72,12 @@ pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
         root: root.as_deref(),
     };
     match record_into(started, &program, &argv, options.chaos_seed) {
-        Ok((status, ended_by)) => Ok(RecordOutcome {
+        Ok(recorded) => Ok(RecordOutcome {
             trace_dir,
-            status,
-            ended_by,
+            status: recorded.status,
+            ended_by: recorded.ended_by,
+            events: recorded.events,
+            processes: recorded.processes,
         }),
         Err(RecordFailure::BeforeStart(e)) => {
             // Nothing of the program ran: no trace to keep.
@@ -132,7 +146,7 @@ fn record_into(
     program: &Path,
     argv: &[OsString],
     chaos_seed: Option<u64>,
-) -> Result<(ExitStatus, Option<i32>), RecordFailure> {
+) -> Result<Recorded, RecordFailure> {
     // Before any thread exists (they inherit the mask): the record loop
     // waits for tracee stops on a signalfd for SIGCHLD, which no thread may
     // consume, and takes the signals meant for the recorder there too.
@@ -177,11 +191,17 @@ fn record_into(
             .and_then(|()| session.run())
             .map_err(RecordFailure::Recording)?;
         let ended_by = session.ended_by();
-        session
+        let processes = session.processes;
+        let written = session
             .into_writer()
             .finish(header::now_ns())
             .map_err(|e| RecordFailure::Recording(e.into()))?;
-        Ok((recorded, ended_by))
+        Ok(Recorded {
+            status: recorded,
+            ended_by,
+            events: written.event_count,
+            processes,
+        })
     })();
     if outcome.is_err() {
         // Other tracees die with this process (PTRACE_O_EXITKILL).

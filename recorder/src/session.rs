@@ -63,6 +63,8 @@ pub struct Session {
     pub(crate) main_status: Option<ExitStatus>,
     /// The signal that told the recorder to end the recording.
     ended_by: Option<i32>,
+    /// Processes recorded so far: the first, and each fork or vfork.
+    pub(crate) processes: u64,
     /// Syscall numbers unknown to rewind that the program called, each
     /// warned about once.
     pub(crate) unknown_syscalls: std::collections::HashSet<u64>,
@@ -101,6 +103,7 @@ impl Session {
             main_pid: tid,
             main_status: None,
             ended_by: None,
+            processes: 1,
             unknown_syscalls: std::collections::HashSet::new(),
             shared: SharedFiles::default(),
             stopping: std::collections::HashSet::new(),

@@ -1,12 +1,12 @@
 //! `rewind record`: run a program and record it.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Instant;
 
 use argh::FromArgs;
 use recorder::{RecordOptions, RecordOutcome};
-use trace_format::{dir, CloneKind, Event, TraceReader};
+use trace_format::dir;
 
 use super::human_size;
 use crate::fail::{say, Failure};
@@ -60,8 +60,15 @@ pub fn run(args: RecordArgs) -> Result<i32, Failure> {
             trace_dir,
             status,
             ended_by,
+            events,
+            processes,
         }) => {
-            let summary = summary(&trace_dir, started.elapsed());
+            let summary = format!(
+                ": {events} events, {processes} process{}, {}, {:.2} s",
+                if processes == 1 { "" } else { "es" },
+                human_size(dir::disk_usage(&trace_dir)),
+                started.elapsed().as_secs_f64()
+            );
             let Some(signal) = ended_by else {
                 say(format!("trace saved to {}{summary}", trace_dir.display()));
                 return Ok(status.shell_code());
@@ -75,29 +82,6 @@ pub fn run(args: RecordArgs) -> Result<i32, Failure> {
         }
         Err(e) => Err(Failure::new(&e, e.exit_code())),
     }
-}
-
-/// ": N events, P processes, SIZE, T s", or nothing if the trace cannot
-/// be read back.
-fn summary(trace_dir: &Path, wall: Duration) -> String {
-    let Ok(reader) = TraceReader::open(trace_dir) else {
-        return String::new();
-    };
-    let forks = reader
-        .events()
-        .filter_map(Result::ok)
-        .filter(|(_, record)| {
-            matches!(&record.event, Event::Clone(clone) if clone.kind != CloneKind::Thread)
-        })
-        .count();
-    let processes = forks + 1;
-    format!(
-        ": {} events, {processes} process{}, {}, {:.2} s",
-        reader.event_count(),
-        if processes == 1 { "" } else { "es" },
-        human_size(dir::disk_usage(trace_dir)),
-        wall.as_secs_f64()
-    )
 }
 
 fn random_seed() -> u64 {
