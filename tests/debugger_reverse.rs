@@ -321,16 +321,34 @@ fn a_breakpoint_another_thread_hit_earlier_stops_in_that_thread(server_args: &[&
     let out = served.server.gdb(&[
         "break checkpoint",
         "continue",
+        "monitor copies",
         "break worker",
         "reverse-continue",
         "info threads",
         "print $_thread",
+        "delete",
+        "continue",
+        "continue",
     ]);
     assert!(out.contains("hit Breakpoint 2, worker"), "{out}");
     assert!(
         !out.contains("$1 = 1\n"),
         "stopped in the main thread: {out}"
     );
+    // Workers that named themselves before the stop keep their names,
+    // in a replay from a copy too.
+    assert!(out.contains("\"worker\""), "{out}");
+    // Every thread of the replay started again exits, and main joins
+    // them: the kernel clears each thread's id word as it did recording.
+    assert!(out.contains("exited normally"), "{out}");
+    if server_args.contains(&"--copy-interval") {
+        // Copies are taken while all four threads live, some waiting in
+        // the barrier's futex.
+        assert!(
+            out.contains(" copies of the replay, before events "),
+            "{out}"
+        );
+    }
 }
 
 fn going_back_across_signals_and_a_crash(server_args: &[&str]) {

@@ -1,5 +1,6 @@
 //! The x87/SSE/AVX register state of a stopped thread, for the debugger
-//! (the replay never needs it: the replayed code recomputes it).
+//! and for copies of the replay (the replay itself never needs it: the
+//! replayed code recomputes it).
 
 use libc::c_void;
 
@@ -127,8 +128,30 @@ pub fn write(tid: Tid, state: &ExtendedState) -> Result<(), TraceeError> {
             area[XSTATE_BV_OFFSET..XSTATE_BV_OFFSET + 8].copy_from_slice(&bv.to_le_bytes());
             set_xsave_area(tid, &mut area)
         }
-        _ => {
-            let mut image = state.fxsave;
+        _ => write_whole(tid, &WholeState::Fxsave(Box::new(state.fxsave))),
+    }
+}
+
+/// A thread's whole XSAVE area (every component: AVX-512 and AMX too), or
+/// its FXSAVE image where the CPU has no XSAVE: what a copy of the thread
+/// is given.
+pub enum WholeState {
+    Xsave(Vec<u8>),
+    Fxsave(Box<[u8; 512]>),
+}
+
+pub fn read_whole(tid: Tid) -> Result<WholeState, TraceeError> {
+    Ok(match xsave_area(tid)? {
+        Some(area) => WholeState::Xsave(area),
+        None => WholeState::Fxsave(Box::new(fxsave(tid)?)),
+    })
+}
+
+pub fn write_whole(tid: Tid, state: &WholeState) -> Result<(), TraceeError> {
+    match state {
+        WholeState::Xsave(area) => set_xsave_area(tid, &mut area.clone()),
+        WholeState::Fxsave(image) => {
+            let mut image = **image;
             // SAFETY: SETFPREGS reads one 512-byte user_fpregs_struct.
             unsafe {
                 ptrace::raw(

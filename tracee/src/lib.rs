@@ -20,6 +20,7 @@ pub mod signals;
 pub mod spawn;
 pub mod syscalls;
 mod task;
+pub mod thread_state;
 mod wait;
 pub mod waiter;
 pub mod x86;
