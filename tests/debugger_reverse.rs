@@ -37,6 +37,7 @@ both_ways!(
     run_starts_the_replay_again,
     monitor_goto_goes_to_an_event_either_way,
     a_breakpoint_another_thread_hit_earlier_stops_in_that_thread,
+    shared_memory_going_back_holds_its_old_contents,
     going_back_across_signals_and_a_crash,
     going_back_stops_at_an_exec_of_the_debugged_process,
     functions_called_from_gdb_run_in_a_copy_and_the_replay_goes_on,
@@ -344,6 +345,43 @@ fn a_breakpoint_another_thread_hit_earlier_stops_in_that_thread(server_args: &[&
     if server_args.contains(&"--copy-interval") {
         // Copies are taken while all four threads live, some waiting in
         // the barrier's futex.
+        assert!(
+            out.contains(" copies of the replay, before events "),
+            "{out}"
+        );
+    }
+}
+
+fn shared_memory_going_back_holds_its_old_contents(server_args: &[&str]) {
+    let served = serve_recording("rev-shared", "rev_shared", server_args);
+    let out = served.server.gdb(&[
+        "break mark if round == 39",
+        "continue",
+        "monitor checkpoint",
+        "delete",
+        "break mark if round == 45",
+        "continue",
+        "print anon_counter[2]",
+        "print file_counter[1]",
+        "monitor copies",
+        "monitor restart 1",
+        "maintenance flush register-cache",
+        "maintenance flush dcache",
+        "print round",
+        "print anon_counter[0]",
+        "print anon_counter[2]",
+        "print file_counter[1]",
+    ]);
+    assert!(out.contains("$1 = 40"), "{out}");
+    assert!(out.contains("$2 = 40"), "{out}");
+    // Back at round 39, the counters written in round 30 and again in
+    // round 40 hold 30: the copy of the replay the move began from shares
+    // no page with the replay that went on to round 45.
+    assert!(out.contains("$3 = 39"), "{out}");
+    assert!(out.contains("$4 = 1038"), "{out}");
+    assert!(out.contains("$5 = 30"), "{out}");
+    assert!(out.contains("$6 = 30"), "{out}");
+    if server_args.contains(&"--copy-interval") {
         assert!(
             out.contains(" copies of the replay, before events "),
             "{out}"

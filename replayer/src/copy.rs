@@ -6,13 +6,14 @@
 
 use std::collections::HashMap;
 
-use trace_format::TraceReader;
+use trace_format::{Registers, TraceReader};
 use tracee::thread_state::{self, ThreadState};
 use tracee::{Task, Tid};
 
 use crate::error::ReplayError;
 use crate::session::ReplaySession;
 use crate::task::ReplayTask;
+use crate::unshare;
 
 /// The kernel's "restart the interrupted syscall" results.
 const RESTART_RESULTS: std::ops::RangeInclusive<i64> = -516..=-512;
@@ -39,17 +40,29 @@ impl ReplaySession {
         }
         let mut processes: Vec<Vec<&mut ReplayTask>> = by_process.into_values().collect();
         processes.sort_by_key(|threads| threads.iter().map(|t| t.serial).min());
-        let mut tasks = HashMap::new();
+        let mut copied = Vec::new();
         for mut threads in processes {
             // The process's first thread forks; the copy of each other
             // thread is cloned by the copy of the first.
             threads.sort_by_key(|t| (t.recorded_tid != t.recorded_process, t.serial));
-            for copied in copy_process(&mut threads, fresh)? {
-                tasks.insert(copied.recorded_tid, copied);
+            copied.extend(copy_process(&mut threads, fresh)?);
+        }
+        let firsts: Vec<&Task> = copied
+            .iter()
+            .filter(|(t, _)| t.recorded_tid == t.recorded_process)
+            .map(|(t, _)| &t.task)
+            .collect();
+        let objects = unshare::unshare(&self.objects, &firsts)?;
+        let mut tasks = HashMap::new();
+        for (mut task, entry) in copied {
+            if let Some(entry) = entry {
+                enter_again(&mut task, &entry)?;
             }
+            tasks.insert(task.recorded_tid, task);
         }
         let mut copy = ReplaySession::new(reader, self.stub.clone(), self.echo_output);
         copy.tasks = tasks;
+        copy.objects = objects;
         copy.main_status = self.main_status;
         copy.main_tid = self.main_tid;
         copy.created = self.created;
@@ -70,12 +83,10 @@ impl ReplaySession {
     /// of a syscall the replay runs, a clone, a signal or its exit (a
     /// thread waiting at the entry of a syscall the replay skips is copied
     /// waiting there), each process has the rewind page the fork runs from
-    /// (not so between an exec and its `Exec` event), and no memory is
-    /// shared (a fork would share it between copy and original).
+    /// (not so between an exec and its `Exec` event), and the shared memory
+    /// can be copied (`unshare`: no private mapping of a shared object, and
+    /// not too much of it).
     fn copyable(&self) -> Result<bool, ReplayError> {
-        if !self.objects.is_empty() {
-            return Ok(false);
-        }
         let mut processes: HashMap<Tid, bool> = HashMap::new();
         for task in self.tasks.values().filter(|t| !t.gone) {
             let busy = (task.entered && !task.at_emulated_entry)
@@ -99,25 +110,33 @@ impl ReplaySession {
         if processes.is_empty() || processes.values().any(|&first_alive| !first_alive) {
             return Ok(false);
         }
-        for task in self.tasks.values().filter(|t| !t.gone) {
+        let mut all_maps = Vec::new();
+        for task in self
+            .tasks
+            .values()
+            .filter(|t| !t.gone && t.recorded_tid == t.recorded_process)
+        {
             let maps = tracee::maps::read_maps(task.tid())?;
-            let injectable = maps.iter().any(|m| m.start == tracee::remote::REWIND_PAGE);
-            if !injectable || maps.iter().any(|m| m.shared) {
+            if !maps.iter().any(|m| m.start == tracee::remote::REWIND_PAGE) {
                 return Ok(false);
             }
+            all_maps.push(maps);
         }
-        Ok(true)
+        let shared = unshare::shared_bytes(&self.objects, &all_maps)?;
+        Ok(shared.is_some_and(|bytes| bytes <= unshare::MOST_SHARED_BYTES))
     }
 }
 
 /// Copies one process, its first thread first: returns the copied
-/// threads' bookkeeping. Threads waiting at the entry of a skipped syscall
-/// leave it for the syscalls copying runs and enter it again after, in the
-/// original and in the copy.
+/// threads' bookkeeping, each with the registers at the entry of the
+/// skipped syscall it must enter again, if any (after the shared memory is
+/// copied: the copy's first thread runs those syscalls). A thread waiting
+/// at such an entry leaves it for the syscalls copying runs; the original
+/// enters it again here.
 fn copy_process(
     threads: &mut [&mut ReplayTask],
     fresh: &dyn Fn(&ReplayTask, &Task),
-) -> Result<Vec<ReplayTask>, ReplayError> {
+) -> Result<Vec<(ReplayTask, Option<Registers>)>, ReplayError> {
     let mut waiting = Vec::new();
     let mut states = Vec::new();
     for original in threads.iter_mut() {
@@ -132,26 +151,30 @@ fn copy_process(
         waiting.push(entry);
         states.push(ThreadState::read(&original.task)?);
     }
-    let mut copies: Vec<ReplayTask> = Vec::new();
+    let mut copies: Vec<(ReplayTask, Option<Registers>)> = Vec::new();
     for (i, original) in threads.iter().enumerate() {
         let task = match copies.first() {
             None => tracee::fork::fork(&original.task)?,
-            Some(first) => tracee::fork::clone_thread(&first.task)?,
+            Some((first, _)) => tracee::fork::clone_thread(&first.task)?,
         };
+        states[i].give(&task, i > 0)?;
+        fresh(original, &task);
         let mut copied = ReplayTask::new(task, original.recorded_tid, original.recorded_process);
         copied.serial = original.serial;
-        copies.push(copied);
-        states[i].give(&copies[i].task, i > 0)?;
-        fresh(original, &copies[i].task);
+        copies.push((copied, waiting[i]));
     }
-    for ((original, copied), entry) in threads.iter_mut().zip(&mut copies).zip(&waiting) {
+    for (original, entry) in threads.iter_mut().zip(&waiting) {
         if let Some(entry) = entry {
-            for task in [&mut **original, copied] {
-                thread_state::enter_again(&task.task, entry)?;
-                task.at_emulated_entry = true;
-                task.entered = true;
-            }
+            enter_again(original, entry)?;
         }
     }
     Ok(copies)
+}
+
+/// Puts a thread back at the entry of the skipped syscall it waited at.
+fn enter_again(task: &mut ReplayTask, entry: &Registers) -> Result<(), ReplayError> {
+    thread_state::enter_again(&task.task, entry)?;
+    task.at_emulated_entry = true;
+    task.entered = true;
+    Ok(())
 }

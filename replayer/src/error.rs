@@ -37,6 +37,8 @@ pub enum ReplayError {
         object: u32,
         reason: String,
     },
+    /// Shared memory could not be copied for a copy of the replay.
+    CopyMemory(std::io::Error),
     /// The trace was recorded on a CPU whose CPUID differs from this one's
     /// (what differs, in words).
     OtherCpu(String),
@@ -79,6 +81,11 @@ impl fmt::Display for ReplayError {
                 f,
                 "cannot keep the replay's copy of shared object {object} ({reason}); the replay \
                  needs memory for it and /proc mounted"
+            ),
+            ReplayError::CopyMemory(e) => write!(
+                f,
+                "cannot copy the replay's shared memory for a copy of the replay ({e}); \
+                 the replay needs memory for it and /proc mounted"
             ),
             ReplayError::OtherCpu(differences) => write!(
                 f,

@@ -17,6 +17,7 @@ mod shared;
 mod syscall;
 mod task;
 mod trampoline;
+mod unshare;
 mod verify;
 
 use std::path::PathBuf;

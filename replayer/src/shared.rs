@@ -16,6 +16,7 @@ use tracee::Task;
 
 use crate::error::ReplayError;
 use crate::memory;
+use crate::unshare::{backing_of, Backing, CopiedFiles};
 
 #[derive(Default)]
 pub struct SharedObjects {
@@ -23,9 +24,50 @@ pub struct SharedObjects {
 }
 
 impl SharedObjects {
-    /// Whether no replayed mapping shares pages through this replayer.
-    pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
+    /// Each object's memory file, as mappings name it, and its size.
+    pub(crate) fn backings(&self) -> Result<Vec<(Backing, u64)>, ReplayError> {
+        self.files
+            .iter()
+            .map(|(&object, file)| {
+                let failed = |e: std::io::Error| ReplayError::SharedObject {
+                    object,
+                    reason: e.to_string(),
+                };
+                let size = file.metadata().map_err(failed)?.len();
+                Ok((backing_of(file).map_err(failed)?, size))
+            })
+            .collect()
+    }
+
+    /// A copy of every object's file with the same contents, for a copy of
+    /// the replay; with the copy's file of each original's backing (false:
+    /// already filled).
+    pub(crate) fn duplicate(
+        &self,
+    ) -> Result<(SharedObjects, CopiedFiles), ReplayError> {
+        let mut copy = SharedObjects::default();
+        let mut by_backing = HashMap::new();
+        for (&object, file) in &self.files {
+            let failed = |e: std::io::Error| ReplayError::SharedObject {
+                object,
+                reason: format!("cannot copy it for a copy of the replay: {e}"),
+            };
+            let fresh =
+                tracee::memfd::create(&format!("rewind-shared-{object}")).map_err(failed)?;
+            let mut source = file.try_clone().map_err(failed)?;
+            std::io::Seek::seek(&mut source, std::io::SeekFrom::Start(0)).map_err(failed)?;
+            let mut target = &fresh;
+            std::io::copy(&mut source, &mut target).map_err(failed)?;
+            fresh
+                .set_len(file.metadata().map_err(failed)?.len())
+                .map_err(failed)?;
+            by_backing.insert(
+                backing_of(file).map_err(failed)?,
+                (fresh.try_clone().map_err(failed)?, false),
+            );
+            copy.files.insert(object, fresh);
+        }
+        Ok((copy, by_backing))
     }
 
     /// Maps `len` bytes of `object` from `offset` at `addr` in `task`,

@@ -1,0 +1,141 @@
+//! Private copies of shared memory for a copy of the replay (ARCHITECTURE.md
+//! "Copies of the replay"). A fork shares `MAP_SHARED` pages between copy
+//! and original, so a write one of them replays later would show in the
+//! other. Each group of shared mappings (one shared object's memory file,
+//! or anonymous shared memory that processes inherited) gets a memory
+//! file of its own with the same contents, and the copy's mappings are
+//! moved onto it in place: the copy's processes still share with each
+//! other what they shared, and with nothing else.
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileExt, MetadataExt};
+
+use tracee::maps::MapEntry;
+use tracee::{RemoteAddr, Task};
+
+use crate::error::ReplayError;
+use crate::memory;
+use crate::shared::SharedObjects;
+
+/// A shared mapping's backing, as /proc/PID/maps names it: device (major,
+/// minor) and inode.
+pub(crate) type Backing = ((u32, u32), u64);
+
+/// The copy's memory file for each backing of the original's, and whether
+/// it is still to be filled from the processes' memory.
+pub(crate) type CopiedFiles = std::collections::HashMap<Backing, (File, bool)>;
+
+/// Copying shared memory costs its size at every copy: above this much a
+/// replay takes no copies (it replays from the start instead).
+pub(crate) const MOST_SHARED_BYTES: u64 = 64 << 20;
+
+/// How much is read from a process at a time while filling a copy.
+const CHUNK: usize = 1 << 20;
+
+pub(crate) fn backing_of(file: &File) -> std::io::Result<Backing> {
+    let meta = file.metadata()?;
+    Ok((
+        (libc::major(meta.dev()), libc::minor(meta.dev())),
+        meta.ino(),
+    ))
+}
+
+fn backing(entry: &MapEntry) -> Backing {
+    (entry.device, entry.inode)
+}
+
+/// The bytes a copy of the shared memory would hold, or None where a copy
+/// cannot be made the same: a private mapping of a shared object (its
+/// untouched pages follow the object's file, which the original goes on
+/// writing).
+pub(crate) fn shared_bytes(
+    objects: &SharedObjects,
+    maps: &[Vec<MapEntry>],
+) -> Result<Option<u64>, ReplayError> {
+    let object_backings = objects.backings()?;
+    let mut total: u64 = object_backings.iter().map(|(_, size)| size).sum();
+    for entry in maps.iter().flatten() {
+        let of_object = object_backings.iter().any(|(b, _)| *b == backing(entry));
+        if of_object && !entry.shared {
+            return Ok(None);
+        }
+        if entry.shared && !of_object {
+            total += entry.len();
+        }
+    }
+    Ok(Some(total))
+}
+
+/// Gives the copied processes (one task each) private copies of the shared
+/// memory; returns the shared objects of the copy.
+pub(crate) fn unshare(
+    objects: &SharedObjects,
+    processes: &[&Task],
+) -> Result<SharedObjects, ReplayError> {
+    let failed = ReplayError::CopyMemory;
+    let (copied, mut files) = objects.duplicate()?;
+    let mut mappings: Vec<(&Task, MapEntry)> = Vec::new();
+    for &task in processes {
+        for entry in tracee::maps::read_maps(task.tid)? {
+            if entry.shared {
+                mappings.push((task, entry));
+            }
+        }
+    }
+    // Anonymous shared memory has no file of the replay's: its contents
+    // are read from the first mapping of each part, before any is moved.
+    for (task, entry) in &mappings {
+        if files
+            .get(&backing(entry))
+            .is_some_and(|(_, from_memory)| !*from_memory)
+        {
+            continue;
+        }
+        let (file, _) = match files.entry(backing(entry)) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let file = tracee::memfd::create("rewind-copy-shared").map_err(failed)?;
+                e.insert((file, true))
+            }
+        };
+        let end = entry.offset + entry.len();
+        if file.metadata().map_err(failed)?.len() < end {
+            file.set_len(end).map_err(failed)?;
+        }
+        let mut buf = vec![0u8; CHUNK];
+        let mut at = 0;
+        while at < entry.len() {
+            let n = CHUNK.min((entry.len() - at) as usize);
+            task.read_bytes(RemoteAddr(entry.start + at), &mut buf[..n])?;
+            file.write_all_at(&buf[..n], entry.offset + at)
+                .map_err(failed)?;
+            at += n as u64;
+        }
+    }
+    for (task, entry) in &mappings {
+        let Some((file, _)) = files.get(&backing(entry)) else {
+            continue;
+        };
+        let path = format!("/proc/{}/fd/{}", std::process::id(), file.as_raw_fd());
+        let mode = if entry.prot & libc::PROT_WRITE as u32 != 0 {
+            libc::O_RDWR
+        } else {
+            libc::O_RDONLY
+        };
+        memory::map_path(
+            task,
+            path.as_bytes(),
+            mode,
+            (
+                entry.start,
+                entry.len(),
+                entry.prot,
+                libc::MAP_SHARED as u32,
+            ),
+            entry.offset,
+        )?;
+    }
+    files.clear();
+    Ok(copied)
+}
