@@ -36,6 +36,7 @@ both_ways!(
     going_back_from_the_end_and_forward_to_the_exit_again,
     run_starts_the_replay_again,
     monitor_goto_goes_to_an_event_either_way,
+    a_move_gdb_did_not_ask_for_drops_the_signal_it_resumes_with,
     a_breakpoint_another_thread_hit_earlier_stops_in_that_thread,
     shared_memory_going_back_holds_its_old_contents,
     going_back_across_signals_and_a_crash,
@@ -314,6 +315,22 @@ fn monitor_goto_goes_to_an_event_either_way(server_args: &[&str]) {
         .collect();
     assert_eq!(whens.len(), 2, "{out}");
     assert_eq!(whens[1], "Current event: 3", "{out}");
+    assert!(out.contains("exited normally"), "{out}");
+}
+
+fn a_move_gdb_did_not_ask_for_drops_the_signal_it_resumes_with(server_args: &[&str]) {
+    let served = serve_recording("rev-goto-kill", "reverse_target", server_args);
+    // From the SIGKILL stop at the end, gdb's next continue gives SIGKILL
+    // again: it learns of no new stop from `monitor goto`.
+    let out = served.server.gdb(&[
+        "continue",
+        "monitor goto 3",
+        "maintenance flush register-cache",
+        "continue",
+        "continue",
+    ]);
+    assert!(!out.contains("the recording has no"), "{out}");
+    assert_eq!(out.matches("received signal SIGKILL").count(), 2, "{out}");
     assert!(out.contains("exited normally"), "{out}");
 }
 

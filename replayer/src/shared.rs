@@ -42,9 +42,7 @@ impl SharedObjects {
     /// A copy of every object's file with the same contents, for a copy of
     /// the replay; with the copy's file of each original's backing (false:
     /// already filled).
-    pub(crate) fn duplicate(
-        &self,
-    ) -> Result<(SharedObjects, CopiedFiles), ReplayError> {
+    pub(crate) fn duplicate(&self) -> Result<(SharedObjects, CopiedFiles), ReplayError> {
         let mut copy = SharedObjects::default();
         let mut by_backing = HashMap::new();
         for (&object, file) in &self.files {

@@ -74,6 +74,10 @@ pub struct Debugger {
     /// The recorded signal the stop gdb sees is about to deliver: the one
     /// signal a resume may give.
     pending_signal: Option<i32>,
+    /// The signal of the stop gdb saw before a move it did not ask for
+    /// (`monitor goto`, `restart`): gdb learns of no new stop then, and its
+    /// next resume gives that signal again, which the replay drops.
+    signal_before_move: Option<i32>,
     /// The thread gdb saw stopped last, and its pc then, until it runs.
     shown_at: Option<(ThreadId, u64)>,
     /// The thread gdb asked to step at a signal's stop, with the signal.
@@ -155,6 +159,7 @@ impl Debugger {
             programs: HashMap::new(),
             passed_signals: HashSet::new(),
             pending_signal: None,
+            signal_before_move: None,
             shown_at: None,
             stepping_with_signal: None,
             signal_due: None,
@@ -365,6 +370,7 @@ impl Debugger {
                     Some(refusal) => Err(refusal),
                     None => {
                         self.pending_signal = None;
+                        self.signal_before_move = None;
                         self.step = match action {
                             ResumeAction::Step(thread) => Some(thread),
                             ResumeAction::Continue => None,
@@ -373,23 +379,30 @@ impl Debugger {
                     }
                 },
                 Request::Reverse(action) => match self.reverse_plan(action) {
-                    Ok(plan) => return self.go(plan),
+                    Ok(plan) => {
+                        // gdb sees the stop this move ends at.
+                        self.signal_before_move = None;
+                        return self.go(plan);
+                    }
                     Err(e) => Err(e),
                 },
                 Request::Run(argument) => match self.run_plan(argument.as_deref()) {
-                    Ok(plan) => return self.go(plan),
+                    Ok(plan) => {
+                        self.signal_before_move = None;
+                        return self.go(plan);
+                    }
                     Err(e) => Err(e),
                 },
                 Request::Monitor(command) if command.trim().starts_with("goto") => {
                     match self.goto_plan(command.trim()) {
-                        Ok(plan) => return self.go(plan),
+                        Ok(plan) => return self.go_unasked(plan),
                         Err(e) => Err(e),
                     }
                 }
                 Request::Monitor(command) if command.trim().starts_with("restart") => {
                     let number = command.trim().trim_start_matches("restart");
                     match self.restart_plan(number) {
-                        Ok(plan) => return self.go(plan),
+                        Ok(plan) => return self.go_unasked(plan),
                         Err(e) => Err(e),
                     }
                 }
@@ -411,6 +424,13 @@ impl Debugger {
             }
         }
         Err(self.travel(plan))
+    }
+
+    /// A move gdb learns of only from the monitor command's answer: its
+    /// next resume gives the signal of the stop it saw before.
+    fn go_unasked(&mut self, plan: Plan) -> Result<(), ReplayError> {
+        self.signal_before_move = self.pending_signal.or(self.signal_before_move);
+        self.go(plan)
     }
 
     /// The move for a reverse `continue` or `step`.
@@ -465,7 +485,7 @@ impl Debugger {
     /// (`handle SIG nopass` resumes without it), and no other.
     fn refused_signal(&self, signal: Option<i32>) -> Option<TargetError> {
         let signo = signal?;
-        if Some(signo) == self.pending_signal {
+        if Some(signo) == self.pending_signal || Some(signo) == self.signal_before_move {
             return None;
         }
         Some(TargetError::Message(format!(
