@@ -1,22 +1,31 @@
 //! Which copies of the replay the debugger keeps (ARCHITECTURE.md "Copies
 //! of the replay"): one each time the replay has run a while since the
-//! last, at the boundary before an event; a move back starts from the
-//! latest copy before the first event it must see.
+//! last, at the boundary before an event, as long as they cost no more
+//! memory than twice the replayed processes'; a move back starts from
+//! the latest copy before the first event it must see.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+
+use tracee::Tid;
 
 /// Replay time between copies: a move back replays at most about this much
 /// before the first event it must see, where copies could be made.
 pub const INTERVAL: Duration = Duration::from_millis(200);
 /// Copies kept at most; beyond, the one closest to its predecessor goes.
 pub const MOST: usize = 32;
+/// The memory the copies may cost, in multiples of the replayed
+/// processes'; beyond, copies go until they fit.
+pub const MEMORY_FACTOR: u64 = 2;
 
 pub struct Copies<T> {
     /// By the event each stands before.
     kept: BTreeMap<u64, T>,
     since: Instant,
     interval: Duration,
+    /// When the copies' memory was last measured (reading every copy's
+    /// smaps costs milliseconds).
+    measured: Option<Instant>,
 }
 
 impl<T> Copies<T> {
@@ -25,6 +34,7 @@ impl<T> Copies<T> {
             kept: BTreeMap::new(),
             since: Instant::now(),
             interval,
+            measured: None,
         }
     }
 
@@ -53,6 +63,26 @@ impl<T> Copies<T> {
         while self.kept.len() > MOST {
             self.thin();
         }
+    }
+
+    /// Whether the copies' memory is to be measured again: at most once an
+    /// interval (`INTERVAL`, even where copies are taken more often).
+    pub fn measure_due(&mut self) -> bool {
+        let due = self.measured.is_none_or(|at| at.elapsed() >= INTERVAL);
+        if due {
+            self.measured = Some(Instant::now());
+        }
+        due
+    }
+
+    /// The copies cost more memory than they may: one goes, as thinning
+    /// chooses, unless only the latest is left. Returns whether one went.
+    pub fn drop_one(&mut self) -> bool {
+        let more = self.kept.len() > 1;
+        if more {
+            self.thin();
+        }
+        more
     }
 
     /// Drops the copy whose predecessor is nearest (never the latest), so
@@ -93,6 +123,45 @@ impl<T> Copies<T> {
     }
 }
 
+/// The memory copies cost: the pages that exist only because the copies
+/// do. A copy shares every page it has not written with its original and
+/// with the other copies; proportional set sizes split each page among
+/// the processes that map it, so the copies' and the replayed processes'
+/// together, less what the replayed processes map, is what the copies add.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryCost {
+    pub copies_kib: u64,
+    pub replayed_kib: u64,
+}
+
+impl MemoryCost {
+    pub fn of<'a>(copies: impl Iterator<Item = &'a [Tid]>, replayed: &[Tid]) -> MemoryCost {
+        let copies_pss: u64 = copies.flatten().map(|&pid| rollup_kib(pid, "Pss:")).sum();
+        let replayed_pss: u64 = replayed.iter().map(|&pid| rollup_kib(pid, "Pss:")).sum();
+        let replayed_kib: u64 = replayed.iter().map(|&pid| rollup_kib(pid, "Rss:")).sum();
+        MemoryCost {
+            copies_kib: (copies_pss + replayed_pss).saturating_sub(replayed_kib),
+            replayed_kib,
+        }
+    }
+
+    pub fn over_budget(&self) -> bool {
+        self.copies_kib > MEMORY_FACTOR * self.replayed_kib
+    }
+}
+
+/// A field (in KiB) of /proc/PID/smaps_rollup; 0 if unreadable (a process
+/// that just ended).
+fn rollup_kib(pid: Tid, field: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    text.lines()
+        .find_map(|line| {
+            let mut words = line.split_whitespace();
+            (words.next()? == field).then(|| words.next()?.parse().ok())?
+        })
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +191,29 @@ mod tests {
         now.keep(5, ());
         assert!(!now.due(5));
         assert!(now.due(6));
+    }
+
+    #[test]
+    fn copies_over_the_memory_budget_go_down_to_the_latest() {
+        let mut copies = Copies::new(Duration::ZERO);
+        for event in [10, 20, 30] {
+            copies.keep(event, ());
+        }
+        assert!(copies.drop_one() && copies.drop_one());
+        assert!(!copies.drop_one());
+        assert_eq!(copies.latest_before(100).map(|(e, _)| e), Some(30));
+        assert!(copies.measure_due());
+        assert!(!copies.measure_due());
+        let cost = MemoryCost {
+            copies_kib: 201,
+            replayed_kib: 100,
+        };
+        assert!(cost.over_budget());
+        assert!(!MemoryCost {
+            copies_kib: 200,
+            ..cost
+        }
+        .over_budget());
     }
 
     #[test]

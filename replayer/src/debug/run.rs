@@ -5,7 +5,7 @@
 use gdb_remote::{StopReason, ThreadId};
 use trace_format::{Event, EventRecord, ExitStatus, MappingSource, SyscallAction};
 
-use super::copies::Copies;
+use super::copies::{Copies, MemoryCost};
 use super::position::{BoundaryStop, Trigger};
 use super::timeline::{Resumed, Snapshot};
 use super::{DebugLink, DebugStart};
@@ -186,10 +186,21 @@ impl ReplaySession {
             Some(session) => copies.keep(resumed.first_event, Snapshot { session, resumed }),
             None => copies.declined(),
         }
-        let kept = copies
-            .iter()
-            .map(|(event, copy)| (event, copy.session.processes()))
-            .collect();
+        let replayed = self.processes();
+        let measure = copies.measure_due();
+        let kept = loop {
+            let kept: Vec<(u64, Vec<tracee::Tid>)> = copies
+                .iter()
+                .map(|(event, copy)| (event, copy.session.processes()))
+                .collect();
+            if !measure {
+                break kept;
+            }
+            let cost = MemoryCost::of(kept.iter().map(|(_, pids)| pids.as_slice()), &replayed);
+            if !cost.over_budget() || !copies.drop_one() {
+                break kept;
+            }
+        };
         debugger.borrow_mut().set_copies(kept);
         Ok(())
     }

@@ -5,6 +5,7 @@
 use gdb_remote::{StopReason, TargetError};
 
 use super::Debugger;
+use crate::debug::copies::MemoryCost;
 use crate::debug::plan::{Plan, Seen};
 use crate::debug::position::Position;
 use crate::debug::protocol::{Answer, Reply};
@@ -143,45 +144,24 @@ impl Debugger {
 
 impl Debugger {
     /// How many copies of the replay are alive, where, and the memory they
-    /// hold that the replayed processes do not share with them.
+    /// cost beside the replayed processes'.
     fn copies_text(&self) -> String {
         let events: Vec<String> = self.copies.iter().map(|(e, _)| e.to_string()).collect();
-        let own: u64 = self
-            .copies
-            .iter()
-            .flat_map(|(_, pids)| pids)
-            .map(|&pid| memory_kib(pid, &["Private_Clean:", "Private_Dirty:"]))
-            .sum();
-        let replayed: u64 = self
-            .replayed
-            .iter()
-            .map(|&pid| memory_kib(pid, &["Rss:"]))
-            .sum();
+        let cost = MemoryCost::of(
+            self.copies.iter().map(|(_, pids)| pids.as_slice()),
+            &self.replayed,
+        );
         match events.len() {
             0 => "No copies of the replay yet.\n".to_owned(),
             count => format!(
-                "{count} copies of the replay, before events {}; they hold {} KiB of their \
-                 own, the replayed processes {} KiB.\n",
+                "{count} copies of the replay, before events {}; they add {} KiB of memory, \
+                 the replayed processes {} KiB.\n",
                 events.join(", "),
-                own,
-                replayed
+                cost.copies_kib,
+                cost.replayed_kib
             ),
         }
     }
-}
-
-/// The sum of `fields` (in KiB) in /proc/PID/smaps_rollup; 0 if unreadable.
-fn memory_kib(pid: tracee::Tid, fields: &[&str]) -> u64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-    text.lines()
-        .filter_map(|line| {
-            let mut words = line.split_whitespace();
-            let name = words.next()?;
-            fields
-                .contains(&name)
-                .then(|| words.next()?.parse::<u64>().ok())?
-        })
-        .sum()
 }
 
 fn checkpoint_number(text: &str) -> Result<u32, TargetError> {
