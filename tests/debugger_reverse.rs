@@ -406,6 +406,33 @@ fn shared_memory_going_back_holds_its_old_contents(server_args: &[&str]) {
     }
 }
 
+/// Only with the usual copy interval: a copy at each of its 40,000 events
+/// would take minutes.
+#[test]
+fn ctrl_c_gives_a_long_reverse_continue_up() {
+    let served = serve_recording("rev-interrupt", "rev_long", &[]);
+    // gdb's Python sends gdb the Ctrl-C a terminal would, a second into a
+    // reverse-continue that takes a few seconds.
+    let out = served.server.gdb(&[
+        "continue",
+        "break first",
+        "python import threading, os, signal; threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()",
+        "reverse-continue",
+        "monitor when",
+        "reverse-continue",
+        "bt 1",
+    ]);
+    assert!(out.contains("Program received signal SIGINT"), "{out}");
+    assert!(
+        out.contains("rewind: reverse execution interrupted")
+            || out.contains("rewind: the move was interrupted"),
+        "{out}"
+    );
+    // Going on from where the interrupt left it finds the hit.
+    assert!(out.contains("Breakpoint 1, first ()"), "{out}");
+    assert!(out.contains("#0  first ()"), "{out}");
+}
+
 fn going_back_across_signals_and_a_crash(server_args: &[&str]) {
     let served = serve_recording("rev-signals", "gdb_crash", server_args);
     let out = served.server.gdb(&[

@@ -78,6 +78,9 @@ pub struct Debugger {
     /// (`monitor goto`, `restart`): gdb learns of no new stop then, and its
     /// next resume gives that signal again, which the replay drops.
     signal_before_move: Option<i32>,
+    /// A move back was given up for gdb's Ctrl-C: the replay returns to
+    /// the stop before it, and another Ctrl-C waits for that.
+    giving_up: bool,
     /// The thread gdb saw stopped last, and its pc then, until it runs.
     shown_at: Option<(ThreadId, u64)>,
     /// The thread gdb asked to step at a signal's stop, with the signal.
@@ -160,6 +163,7 @@ impl Debugger {
             passed_signals: HashSet::new(),
             pending_signal: None,
             signal_before_move: None,
+            giving_up: false,
             shown_at: None,
             stepping_with_signal: None,
             signal_due: None,
@@ -331,6 +335,7 @@ impl Debugger {
 
     /// Shows `reason` to gdb and serves its requests until it resumes.
     pub fn park(&mut self, reason: StopReason) -> Result<(), ReplayError> {
+        self.giving_up = false;
         if let Some(thread) = reason.thread() {
             self.note_shown(thread);
         }

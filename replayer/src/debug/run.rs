@@ -220,6 +220,7 @@ impl ReplaySession {
 
     /// Between events: gdb's Ctrl-C.
     fn before_event(&mut self, debugger: &DebugLink, pid: i32) -> Result<(), ReplayError> {
+        debugger.borrow_mut().give_up_if_interrupted()?;
         let thread = self.shown_thread(debugger, pid);
         let interrupted = {
             let d = debugger.borrow();

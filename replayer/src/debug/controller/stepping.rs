@@ -10,6 +10,7 @@ use tracee::{debugregs, PtraceEvent, RemoteAddr, Resume, Stop, Task};
 
 use super::{Debugger, Outcome};
 use crate::debug::breakpoints::HardwareSlot;
+use crate::debug::plan::{Plan, Seen};
 use crate::debug::position::Trigger;
 use crate::error::ReplayError;
 use crate::point::REPLAY_SLOT;
@@ -47,6 +48,7 @@ impl Debugger {
                 return Ok(Outcome::NotRun);
             }
         }
+        self.give_up_if_interrupted()?;
         if self.interrupt_requested() && !self.following() {
             if let Some(reason) = self.interrupted(thread) {
                 self.stop_unnamed(reason)?;
@@ -87,11 +89,18 @@ impl Debugger {
         }
         let interrupt = Arc::clone(&self.interrupt);
         let following = self.following();
+        let watched = !following || !self.giving_up;
         let stop = task.step_interruptible(how, signal, &self.waiter, INTERRUPT_PERIOD, &|| {
-            !following && interrupt.load(Ordering::SeqCst)
+            watched && interrupt.load(Ordering::SeqCst)
         })?;
         self.ran(thread);
         match stop {
+            Stop::Event(PtraceEvent::Stop, _)
+                if following && watched && self.interrupt.load(Ordering::SeqCst) =>
+            {
+                self.give_up_if_interrupted()?;
+                Ok(Outcome::Consumed)
+            }
             Stop::Event(PtraceEvent::Stop, _) if !following && self.interrupt_requested() => {
                 if let Some(reason) = self.interrupted(thread) {
                     self.stop_unnamed(reason)?;
@@ -109,6 +118,52 @@ impl Debugger {
         if self.shown_at.is_some_and(|(shown, _)| shown == thread) {
             self.shown_at = None;
         }
+    }
+
+    /// gdb's Ctrl-C during a move back (a scan, travel or step back that
+    /// takes long): the move is given up, and the replay goes back to the
+    /// stop gdb saw before it, shown as stopped by the interrupt. A move
+    /// cannot stop halfway: the instant it stands at has no name.
+    pub(crate) fn give_up_if_interrupted(&mut self) -> Result<(), ReplayError> {
+        if !self.following() || self.giving_up || !self.interrupt.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let Some(shown) = self.shown.clone() else {
+            return Ok(());
+        };
+        let Some(thread) = shown.reason.thread() else {
+            return Ok(());
+        };
+        self.interrupt.store(false, Ordering::SeqCst);
+        self.giving_up = true;
+        let (position, message) = match self.scanned_back_to() {
+            // A scan that found no hit after an earlier copy went back
+            // that far: it stops there (where the process's first thread
+            // lived already), as an interrupted reverse-continue stops
+            // in the past.
+            Some(earlier) if earlier != shown.position => (
+                earlier,
+                "rewind: reverse execution interrupted; no stop gdb asked for lies between \
+                 here and where it began.\n",
+            ),
+            _ => (
+                shown.position.clone(),
+                "rewind: the move was interrupted; back where it began.\n",
+            ),
+        };
+        let thread = if position == shown.position {
+            thread
+        } else {
+            ThreadId {
+                pid: thread.pid,
+                tid: thread.pid,
+            }
+        };
+        self.message = Some(message.into());
+        Err(self.travel(Plan::Travel(Seen {
+            position,
+            reason: StopReason::Interrupted { thread },
+        })))
     }
 
     /// The stop a Ctrl-C shows gdb while `thread` runs: that thread, or

@@ -288,6 +288,16 @@ impl Debugger {
         ReplayError::Travel
     }
 
+    /// Where a scan going back stretch by stretch has looked from: the end
+    /// of the stretch it scans now, with no hit between there and where
+    /// the reverse-continue began.
+    pub(super) fn scanned_back_to(&self) -> Option<Position> {
+        match &self.mode {
+            Mode::Scan { follower, .. } => Some(follower.goal().clone()),
+            _ => None,
+        }
+    }
+
     /// Whether the replay follows a name (nothing is shown to gdb).
     pub fn following(&self) -> bool {
         !matches!(self.mode, Mode::Live)
