@@ -44,6 +44,7 @@ both_ways!(
     functions_called_from_gdb_run_in_a_copy_and_the_replay_goes_on,
     reverse_stepi_from_a_function_entry_lands_on_its_call,
     conditions_and_ignore_counts_going_back,
+    conditions_are_evaluated_in_the_replay,
 );
 
 /// The source file as gdb names it.
@@ -630,4 +631,38 @@ fn conditions_and_ignore_counts_going_back(server_args: &[&str]) {
         "{out}"
     );
     assert!(out.contains("$3 = 184"), "{out}");
+}
+
+fn conditions_are_evaluated_in_the_replay(server_args: &[&str]) {
+    let served = serve_recording("rev-agent", "rev_shared", server_args);
+    // gdb sends the condition as an agent expression with the breakpoint:
+    // its false hits (44 forward, 14 back) cost no packets. gdb's own
+    // stops at library loads make a few continues.
+    let out = served.server.gdb(&[
+        "break mark if round == 45",
+        "set debug remote 1",
+        "continue",
+        "set debug remote 0",
+        "print round",
+        "delete",
+        "break mark if round == 3 || anon_counter[2] == 20",
+        "set debug remote 1",
+        "reverse-continue",
+        "set debug remote 0",
+        "print round",
+        "print anon_counter[2]",
+    ]);
+    assert!(
+        out.contains(";X"),
+        "no condition sent with the breakpoint: {out}"
+    );
+    assert!(out.contains("$1 = 45"), "{out}");
+    // The second part holds from round 21 to 30 (round 30 writes 30
+    // after its mark): 30 is the last hit before 45.
+    assert!(out.contains("$2 = 30"), "{out}");
+    assert!(out.contains("$3 = 20"), "{out}");
+    let continues = out.matches("Sending packet: $vCont;c").count();
+    let reverses = out.matches("Sending packet: $bc").count();
+    assert!(continues < 10, "{continues} continues: {out}");
+    assert_eq!(reverses, 1, "{out}");
 }

@@ -35,6 +35,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod target;
 pub use target::*;
 

@@ -376,6 +376,18 @@ pub(crate) fn decode_all(regs: &mut X86Registers, hex_values: &[u8]) -> Option<(
     Some(())
 }
 
+/// Register `regnum` as an integer (its low 8 bytes, little-endian), for
+/// agent expressions.
+pub(crate) fn value(regs: &X86Registers, regnum: usize) -> Option<u64> {
+    let register = registers().get(regnum)?;
+    let mut bytes = Vec::new();
+    read_field(regs, register.field, &mut bytes);
+    let mut low = [0u8; 8];
+    let n = bytes.len().min(8);
+    low[..n].copy_from_slice(&bytes[..n]);
+    Some(u64::from_le_bytes(low))
+}
+
 /// The `p` reply for register `regnum`; `None` for a number not described.
 pub(crate) fn encode_one(regs: &X86Registers, regnum: usize) -> Option<Vec<u8>> {
     let reg = registers().get(regnum)?;

@@ -11,7 +11,9 @@ use crate::packets::{
 };
 use crate::registers;
 use crate::stop_reply;
-use crate::target::{ResumeAction, StopReason, Target, TargetError, TargetResult, ThreadId};
+use crate::target::{
+    BreakpointKind, ResumeAction, StopReason, Target, TargetError, TargetResult, ThreadId,
+};
 use crate::vfile::FileTable;
 use crate::xfer::XferCache;
 use crate::{log, SessionEnd};
@@ -246,12 +248,21 @@ impl<'t, C: Connection> Session<'t, C> {
                 kind,
                 addr,
                 len,
+                conditions,
             } => {
-                let result = match self.target.breakpoints() {
-                    None => return self.reply(b""),
-                    Some(breakpoints) if insert => breakpoints.insert(kind, addr, len),
-                    Some(breakpoints) => breakpoints.remove(kind, addr, len),
-                };
+                let instruction =
+                    matches!(kind, BreakpointKind::Software | BreakpointKind::Hardware);
+                let result =
+                    match self.target.breakpoints() {
+                        None => return self.reply(b""),
+                        Some(breakpoints) if insert => breakpoints
+                            .insert(kind, addr, len)
+                            .and_then(|()| match instruction {
+                                true => breakpoints.set_conditions(addr, conditions),
+                                false => Ok(()),
+                            }),
+                        Some(breakpoints) => breakpoints.remove(kind, addr, len),
+                    };
                 match result {
                     Ok(()) => self.reply(b"OK"),
                     // Empty: gdb then knows this Z type is not available.
@@ -307,8 +318,11 @@ impl<'t, C: Connection> Session<'t, C> {
              qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;\
              qXfer:threads:read+;binary-upload+;exec-events+"
         );
-        if self.target.breakpoints().is_some() {
+        if let Some(breakpoints) = self.target.breakpoints() {
             reply.push_str(";swbreak+;hwbreak+");
+            if breakpoints.evaluates_conditions() {
+                reply.push_str(";ConditionalBreakpoints+");
+            }
         }
         if self.target.reverse().is_some() {
             reply.push_str(";ReverseStep+;ReverseContinue+");

@@ -239,6 +239,21 @@ pub trait Breakpoints {
     /// the watched length (1, 2, 4 or 8) for watchpoints.
     fn insert(&mut self, kind: BreakpointKind, addr: u64, len: u64) -> TargetResult<()>;
     fn remove(&mut self, kind: BreakpointKind, addr: u64, len: u64) -> TargetResult<()>;
+
+    /// Whether the target evaluates the conditions gdb sends with a
+    /// breakpoint (`ConditionalBreakpoints+` in qSupported).
+    fn evaluates_conditions(&self) -> bool {
+        false
+    }
+
+    /// After each insertion of an instruction breakpoint: the agent
+    /// expressions (`agent::evaluate`) of its condition, empty for none.
+    /// The breakpoint then stops only where one of them is true; one the
+    /// target cannot evaluate counts as true. gdb inserts the breakpoint
+    /// again whenever its condition changes.
+    fn set_conditions(&mut self, _addr: u64, _conditions: Vec<Vec<u8>>) -> TargetResult<()> {
+        Ok(())
+    }
 }
 
 /// `bc` and `bs`: running backwards.

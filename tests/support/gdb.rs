@@ -1,7 +1,7 @@
 //! Real gdb against `rewind replay -s 0`: the server, recordings for it,
 //! and reading what gdb printed.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -74,24 +74,48 @@ impl ReplayServer {
             .stderr(Stdio::piped())
             .spawn()
             .expect("run gdb");
+        // Read as gdb writes: output beyond a pipe's buffer (a debug log)
+        // would otherwise block gdb until the timeout.
+        let drain = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut bytes);
+                }
+                bytes
+            })
+        };
+        let stdout = drain(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let stderr = drain(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
         let started = Instant::now();
-        loop {
+        let timed_out = loop {
             if child.try_wait().expect("wait for gdb").is_some() {
-                break;
+                break false;
             }
             if started.elapsed() > GDB_TIMEOUT {
                 let _ = child.kill();
-                let output = child.wait_with_output().expect("gdb output");
-                panic!(
-                    "gdb did not finish in {GDB_TIMEOUT:?}; it printed:\n{}{}",
-                    text(&output.stdout),
-                    text(&output.stderr)
-                );
+                let _ = child.wait();
+                break true;
             }
             std::thread::sleep(Duration::from_millis(50));
-        }
-        let output = child.wait_with_output().expect("gdb output");
-        let all = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        };
+        let stdout = stdout.join().unwrap_or_default();
+        let stderr = stderr.join().unwrap_or_default();
+        let all = format!("{}{}", text(&stdout), text(&stderr));
+        assert!(
+            !timed_out,
+            "gdb did not finish in {GDB_TIMEOUT:?}; it printed:\n{all}"
+        );
         eprintln!("--- gdb {commands:?}:\n{all}");
         all
     }

@@ -77,6 +77,8 @@ pub(crate) enum Command<'a> {
         kind: BreakpointKind,
         addr: u64,
         len: u64,
+        /// Agent expressions: the breakpoint stops only where one is true.
+        conditions: Vec<Vec<u8>>,
     },
 
     File(FileRequest<'a>),

@@ -78,6 +78,8 @@ pub struct Debugger {
     /// (`monitor goto`, `restart`): gdb learns of no new stop then, and its
     /// next resume gives that signal again, which the replay drops.
     signal_before_move: Option<i32>,
+    /// gdb's breakpoint conditions (agent expressions), by address.
+    conditions: HashMap<u64, Vec<Vec<u8>>>,
     /// A move back was given up for gdb's Ctrl-C: the replay returns to
     /// the stop before it, and another Ctrl-C waits for that.
     giving_up: bool,
@@ -164,6 +166,7 @@ impl Debugger {
             pending_signal: None,
             signal_before_move: None,
             giving_up: false,
+            conditions: HashMap::new(),
             shown_at: None,
             stepping_with_signal: None,
             signal_due: None,
@@ -431,6 +434,18 @@ impl Debugger {
         Err(self.travel(plan))
     }
 
+    /// gdb's condition for the breakpoint at `addr` (none if empty). A
+    /// scan's noted hits were chosen by the old one.
+    fn set_conditions(&mut self, addr: u64, conditions: Vec<Vec<u8>>) {
+        let old = match conditions.is_empty() {
+            true => self.conditions.remove(&addr),
+            false => self.conditions.insert(addr, conditions.clone()),
+        };
+        if old.unwrap_or_default() != conditions {
+            self.scan_memo = None;
+        }
+    }
+
     /// A move gdb learns of only from the monitor command's answer: its
     /// next resume gives the signal of the stop it saw before.
     fn go_unasked(&mut self, plan: Plan) -> Result<(), ReplayError> {
@@ -628,6 +643,13 @@ impl Debugger {
             Request::RemoveBreakpoint(kind, addr, len) => {
                 let (first, all) = self.memory_and_threads()?;
                 self.table.remove(Some(&first), &all, kind, addr, len)?;
+                if !matches!(kind, gdb_remote::BreakpointKind::Watch(_)) {
+                    self.set_conditions(addr, Vec::new());
+                }
+                Ok(Answer::Done)
+            }
+            Request::BreakpointConditions(addr, conditions) => {
+                self.set_conditions(addr, conditions);
                 Ok(Answer::Done)
             }
             Request::Auxv | Request::ExecFile => {

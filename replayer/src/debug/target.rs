@@ -308,6 +308,17 @@ impl Breakpoints for ReplayTarget {
         self.ask(Request::RemoveBreakpoint(kind, addr, len))
             .map(drop)
     }
+
+    /// Conditions are evaluated where the replay hits the breakpoint: a
+    /// false one costs no stop, and no travel going back.
+    fn evaluates_conditions(&self) -> bool {
+        true
+    }
+
+    fn set_conditions(&mut self, addr: u64, conditions: Vec<Vec<u8>>) -> TargetResult<()> {
+        self.ask(Request::BreakpointConditions(addr, conditions))
+            .map(drop)
+    }
 }
 
 impl HostFiles for ReplayTarget {

@@ -5,13 +5,15 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gdb_remote::agent::{self, AgentContext};
 use gdb_remote::{StopReason, ThreadId};
-use tracee::{debugregs, PtraceEvent, RemoteAddr, Resume, Stop, Task};
+use tracee::{debugregs, extended_state, PtraceEvent, RemoteAddr, Resume, Stop, Task};
 
 use super::{Debugger, Outcome};
 use crate::debug::breakpoints::HardwareSlot;
 use crate::debug::plan::{Plan, Seen};
 use crate::debug::position::Trigger;
+use crate::debug::registers;
 use crate::error::ReplayError;
 use crate::point::REPLAY_SLOT;
 
@@ -68,9 +70,7 @@ impl Debugger {
             // the replay's own debug-register trap (an execution point at
             // that very address) stopped it first. It hits it now (but
             // after a signal that is delivered right here).
-            let reason = self
-                .table
-                .gdb_software_at(rip)
+            let reason = (self.table.gdb_software_at(rip) && self.condition_holds(task, rip))
                 .then_some(StopReason::Breakpoint {
                     thread,
                     hardware: false,
@@ -166,6 +166,34 @@ impl Debugger {
         })))
     }
 
+    /// Whether gdb's breakpoint at `pc` stops the thread `task` stands
+    /// there with: no condition, or one of gdb's agent expressions for it
+    /// is true (or cannot be evaluated: gdb then sees the stop, rather
+    /// than the replay miss one).
+    pub(super) fn condition_holds(&self, task: &Task, pc: u64) -> bool {
+        let Some(conditions) = self.conditions.get(&pc).filter(|c| !c.is_empty()) else {
+            return true;
+        };
+        let (Ok(regs), Ok(extended)) = (task.regs(), extended_state::read(task.tid)) else {
+            return true;
+        };
+        let mut stopped = Stopped {
+            registers: registers::to_gdb(&regs, &extended),
+            task,
+        };
+        conditions.iter().any(|code| {
+            agent::evaluate(code, &mut stopped)
+                .ok()
+                .is_none_or(|value| value != 0)
+        })
+    }
+
+    /// Whether a debug register that triggered is a stop for gdb: one of
+    /// gdb's, and its condition holds if it is an instruction breakpoint.
+    fn gdb_slot_holds(&self, task: &Task, slot: HardwareSlot) -> bool {
+        slot.gdb && (slot.watch.is_some() || self.condition_holds(task, slot.addr))
+    }
+
     /// The stop a Ctrl-C shows gdb while `thread` runs: that thread, or
     /// one of the debugged process's if it belongs to another process.
     fn interrupted(&self, thread: ThreadId) -> Option<StopReason> {
@@ -241,16 +269,17 @@ impl Debugger {
             if thread.pid == self.debugged {
                 // One instant: named by the step if there was one.
                 let watch = slot_trigger(thread, slot);
+                let holds = self.gdb_slot_holds(task, slot);
                 if stepping {
                     self.step = None;
-                    let reason = if slot.gdb {
+                    let reason = if holds {
                         slot_stop(thread, slot)
                     } else {
                         step_stop
                     };
                     self.stop_for_gdb(&[step, watch], Some(reason))?;
                 } else {
-                    let reason = slot.gdb.then(|| slot_stop(thread, slot));
+                    let reason = holds.then(|| slot_stop(thread, slot));
                     self.stop_for_gdb(&[watch], reason)?;
                 }
                 return Ok(Outcome::Consumed);
@@ -275,7 +304,9 @@ impl Debugger {
         let status = debugregs::status(task.tid)?;
         if let Some(slot) = self.table.triggered(status) {
             if debugged {
-                let reason = slot.gdb.then(|| slot_stop(thread, slot));
+                let reason = self
+                    .gdb_slot_holds(task, slot)
+                    .then(|| slot_stop(thread, slot));
                 self.stop_for_gdb(&[slot_trigger(thread, slot)], reason)?;
             }
             if status & (1 << REPLAY_SLOT) != 0 {
@@ -296,9 +327,7 @@ impl Debugger {
         regs.rip = at;
         task.set_regs(&regs)?;
         if debugged {
-            let reason = self
-                .table
-                .gdb_software_at(at)
+            let reason = (self.table.gdb_software_at(at) && self.condition_holds(task, at))
                 .then_some(StopReason::Breakpoint {
                     thread,
                     hardware: false,
@@ -306,6 +335,22 @@ impl Debugger {
             self.stop_for_gdb(&[Trigger::Arrival { thread, pc: at }], reason)?;
         }
         Ok(Outcome::Consumed)
+    }
+}
+
+/// What a condition reads: the stopped thread's registers and memory.
+struct Stopped<'a> {
+    registers: gdb_remote::X86Registers,
+    task: &'a Task,
+}
+
+impl AgentContext for Stopped<'_> {
+    fn registers(&self) -> &gdb_remote::X86Registers {
+        &self.registers
+    }
+
+    fn read_memory(&mut self, addr: u64, buf: &mut [u8]) -> bool {
+        self.task.read_bytes(RemoteAddr(addr), buf).is_ok()
     }
 }
 
