@@ -96,9 +96,13 @@ pub fn signal_name(signal: i32) -> String {
 }
 
 /// Waits until a tracee we killed is gone, so that it leaves no zombie.
-/// A killed tracee may still report a PTRACE_EVENT_EXIT stop; it is
-/// resumed until the kernel reports its death.
+/// A killed tracee may still report a PTRACE_EVENT_EXIT stop, or stand
+/// in one reported already; it is resumed until the kernel reports its
+/// death.
 pub fn reap(pid: Tid) {
+    // It may stand in a stop already reported (its exit stop, seen by a
+    // wait that the error interrupted): no new report would come.
+    let _ = ptrace::resume(pid, Resume::Continue, 0);
     loop {
         let mut status = 0;
         // SAFETY: waitpid writes one int.
