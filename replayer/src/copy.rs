@@ -110,6 +110,10 @@ impl ReplaySession {
         if processes.is_empty() || processes.values().any(|&first_alive| !first_alive) {
             return Ok(false);
         }
+        let threaded = self.tasks.values().filter(|t| !t.gone).count() > processes.len();
+        if threaded && !thread_state::clear_tid_readable() {
+            return Ok(false);
+        }
         let mut all_maps = Vec::new();
         for task in self
             .tasks
@@ -151,22 +155,36 @@ fn copy_process(
         waiting.push(entry);
         states.push(ThreadState::read(&original.task)?);
     }
+    let made = copy_threads(threads, &states, &waiting, fresh);
+    // The originals go back to their syscalls' entries whether or not the
+    // copy could be made (a fork refused for a process limit, say).
+    for (original, entry) in threads.iter_mut().zip(&waiting) {
+        if let Some(entry) = entry {
+            enter_again(original, entry)?;
+        }
+    }
+    made
+}
+
+/// The copy of each thread, the first by a fork and the others by clones
+/// it runs; a copy made only in part ends with the error.
+fn copy_threads(
+    threads: &[&mut ReplayTask],
+    states: &[ThreadState],
+    waiting: &[Option<Registers>],
+    fresh: &dyn Fn(&ReplayTask, &Task),
+) -> Result<Vec<(ReplayTask, Option<Registers>)>, ReplayError> {
     let mut copies: Vec<(ReplayTask, Option<Registers>)> = Vec::new();
     for (i, original) in threads.iter().enumerate() {
         let task = match copies.first() {
             None => tracee::fork::fork(&original.task)?,
             Some((first, _)) => tracee::fork::clone_thread(&first.task)?,
         };
-        states[i].give(&task, i > 0)?;
-        fresh(original, &task);
         let mut copied = ReplayTask::new(task, original.recorded_tid, original.recorded_process);
         copied.serial = original.serial;
+        states[i].give(&copied.task, i > 0)?;
+        fresh(original, &copied.task);
         copies.push((copied, waiting[i]));
-    }
-    for (original, entry) in threads.iter_mut().zip(&waiting) {
-        if let Some(entry) = entry {
-            enter_again(original, entry)?;
-        }
     }
     Ok(copies)
 }

@@ -48,13 +48,20 @@ impl ThreadState {
     pub fn read(task: &Task) -> Result<ThreadState, TraceeError> {
         let regs = task.regs()?;
         let scratch = REWIND_SCRATCH;
-        remote::syscall(
+        // Kernels built without CONFIG_CHECKPOINT_RESTORE cannot say; a
+        // single-threaded process never needs it (the kernel clears the
+        // word only while other threads share the memory), and a copy of
+        // more threads is not made there (`clear_tid_readable`).
+        let clear_tid = match remote::syscall(
             task,
             "prctl(PR_GET_TID_ADDRESS)",
             libc::SYS_prctl,
             [PR_GET_TID_ADDRESS, scratch, 0, 0, 0, 0],
-        )?;
-        let clear_tid = task.read_u64(RemoteAddr(scratch))?;
+        ) {
+            Ok(_) => task.read_u64(RemoteAddr(scratch))?,
+            Err(TraceeError::RemoteSyscall { errno, .. }) if errno == -(libc::EINVAL as i64) => 0,
+            Err(e) => return Err(e),
+        };
         remote::syscall(
             task,
             "get_robust_list",
@@ -131,6 +138,24 @@ impl ThreadState {
         }
         copy.set_regs(&self.regs)
     }
+}
+
+/// Whether this kernel tells a thread its clear-child-tid address
+/// (prctl PR_GET_TID_ADDRESS), which copies of threads need.
+pub fn clear_tid_readable() -> bool {
+    let mut address: u64 = 0;
+    // SAFETY: PR_GET_TID_ADDRESS writes one pointer-sized word to the
+    // address given, a live u64 here.
+    let result = unsafe {
+        libc::prctl(
+            PR_GET_TID_ADDRESS as libc::c_int,
+            &mut address as *mut u64,
+            0,
+            0,
+            0,
+        )
+    };
+    result == 0
 }
 
 /// Puts `task`, stopped after a syscall it was at the entry of (regs at

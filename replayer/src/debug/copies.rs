@@ -26,6 +26,8 @@ pub struct Copies<T> {
     /// When the copies' memory was last measured (reading every copy's
     /// smaps costs milliseconds).
     measured: Option<Instant>,
+    /// A copy failed and the user was told.
+    warned: bool,
 }
 
 impl<T> Copies<T> {
@@ -35,6 +37,7 @@ impl<T> Copies<T> {
             since: Instant::now(),
             interval,
             measured: None,
+            warned: false,
         }
     }
 
@@ -63,6 +66,12 @@ impl<T> Copies<T> {
         while self.kept.len() > MOST {
             self.thin();
         }
+    }
+
+    /// Whether a failed copy was reported already (once is enough);
+    /// marks it reported.
+    pub fn warned(&mut self) -> bool {
+        std::mem::replace(&mut self.warned, true)
     }
 
     /// Whether the copies' memory is to be measured again: at most once an

@@ -180,7 +180,18 @@ impl ReplaySession {
                 d.forked(copy);
             }
         };
-        let copy = self.fork_copy(reader, &scrub)?;
+        let copy = match self.fork_copy(reader, &scrub) {
+            Ok(copy) => copy,
+            // A copy the kernel refused (a process limit, say): moves back
+            // start from an earlier one.
+            Err(ReplayError::Tracee(e)) => {
+                if !copies.warned() {
+                    eprintln!("rewind: no copy of the replay could be made here ({e}); moves back replay from an earlier one.");
+                }
+                None
+            }
+            Err(e) => return Err(e),
+        };
         drop(d);
         match copy {
             Some(session) => copies.keep(resumed.first_event, Snapshot { session, resumed }),
