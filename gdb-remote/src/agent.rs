@@ -194,13 +194,18 @@ fn binary(opcode: u8, a: u64, b: u64) -> Result<u64, AgentError> {
         op::ADD => a.wrapping_add(b),
         op::SUB => a.wrapping_sub(b),
         op::MUL => a.wrapping_mul(b),
-        op::DIV_SIGNED => sa.checked_div(sb).ok_or(AgentError::Malformed)? as u64,
-        op::DIV_UNSIGNED => a.checked_div(b).ok_or(AgentError::Malformed)?,
-        op::REM_SIGNED => sa.checked_rem(sb).ok_or(AgentError::Malformed)? as u64,
-        op::REM_UNSIGNED => a.checked_rem(b).ok_or(AgentError::Malformed)?,
-        op::LSH => a.checked_shl(b as u32).unwrap_or(0),
+        // Division by zero is an error; the one overflow (MIN / -1) wraps.
+        op::DIV_SIGNED if b != 0 => sa.wrapping_div(sb) as u64,
+        op::DIV_UNSIGNED if b != 0 => a / b,
+        op::REM_SIGNED if b != 0 => sa.wrapping_rem(sb) as u64,
+        op::REM_UNSIGNED if b != 0 => a % b,
+        op::DIV_SIGNED | op::DIV_UNSIGNED | op::REM_SIGNED | op::REM_UNSIGNED => {
+            return Err(AgentError::Malformed)
+        }
+        op::LSH if b < 64 => a << b,
+        op::RSH_UNSIGNED if b < 64 => a >> b,
+        op::LSH | op::RSH_UNSIGNED => 0,
         op::RSH_SIGNED => (sa >> b.min(63)) as u64,
-        op::RSH_UNSIGNED => a.checked_shr(b as u32).unwrap_or(0),
         op::BIT_AND => a & b,
         op::BIT_OR => a | b,
         op::BIT_XOR => a ^ b,
@@ -362,6 +367,43 @@ mod tests {
             ),
             Err(AgentError::Malformed)
         );
+        // i64::MIN / -1 wraps; a shift by 2^32 + 1 is no shift by 1.
+        let min_by_minus_one = [
+            op::CONST64,
+            0x80,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            op::CONST8,
+            1,
+            op::CONST8,
+            0,
+            op::SWAP,
+            op::SUB,
+            op::DIV_SIGNED,
+            op::END,
+        ];
+        assert_eq!(evaluate(&min_by_minus_one, &mut s), Ok(i64::MIN as u64));
+        let far_shift = [
+            op::CONST8,
+            1,
+            op::CONST64,
+            0,
+            0,
+            0,
+            1,
+            0,
+            0,
+            0,
+            1,
+            op::LSH,
+            op::END,
+        ];
+        assert_eq!(evaluate(&far_shift, &mut s), Ok(0));
         assert_eq!(
             evaluate(&[op::CONST8, 9, op::REF8, op::END], &mut s),
             Err(AgentError::Memory(9))

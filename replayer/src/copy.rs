@@ -14,6 +14,7 @@ use crate::error::ReplayError;
 use crate::session::ReplaySession;
 use crate::task::ReplayTask;
 use crate::unshare;
+use crate::verify;
 
 /// The kernel's "restart the interrupted syscall" results.
 const RESTART_RESULTS: std::ops::RangeInclusive<i64> = -516..=-512;
@@ -41,18 +42,34 @@ impl ReplaySession {
         let mut processes: Vec<Vec<&mut ReplayTask>> = by_process.into_values().collect();
         processes.sort_by_key(|threads| threads.iter().map(|t| t.serial).min());
         let mut copied = Vec::new();
+        let mut made = Ok(());
         for mut threads in processes {
             // The process's first thread forks; the copy of each other
             // thread is cloned by the copy of the first.
             threads.sort_by_key(|t| (t.recorded_tid != t.recorded_process, t.serial));
-            copied.extend(copy_process(&mut threads, fresh)?);
+            match copy_process(&mut threads, fresh) {
+                Ok(threads) => copied.extend(threads),
+                Err(e) => {
+                    made = Err(e);
+                    break;
+                }
+            }
         }
-        let firsts: Vec<&Task> = copied
-            .iter()
-            .filter(|(t, _)| t.recorded_tid == t.recorded_process)
-            .map(|(t, _)| &t.task)
-            .collect();
-        let objects = unshare::unshare(&self.objects, &firsts)?;
+        let objects = made.and_then(|()| {
+            let firsts: Vec<&Task> = copied
+                .iter()
+                .filter(|(t, _)| t.recorded_tid == t.recorded_process)
+                .map(|(t, _)| &t.task)
+                .collect();
+            unshare::unshare(&self.objects, &firsts)
+        });
+        let objects = match objects {
+            Ok(objects) => objects,
+            Err(e) => {
+                discard(copied);
+                return Err(e);
+            }
+        };
         let mut tasks = HashMap::new();
         for (mut task, entry) in copied {
             if let Some(entry) = entry {
@@ -114,7 +131,15 @@ impl ReplaySession {
         if threaded && !thread_state::clear_tid_readable() {
             return Ok(false);
         }
-        let mut all_maps = Vec::new();
+        // A thread waiting at a skipped syscall's entry goes back to its
+        // `syscall` instruction after copying: an int3 of gdb's there
+        // would run instead.
+        for task in self.tasks.values().filter(|t| !t.gone && t.entered) {
+            if !thread_state::before_syscall_instruction(&task.task)? {
+                return Ok(false);
+            }
+        }
+        let mut firsts = Vec::new();
         for task in self
             .tasks
             .values()
@@ -124,9 +149,9 @@ impl ReplaySession {
             if !maps.iter().any(|m| m.start == tracee::remote::REWIND_PAGE) {
                 return Ok(false);
             }
-            all_maps.push(maps);
+            firsts.push(task.tid());
         }
-        let shared = unshare::shared_bytes(&self.objects, &all_maps)?;
+        let shared = unshare::shared_bytes(&self.objects, &firsts)?;
         Ok(shared.is_some_and(|bytes| bytes <= unshare::MOST_SHARED_BYTES))
     }
 }
@@ -143,27 +168,56 @@ fn copy_process(
 ) -> Result<Vec<(ReplayTask, Option<Registers>)>, ReplayError> {
     let mut waiting = Vec::new();
     let mut states = Vec::new();
-    for original in threads.iter_mut() {
-        let entry = if original.entered {
-            Some(original.task.regs()?)
-        } else {
-            None
-        };
-        if original.at_emulated_entry {
-            original.leave_emulated_entry(0)?;
+    let read = (|| -> Result<(), ReplayError> {
+        for original in threads.iter_mut() {
+            let entry = if original.entered {
+                Some(original.task.regs()?)
+            } else {
+                None
+            };
+            waiting.push(entry);
+            if original.at_emulated_entry {
+                original.leave_emulated_entry(0)?;
+            }
+            states.push(ThreadState::read(&original.task)?);
         }
-        waiting.push(entry);
-        states.push(ThreadState::read(&original.task)?);
-    }
-    let made = copy_threads(threads, &states, &waiting, fresh);
+        Ok(())
+    })();
+    let made = read.and_then(|()| copy_threads(threads, &states, &waiting, fresh));
     // The originals go back to their syscalls' entries whether or not the
-    // copy could be made (a fork refused for a process limit, say).
+    // copy could be made (a fork refused for a process limit, say); one
+    // that cannot makes the replay impossible to go on.
     for (original, entry) in threads.iter_mut().zip(&waiting) {
         if let Some(entry) = entry {
-            enter_again(original, entry)?;
+            if let Err(e) = enter_again(original, entry) {
+                if let Ok(copies) = made {
+                    discard(copies);
+                }
+                return Err(verify::diverged(
+                    0,
+                    original.recorded_tid,
+                    "putting the thread back at its syscall after copying the replay",
+                    e.to_string(),
+                ));
+            }
         }
     }
     made
+}
+
+/// Ends copies made only in part, and reaps the ones that are children
+/// of rewind (each process's first copy may be), so that none stays a
+/// zombie.
+fn discard(copies: Vec<(ReplayTask, Option<Registers>)>) {
+    let firsts: Vec<Tid> = copies
+        .iter()
+        .filter(|(t, _)| t.recorded_tid == t.recorded_process)
+        .map(|(t, _)| t.tid())
+        .collect();
+    drop(copies);
+    for pid in firsts {
+        tracee::reap(pid);
+    }
 }
 
 /// The copy of each thread, the first by a fork and the others by clones
@@ -176,15 +230,26 @@ fn copy_threads(
 ) -> Result<Vec<(ReplayTask, Option<Registers>)>, ReplayError> {
     let mut copies: Vec<(ReplayTask, Option<Registers>)> = Vec::new();
     for (i, original) in threads.iter().enumerate() {
-        let task = match copies.first() {
-            None => tracee::fork::fork(&original.task)?,
-            Some((first, _)) => tracee::fork::clone_thread(&first.task)?,
+        let made = match copies.first() {
+            None => tracee::fork::fork(&original.task),
+            Some((first, _)) => tracee::fork::clone_thread(&first.task),
+        };
+        let task = match made {
+            Ok(task) => task,
+            Err(e) => {
+                discard(copies);
+                return Err(e.into());
+            }
         };
         let mut copied = ReplayTask::new(task, original.recorded_tid, original.recorded_process);
         copied.serial = original.serial;
-        states[i].give(&copied.task, i > 0)?;
-        fresh(original, &copied.task);
+        let given = states[i].give(&copied.task, i > 0);
         copies.push((copied, waiting[i]));
+        if let Err(e) = given {
+            discard(copies);
+            return Err(e.into());
+        }
+        fresh(original, &copies[i].0.task);
     }
     Ok(copies)
 }

@@ -45,47 +45,76 @@ fn backing(entry: &MapEntry) -> Backing {
     (entry.device, entry.inode)
 }
 
+/// Whether a mapping can ever be written (smaps "mw").
+fn may_write(flags: &[String]) -> bool {
+    flags.iter().any(|f| f == "mw")
+}
+
+/// Memory a fork does not copy as it is (MADV_DONTFORK, MADV_WIPEONFORK).
+fn not_forked(flags: &[String]) -> bool {
+    flags.iter().any(|f| f == "dc" || f == "wf")
+}
+
+/// The device of the kernel's shared memory: memory files and anonymous
+/// shared mappings live there.
+fn shm_device() -> Result<(u32, u32), ReplayError> {
+    let probe = tracee::memfd::create("rewind-probe").map_err(ReplayError::CopyMemory)?;
+    Ok(backing_of(&probe).map_err(ReplayError::CopyMemory)?.0)
+}
+
 /// The bytes a copy of the shared memory would hold, or None where a copy
 /// cannot be made the same: a private mapping of a shared object (its
 /// untouched pages follow the object's file, which the original goes on
-/// writing).
+/// writing), a shared mapping of another file that can be written, or
+/// memory a fork leaves out or wipes.
 pub(crate) fn shared_bytes(
     objects: &SharedObjects,
-    maps: &[Vec<MapEntry>],
+    processes: &[tracee::Tid],
 ) -> Result<Option<u64>, ReplayError> {
     let object_backings = objects.backings()?;
     let mut total: u64 = object_backings.iter().map(|(_, size)| size).sum();
-    for entry in maps.iter().flatten() {
-        let of_object = object_backings.iter().any(|(b, _)| *b == backing(entry));
-        if of_object && !entry.shared {
-            return Ok(None);
-        }
-        if entry.shared && !of_object {
-            total += entry.len();
+    let shm = shm_device()?;
+    for &pid in processes {
+        for (entry, flags) in tracee::maps::read_with_flags(pid)? {
+            let of_object = object_backings.iter().any(|(b, _)| *b == backing(&entry));
+            if not_forked(&flags) || (of_object && !entry.shared) {
+                return Ok(None);
+            }
+            if !entry.shared || of_object {
+                continue;
+            }
+            if entry.device == shm {
+                total += entry.len();
+            } else if may_write(&flags) {
+                return Ok(None);
+            }
         }
     }
     Ok(Some(total))
 }
 
 /// Gives the copied processes (one task each) private copies of the shared
-/// memory; returns the shared objects of the copy.
+/// memory; returns the shared objects of the copy. A read-only shared
+/// mapping of another file stays as it is: it reads the same everywhere.
 pub(crate) fn unshare(
     objects: &SharedObjects,
     processes: &[&Task],
 ) -> Result<SharedObjects, ReplayError> {
     let failed = ReplayError::CopyMemory;
     let (copied, mut files) = objects.duplicate()?;
-    let mut mappings: Vec<(&Task, MapEntry)> = Vec::new();
+    let shm = shm_device()?;
+    let mut mappings: Vec<(&Task, MapEntry, bool)> = Vec::new();
     for &task in processes {
-        for entry in tracee::maps::read_maps(task.tid)? {
-            if entry.shared {
-                mappings.push((task, entry));
+        for (entry, flags) in tracee::maps::read_with_flags(task.tid)? {
+            let ours = files.contains_key(&backing(&entry)) || entry.device == shm;
+            if entry.shared && ours {
+                mappings.push((task, entry, may_write(&flags)));
             }
         }
     }
     // Anonymous shared memory has no file of the replay's: its contents
     // are read from the first mapping of each part, before any is moved.
-    for (task, entry) in &mappings {
+    for (task, entry, _) in &mappings {
         if files
             .get(&backing(entry))
             .is_some_and(|(_, from_memory)| !*from_memory)
@@ -113,12 +142,13 @@ pub(crate) fn unshare(
             at += n as u64;
         }
     }
-    for (task, entry) in &mappings {
+    for (task, entry, writable) in &mappings {
         let Some((file, _)) = files.get(&backing(entry)) else {
             continue;
         };
         let path = format!("/proc/{}/fd/{}", std::process::id(), file.as_raw_fd());
-        let mode = if entry.prot & libc::PROT_WRITE as u32 != 0 {
+        // As the original may: make the mapping writable later or not.
+        let mode = if *writable {
             libc::O_RDWR
         } else {
             libc::O_RDONLY

@@ -72,6 +72,32 @@ pub fn read_maps(pid: Tid) -> Result<Vec<MapEntry>, TraceeError> {
         .collect()
 }
 
+/// The mappings of process `pid` with the kernel's flags for each (smaps
+/// `VmFlags`: "mw" may become writable, "dc" not copied by fork, "wf"
+/// wiped by fork, ...).
+pub fn read_with_flags(pid: Tid) -> Result<Vec<(MapEntry, Vec<String>)>, TraceeError> {
+    let path = format!("/proc/{pid}/smaps");
+    let text = std::fs::read_to_string(&path).map_err(|e| proc_error(&path, e))?;
+    let mut mappings: Vec<(MapEntry, Vec<String>)> = Vec::new();
+    for line in text.lines() {
+        if let Some(flags) = line.strip_prefix("VmFlags:") {
+            if let Some((_, words)) = mappings.last_mut() {
+                *words = flags.split_whitespace().map(str::to_owned).collect();
+            }
+        } else if let Some(entry) = header_line(line) {
+            mappings.push((entry, Vec::new()));
+        }
+    }
+    Ok(mappings)
+}
+
+/// A mapping's first line in smaps (the maps format), not a field line
+/// ("Size:   4 kB"): its first word is an address range.
+fn header_line(line: &str) -> Option<MapEntry> {
+    let first = line.split(' ').next()?;
+    first.contains('-').then(|| parse_line(line))?
+}
+
 fn parse_line(line: &str) -> Option<MapEntry> {
     let mut fields = line.splitn(6, ' ');
     let range = fields.next()?;

@@ -158,6 +158,15 @@ pub fn clear_tid_readable() -> bool {
     result == 0
 }
 
+/// Whether the two bytes before `task`'s pc (at a syscall's entry stop)
+/// are a `syscall` instruction as memory holds it now.
+pub fn before_syscall_instruction(task: &Task) -> Result<bool, TraceeError> {
+    let rip = task.regs()?.rip;
+    let mut insn = [0; 2];
+    task.read_bytes(RemoteAddr(rip.wrapping_sub(2)), &mut insn)?;
+    Ok(insn == SYSCALL_INSN)
+}
+
 /// Puts `task`, stopped after a syscall it was at the entry of (regs at
 /// that entry in `entry`), back at the same entry, for a replay that
 /// skips it (SYSEMU). Fails if the instruction before is no `syscall`.

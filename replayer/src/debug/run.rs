@@ -184,7 +184,7 @@ impl ReplaySession {
             Ok(copy) => copy,
             // A copy the kernel refused (a process limit, say): moves back
             // start from an earlier one.
-            Err(ReplayError::Tracee(e)) => {
+            Err(e @ (ReplayError::Tracee(_) | ReplayError::CopyMemory(_))) => {
                 if !copies.warned() {
                     eprintln!("rewind: no copy of the replay could be made here ({e}); moves back replay from an earlier one.");
                 }
