@@ -1,6 +1,8 @@
 //! Moving back in gdb through a recording of about 10 s and 100k events
 //! (bench/programs/reverse_history.c): the time each move takes, from the
-//! end of the recording, and the copies of the replay it kept.
+//! end of the recording, and the copies of the replay it kept. Then one
+//! move in a threaded recording (bench/programs/reverse_threads.c), whose
+//! copies copy two threads.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -12,14 +14,17 @@ use crate::record_replay::{compile_from, rewind_binary};
 const MOVE_LIMIT: Duration = Duration::from_secs(60);
 
 /// Each move is timed in gdb's Python and printed as `BENCH name seconds`.
-const SCRIPT: &str = r#"python import time
+const TIMED: &str = r#"python import time
 python
 def timed(name, command):
     start = time.time()
     gdb.execute(command)
     print("BENCH %s %.3f" % (name, time.time() - start), flush=True)
 end
-break finish
+"#;
+
+/// The moves through the single-threaded recording.
+const SCRIPT: &str = r#"break finish
 python timed("forward to the end (continue)", "continue")
 python timed("reverse-stepi at a function's first stop", "reverse-stepi")
 delete
@@ -39,18 +44,28 @@ python timed("reverse-stepi at a call in a long computation", "reverse-stepi")
 python timed("reverse-stepi again, before the call", "reverse-stepi")
 "#;
 
+/// The threaded recording's move: a breakpoint about 100 ms back.
+const THREADS_SCRIPT: &str = r#"break finish
+python timed("threads: forward to the end (continue)", "continue")
+delete
+break hit_100ms
+python timed("threads: reverse-continue, T = 100 ms", "reverse-continue")
+monitor copies
+"#;
+
 pub fn run() -> Result<(), String> {
     let rewind = rewind_binary()?;
     let scratch = std::env::temp_dir().join(format!("rewind-bench-rev-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
-    let result = measure(&rewind, &scratch);
+    let result = measure(&rewind, &scratch, "reverse_history", SCRIPT)
+        .and_then(|()| measure(&rewind, &scratch, "reverse_threads", THREADS_SCRIPT));
     let _ = std::fs::remove_dir_all(&scratch);
     result
 }
 
-fn measure(rewind: &Path, scratch: &Path) -> Result<(), String> {
-    let program = compile_from("bench/programs", "reverse_history", &["-g"], scratch)?;
-    let trace = scratch.join("trace");
+fn measure(rewind: &Path, scratch: &Path, name: &str, script_text: &str) -> Result<(), String> {
+    let program = compile_from("bench/programs", name, &["-g"], scratch)?;
+    let trace = scratch.join(format!("trace-{name}"));
     let start = Instant::now();
     let status = Command::new(&program).status().map_err(|e| e.to_string())?;
     let native = start.elapsed().as_secs_f64();
@@ -75,8 +90,8 @@ fn measure(rewind: &Path, scratch: &Path) -> Result<(), String> {
         .output()
         .map(|out| out.stdout.iter().filter(|&&b| b == b'\n').count())
         .unwrap_or(0);
-    let script = scratch.join("moves.gdb");
-    std::fs::write(&script, SCRIPT).map_err(|e| e.to_string())?;
+    let script = scratch.join(format!("moves-{name}.gdb"));
+    std::fs::write(&script, format!("{TIMED}{script_text}")).map_err(|e| e.to_string())?;
     let wrapper = scratch.join("batch-gdb");
     std::fs::write(
         &wrapper,
@@ -91,7 +106,7 @@ fn measure(rewind: &Path, scratch: &Path) -> Result<(), String> {
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .map_err(|e| e.to_string())?;
-    let output = scratch.join("gdb.out");
+    let output = scratch.join(format!("gdb-{name}.out"));
     let out_file = std::fs::File::create(&output).map_err(|e| e.to_string())?;
     let mut child = Command::new(rewind)
         .arg("replay")
@@ -129,7 +144,7 @@ fn measure(rewind: &Path, scratch: &Path) -> Result<(), String> {
         }
         if last_line.elapsed() > MOVE_LIMIT {
             let done = lines.iter().filter(|l| l.starts_with("BENCH ")).count();
-            let pending = SCRIPT
+            let pending = script_text
                 .split("timed(\"")
                 .skip(1)
                 .filter_map(|m| m.split('"').next())
