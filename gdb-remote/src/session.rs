@@ -258,7 +258,7 @@ impl<'t, C: Connection> Session<'t, C> {
                         Some(breakpoints) if insert => breakpoints
                             .insert(kind, addr, len)
                             .and_then(|()| match instruction {
-                                true => breakpoints.set_conditions(addr, conditions),
+                                true => breakpoints.set_conditions(kind, addr, conditions),
                                 false => Ok(()),
                             }),
                         Some(breakpoints) => breakpoints.remove(kind, addr, len),

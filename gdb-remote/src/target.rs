@@ -251,7 +251,12 @@ pub trait Breakpoints {
     /// The breakpoint then stops only where one of them is true; one the
     /// target cannot evaluate counts as true. gdb inserts the breakpoint
     /// again whenever its condition changes.
-    fn set_conditions(&mut self, _addr: u64, _conditions: Vec<Vec<u8>>) -> TargetResult<()> {
+    fn set_conditions(
+        &mut self,
+        _kind: BreakpointKind,
+        _addr: u64,
+        _conditions: Vec<Vec<u8>>,
+    ) -> TargetResult<()> {
         Ok(())
     }
 }

@@ -78,8 +78,9 @@ pub struct Debugger {
     /// (`monitor goto`, `restart`): gdb learns of no new stop then, and its
     /// next resume gives that signal again, which the replay drops.
     signal_before_move: Option<i32>,
-    /// gdb's breakpoint conditions (agent expressions), by address.
-    conditions: HashMap<u64, Vec<Vec<u8>>>,
+    /// gdb's breakpoint conditions (agent expressions), by whether the
+    /// breakpoint is a hardware one and its address.
+    conditions: HashMap<(bool, u64), Vec<Vec<u8>>>,
     /// A move back was given up for gdb's Ctrl-C: the replay returns to
     /// the stop before it, and another Ctrl-C waits for that.
     giving_up: bool,
@@ -434,12 +435,12 @@ impl Debugger {
         Err(self.travel(plan))
     }
 
-    /// gdb's condition for the breakpoint at `addr` (none if empty). A
-    /// scan's noted hits were chosen by the old one.
-    fn set_conditions(&mut self, addr: u64, conditions: Vec<Vec<u8>>) {
+    /// gdb's condition for a breakpoint (none if empty). A scan's noted
+    /// hits were chosen by the old one.
+    fn set_conditions(&mut self, breakpoint: (bool, u64), conditions: Vec<Vec<u8>>) {
         let old = match conditions.is_empty() {
-            true => self.conditions.remove(&addr),
-            false => self.conditions.insert(addr, conditions.clone()),
+            true => self.conditions.remove(&breakpoint),
+            false => self.conditions.insert(breakpoint, conditions.clone()),
         };
         if old.unwrap_or_default() != conditions {
             self.scan_memo = None;
@@ -644,12 +645,13 @@ impl Debugger {
                 let (first, all) = self.memory_and_threads()?;
                 self.table.remove(Some(&first), &all, kind, addr, len)?;
                 if !matches!(kind, gdb_remote::BreakpointKind::Watch(_)) {
-                    self.set_conditions(addr, Vec::new());
+                    let hardware = kind == gdb_remote::BreakpointKind::Hardware;
+                    self.set_conditions((hardware, addr), Vec::new());
                 }
                 Ok(Answer::Done)
             }
-            Request::BreakpointConditions(addr, conditions) => {
-                self.set_conditions(addr, conditions);
+            Request::BreakpointConditions(hardware, addr, conditions) => {
+                self.set_conditions((hardware, addr), conditions);
                 Ok(Answer::Done)
             }
             Request::Auxv | Request::ExecFile => {

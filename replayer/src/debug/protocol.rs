@@ -14,8 +14,9 @@ pub enum Request {
     ReadMemory(ThreadId, u64, usize),
     WriteMemory(ThreadId, u64, Vec<u8>),
     InsertBreakpoint(BreakpointKind, u64, u64),
-    /// The agent expressions of the breakpoint at an address.
-    BreakpointConditions(u64, Vec<Vec<u8>>),
+    /// The agent expressions of the breakpoint at an address (a hardware
+    /// one if true).
+    BreakpointConditions(bool, u64, Vec<Vec<u8>>),
     RemoveBreakpoint(BreakpointKind, u64, u64),
     /// Of the debugged process (the only one gdb sees).
     Auxv,

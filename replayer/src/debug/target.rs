@@ -315,8 +315,14 @@ impl Breakpoints for ReplayTarget {
         true
     }
 
-    fn set_conditions(&mut self, addr: u64, conditions: Vec<Vec<u8>>) -> TargetResult<()> {
-        self.ask(Request::BreakpointConditions(addr, conditions))
+    fn set_conditions(
+        &mut self,
+        kind: BreakpointKind,
+        addr: u64,
+        conditions: Vec<Vec<u8>>,
+    ) -> TargetResult<()> {
+        let hardware = kind == BreakpointKind::Hardware;
+        self.ask(Request::BreakpointConditions(hardware, addr, conditions))
             .map(drop)
     }
 }

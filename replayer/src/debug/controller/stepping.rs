@@ -70,11 +70,12 @@ impl Debugger {
             // the replay's own debug-register trap (an execution point at
             // that very address) stopped it first. It hits it now (but
             // after a signal that is delivered right here).
-            let reason = (self.table.gdb_software_at(rip) && self.condition_holds(task, rip))
-                .then_some(StopReason::Breakpoint {
-                    thread,
-                    hardware: false,
-                });
+            let reason = (self.table.gdb_software_at(rip)
+                && self.condition_holds(task, false, rip))
+            .then_some(StopReason::Breakpoint {
+                thread,
+                hardware: false,
+            });
             self.stop_for_gdb(&[Trigger::Arrival { thread, pc: rip }], reason)?;
             return Ok(Outcome::NotRun);
         }
@@ -166,12 +167,16 @@ impl Debugger {
         })))
     }
 
-    /// Whether gdb's breakpoint at `pc` stops the thread `task` stands
-    /// there with: no condition, or one of gdb's agent expressions for it
+    /// Whether gdb's breakpoint (a hardware one if `hardware`) at `pc`
+    /// stops the thread `task` stands there with: no condition, or one of gdb's agent expressions for it
     /// is true (or cannot be evaluated: gdb then sees the stop, rather
     /// than the replay miss one).
-    pub(super) fn condition_holds(&self, task: &Task, pc: u64) -> bool {
-        let Some(conditions) = self.conditions.get(&pc).filter(|c| !c.is_empty()) else {
+    pub(super) fn condition_holds(&self, task: &Task, hardware: bool, pc: u64) -> bool {
+        let Some(conditions) = self
+            .conditions
+            .get(&(hardware, pc))
+            .filter(|c| !c.is_empty())
+        else {
             return true;
         };
         let (Ok(regs), Ok(extended)) = (task.regs(), extended_state::read(task.tid)) else {
@@ -191,7 +196,7 @@ impl Debugger {
     /// Whether a debug register that triggered is a stop for gdb: one of
     /// gdb's, and its condition holds if it is an instruction breakpoint.
     fn gdb_slot_holds(&self, task: &Task, slot: HardwareSlot) -> bool {
-        slot.gdb && (slot.watch.is_some() || self.condition_holds(task, slot.addr))
+        slot.gdb && (slot.watch.is_some() || self.condition_holds(task, true, slot.addr))
     }
 
     /// The stop a Ctrl-C shows gdb while `thread` runs: that thread, or
@@ -327,7 +332,7 @@ impl Debugger {
         regs.rip = at;
         task.set_regs(&regs)?;
         if debugged {
-            let reason = (self.table.gdb_software_at(at) && self.condition_holds(task, at))
+            let reason = (self.table.gdb_software_at(at) && self.condition_holds(task, false, at))
                 .then_some(StopReason::Breakpoint {
                     thread,
                     hardware: false,
