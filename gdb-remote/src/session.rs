@@ -252,17 +252,19 @@ impl<'t, C: Connection> Session<'t, C> {
             } => {
                 let instruction =
                     matches!(kind, BreakpointKind::Software | BreakpointKind::Hardware);
-                let result =
-                    match self.target.breakpoints() {
-                        None => return self.reply(b""),
-                        Some(breakpoints) if insert => breakpoints
-                            .insert(kind, addr, len)
-                            .and_then(|()| match instruction {
-                                true => breakpoints.set_conditions(kind, addr, conditions),
-                                false => Ok(()),
-                            }),
-                        Some(breakpoints) => breakpoints.remove(kind, addr, len),
-                    };
+                let result = match self.target.breakpoints() {
+                    None => return self.reply(b""),
+                    Some(breakpoints) if insert => {
+                        breakpoints.insert(kind, addr, len).and_then(|()| {
+                            if instruction {
+                                breakpoints.set_conditions(kind, addr, conditions)
+                            } else {
+                                Ok(())
+                            }
+                        })
+                    }
+                    Some(breakpoints) => breakpoints.remove(kind, addr, len),
+                };
                 match result {
                     Ok(()) => self.reply(b"OK"),
                     // Empty: gdb then knows this Z type is not available.

@@ -139,19 +139,22 @@ impl ReplaySession {
                 return Ok(false);
             }
         }
-        let mut firsts = Vec::new();
+        let mut mappings = Vec::new();
         for task in self
             .tasks
             .values()
             .filter(|t| !t.gone && t.recorded_tid == t.recorded_process)
         {
-            let maps = tracee::maps::read_maps(task.tid())?;
-            if !maps.iter().any(|m| m.start == tracee::remote::REWIND_PAGE) {
+            let maps = tracee::maps::read_with_flags(task.tid())?;
+            if !maps
+                .iter()
+                .any(|(m, _)| m.start == tracee::remote::REWIND_PAGE)
+            {
                 return Ok(false);
             }
-            firsts.push(task.tid());
+            mappings.extend(maps);
         }
-        let shared = unshare::shared_bytes(&self.objects, &firsts)?;
+        let shared = unshare::shared_bytes(&self.objects, &mappings)?;
         Ok(shared.is_some_and(|bytes| bytes <= unshare::MOST_SHARED_BYTES))
     }
 }

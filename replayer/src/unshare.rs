@@ -10,6 +10,7 @@
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, MetadataExt};
+use std::sync::OnceLock;
 
 use tracee::maps::MapEntry;
 use tracee::{RemoteAddr, Task};
@@ -56,10 +57,15 @@ fn not_forked(flags: &[String]) -> bool {
 }
 
 /// The device of the kernel's shared memory: memory files and anonymous
-/// shared mappings live there.
+/// shared mappings live there. Found once, from a memory file made for it.
 fn shm_device() -> Result<(u32, u32), ReplayError> {
+    static DEVICE: OnceLock<(u32, u32)> = OnceLock::new();
+    if let Some(&device) = DEVICE.get() {
+        return Ok(device);
+    }
     let probe = tracee::memfd::create("rewind-probe").map_err(ReplayError::CopyMemory)?;
-    Ok(backing_of(&probe).map_err(ReplayError::CopyMemory)?.0)
+    let device = backing_of(&probe).map_err(ReplayError::CopyMemory)?.0;
+    Ok(*DEVICE.get_or_init(|| device))
 }
 
 /// The bytes a copy of the shared memory would hold, or None where a copy
@@ -69,25 +75,23 @@ fn shm_device() -> Result<(u32, u32), ReplayError> {
 /// memory a fork leaves out or wipes.
 pub(crate) fn shared_bytes(
     objects: &SharedObjects,
-    processes: &[tracee::Tid],
+    mappings: &[(MapEntry, Vec<String>)],
 ) -> Result<Option<u64>, ReplayError> {
     let object_backings = objects.backings()?;
     let mut total: u64 = object_backings.iter().map(|(_, size)| size).sum();
     let shm = shm_device()?;
-    for &pid in processes {
-        for (entry, flags) in tracee::maps::read_with_flags(pid)? {
-            let of_object = object_backings.iter().any(|(b, _)| *b == backing(&entry));
-            if not_forked(&flags) || (of_object && !entry.shared) {
-                return Ok(None);
-            }
-            if !entry.shared || of_object {
-                continue;
-            }
-            if entry.device == shm {
-                total += entry.len();
-            } else if may_write(&flags) {
-                return Ok(None);
-            }
+    for (entry, flags) in mappings {
+        let of_object = object_backings.iter().any(|(b, _)| *b == backing(entry));
+        if not_forked(flags) || (of_object && !entry.shared) {
+            return Ok(None);
+        }
+        if !entry.shared || of_object {
+            continue;
+        }
+        if entry.device == shm {
+            total += entry.len();
+        } else if may_write(flags) {
+            return Ok(None);
         }
     }
     Ok(Some(total))
@@ -114,11 +118,12 @@ pub(crate) fn unshare(
     }
     // Anonymous shared memory has no file of the replay's: its contents
     // are read from the first mapping of each part, before any is moved.
+    let mut filled = std::collections::HashSet::new();
     for (task, entry, _) in &mappings {
-        if files
+        let from_object = files
             .get(&backing(entry))
-            .is_some_and(|(_, from_memory)| !*from_memory)
-        {
+            .is_some_and(|(_, from_memory)| !*from_memory);
+        if from_object || !filled.insert((backing(entry), entry.offset, entry.len())) {
             continue;
         }
         let (file, _) = match files.entry(backing(entry)) {

@@ -76,27 +76,8 @@ impl ReplayServer {
             .expect("run gdb");
         // Read as gdb writes: output beyond a pipe's buffer (a debug log)
         // would otherwise block gdb until the timeout.
-        let drain = |pipe: Option<Box<dyn Read + Send>>| {
-            std::thread::spawn(move || {
-                let mut bytes = Vec::new();
-                if let Some(mut pipe) = pipe {
-                    let _ = pipe.read_to_end(&mut bytes);
-                }
-                bytes
-            })
-        };
-        let stdout = drain(
-            child
-                .stdout
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        );
-        let stderr = drain(
-            child
-                .stderr
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        );
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
         let started = Instant::now();
         let timed_out = loop {
             if child.try_wait().expect("wait for gdb").is_some() {
@@ -119,6 +100,17 @@ impl ReplayServer {
         eprintln!("--- gdb {commands:?}:\n{all}");
         all
     }
+}
+
+/// Reads `pipe` to its end on a thread of its own.
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    })
 }
 
 impl Drop for ReplayServer {

@@ -71,11 +71,7 @@ fn inject_clone(task: &Task, flags: i32, event: PtraceEvent) -> Result<Task, Tra
         }
     };
     task.set_regs(&saved)?;
-    for signal in held {
-        if let Some(tgid) = crate::signals::thread_group(task.tid) {
-            crate::signals::tgkill(tgid, task.tid, signal)?;
-        }
-    }
+    crate::signals::resend_held(task.tid, held)?;
     outcome
 }
 

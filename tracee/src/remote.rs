@@ -63,11 +63,7 @@ fn run_injected(task: &Task, nr: i64) -> Result<i64, TraceeError> {
         stop = task.step(Resume::Syscall, 0)?;
     }
     let result = finish_injected(task, nr, stop, unexpected);
-    for signal in held {
-        if let Some(tgid) = crate::signals::thread_group(task.tid) {
-            crate::signals::tgkill(tgid, task.tid, signal)?;
-        }
-    }
+    crate::signals::resend_held(task.tid, held)?;
     result
 }
 

@@ -108,6 +108,18 @@ pub fn set_siginfo(tid: Tid, info: &[u8; 128]) -> Result<(), TraceeError> {
     .map(drop)
 }
 
+/// Sends `thread` again the signals held back while it ran something on
+/// rewind's behalf (an injected syscall, clone, or a syscall entered
+/// again), so that they are delivered where it goes on.
+pub(crate) fn resend_held(thread: Tid, held: Vec<i32>) -> Result<(), TraceeError> {
+    for signal in held {
+        if let Some(tgid) = thread_group(thread) {
+            tgkill(tgid, thread, signal)?;
+        }
+    }
+    Ok(())
+}
+
 /// The thread group (process) id of thread `tid`.
 pub fn thread_group(tid: Tid) -> Option<Tid> {
     let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;

@@ -161,18 +161,21 @@ pub fn clear_tid_readable() -> bool {
 /// Whether the two bytes before `task`'s pc (at a syscall's entry stop)
 /// are a `syscall` instruction as memory holds it now.
 pub fn before_syscall_instruction(task: &Task) -> Result<bool, TraceeError> {
-    let rip = task.regs()?.rip;
+    Ok(syscall_bytes_before(task, task.regs()?.rip)? == SYSCALL_INSN)
+}
+
+/// The two instruction bytes before `rip`.
+fn syscall_bytes_before(task: &Task, rip: u64) -> Result<[u8; 2], TraceeError> {
     let mut insn = [0; 2];
     task.read_bytes(RemoteAddr(rip.wrapping_sub(2)), &mut insn)?;
-    Ok(insn == SYSCALL_INSN)
+    Ok(insn)
 }
 
 /// Puts `task`, stopped after a syscall it was at the entry of (regs at
 /// that entry in `entry`), back at the same entry, for a replay that
 /// skips it (SYSEMU). Fails if the instruction before is no `syscall`.
 pub fn enter_again(task: &Task, entry: &Registers) -> Result<(), TraceeError> {
-    let mut insn = [0; 2];
-    task.read_bytes(RemoteAddr(entry.rip.wrapping_sub(2)), &mut insn)?;
+    let insn = syscall_bytes_before(task, entry.rip)?;
     let unexpected = |got: String| TraceeError::UnexpectedStop {
         tid: task.tid,
         expected: "the entry of a syscall entered again",
@@ -193,11 +196,7 @@ pub fn enter_again(task: &Task, entry: &Registers) -> Result<(), TraceeError> {
         held.push(signal);
         stop = task.step(Resume::Sysemu, 0)?;
     }
-    for signal in held {
-        if let Some(tgid) = crate::signals::thread_group(task.tid) {
-            crate::signals::tgkill(tgid, task.tid, signal)?;
-        }
-    }
+    crate::signals::resend_held(task.tid, held)?;
     if stop != Stop::Syscall || task.syscall_stop_kind()? != SyscallStopKind::Entry {
         return Err(unexpected(format!("{stop:?}")));
     }

@@ -145,9 +145,11 @@ pub struct MemoryCost {
 
 impl MemoryCost {
     pub fn of<'a>(copies: impl Iterator<Item = &'a [Tid]>, replayed: &[Tid]) -> MemoryCost {
-        let copies_pss: u64 = copies.flatten().map(|&pid| rollup_kib(pid, "Pss:")).sum();
-        let replayed_pss: u64 = replayed.iter().map(|&pid| rollup_kib(pid, "Pss:")).sum();
-        let replayed_kib: u64 = replayed.iter().map(|&pid| rollup_kib(pid, "Rss:")).sum();
+        let copies_pss: u64 = copies.flatten().map(|&pid| rollup_kib(pid).pss).sum();
+        let (replayed_pss, replayed_kib) = replayed
+            .iter()
+            .map(|&pid| rollup_kib(pid))
+            .fold((0, 0), |(pss, rss), m| (pss + m.pss, rss + m.rss));
         MemoryCost {
             copies_kib: (copies_pss + replayed_pss).saturating_sub(replayed_kib),
             replayed_kib,
@@ -159,16 +161,30 @@ impl MemoryCost {
     }
 }
 
-/// A field (in KiB) of /proc/PID/smaps_rollup; 0 if unreadable (a process
-/// that just ended).
-fn rollup_kib(pid: Tid, field: &str) -> u64 {
+/// A process's resident and proportional set sizes, in KiB.
+#[derive(Default)]
+struct Rollup {
+    rss: u64,
+    pss: u64,
+}
+
+/// Both sizes from one read of /proc/PID/smaps_rollup; 0 if unreadable (a
+/// process that just ended).
+fn rollup_kib(pid: Tid) -> Rollup {
     let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-    text.lines()
-        .find_map(|line| {
-            let mut words = line.split_whitespace();
-            (words.next()? == field).then(|| words.next()?.parse().ok())?
-        })
-        .unwrap_or(0)
+    let mut sizes = Rollup::default();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let (Some(name), Some(Ok(kib))) = (words.next(), words.next().map(str::parse)) else {
+            continue;
+        };
+        match name {
+            "Rss:" => sizes.rss = kib,
+            "Pss:" => sizes.pss = kib,
+            _ => {}
+        }
+    }
+    sizes
 }
 
 #[cfg(test)]

@@ -70,12 +70,7 @@ impl Debugger {
             // the replay's own debug-register trap (an execution point at
             // that very address) stopped it first. It hits it now (but
             // after a signal that is delivered right here).
-            let reason = (self.table.gdb_software_at(rip)
-                && self.condition_holds(task, false, rip))
-            .then_some(StopReason::Breakpoint {
-                thread,
-                hardware: false,
-            });
+            let reason = self.software_stop(thread, task, rip);
             self.stop_for_gdb(&[Trigger::Arrival { thread, pc: rip }], reason)?;
             return Ok(Outcome::NotRun);
         }
@@ -137,28 +132,25 @@ impl Debugger {
         };
         self.interrupt.store(false, Ordering::SeqCst);
         self.giving_up = true;
-        let (position, message) = match self.scanned_back_to() {
+        let (position, thread, message) = match self.scanned_back_to() {
             // A scan that found no hit after an earlier copy went back
-            // that far: it stops there (where the process's first thread
-            // lived already), as an interrupted reverse-continue stops
-            // in the past.
+            // that far: it stops there, in the process's first thread
+            // (alive already), as an interrupted reverse-continue stops in
+            // the past.
             Some(earlier) if earlier != shown.position => (
                 earlier,
+                ThreadId {
+                    pid: thread.pid,
+                    tid: thread.pid,
+                },
                 "rewind: reverse execution interrupted; no stop gdb asked for lies between \
                  here and where it began.\n",
             ),
             _ => (
-                shown.position.clone(),
+                shown.position,
+                thread,
                 "rewind: the move was interrupted; back where it began.\n",
             ),
-        };
-        let thread = if position == shown.position {
-            thread
-        } else {
-            ThreadId {
-                pid: thread.pid,
-                tid: thread.pid,
-            }
         };
         self.message = Some(message.into());
         Err(self.travel(Plan::Travel(Seen {
@@ -168,15 +160,11 @@ impl Debugger {
     }
 
     /// Whether gdb's breakpoint (a hardware one if `hardware`) at `pc`
-    /// stops the thread `task` stands there with: no condition, or one of gdb's agent expressions for it
-    /// is true (or cannot be evaluated: gdb then sees the stop, rather
-    /// than the replay miss one).
+    /// stops the thread `task` stands there with: no condition, or one of
+    /// gdb's agent expressions for it is true (or cannot be evaluated: gdb
+    /// then sees the stop, rather than the replay miss one).
     pub(super) fn condition_holds(&self, task: &Task, hardware: bool, pc: u64) -> bool {
-        let Some(conditions) = self
-            .conditions
-            .get(&(hardware, pc))
-            .filter(|c| !c.is_empty())
-        else {
+        let Some(conditions) = self.conditions.get(&(hardware, pc)) else {
             return true;
         };
         let (Ok(regs), Ok(extended)) = (task.regs(), extended_state::read(task.tid)) else {
@@ -191,6 +179,17 @@ impl Debugger {
                 .ok()
                 .is_none_or(|value| value != 0)
         })
+    }
+
+    /// The stop gdb sees where `thread` arrives at an int3 at `pc`: one of
+    /// gdb's breakpoints whose condition holds, or none (the replay's own).
+    fn software_stop(&self, thread: ThreadId, task: &Task, pc: u64) -> Option<StopReason> {
+        (self.table.gdb_software_at(pc) && self.condition_holds(task, false, pc)).then_some(
+            StopReason::Breakpoint {
+                thread,
+                hardware: false,
+            },
+        )
     }
 
     /// Whether a debug register that triggered is a stop for gdb: one of
@@ -332,11 +331,7 @@ impl Debugger {
         regs.rip = at;
         task.set_regs(&regs)?;
         if debugged {
-            let reason = (self.table.gdb_software_at(at) && self.condition_holds(task, false, at))
-                .then_some(StopReason::Breakpoint {
-                    thread,
-                    hardware: false,
-                });
+            let reason = self.software_stop(thread, task, at);
             self.stop_for_gdb(&[Trigger::Arrival { thread, pc: at }], reason)?;
         }
         Ok(Outcome::Consumed)
