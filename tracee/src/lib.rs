@@ -96,24 +96,40 @@ pub fn signal_name(signal: i32) -> String {
 }
 
 /// Waits until a tracee we killed is gone, so that it leaves no zombie.
-/// A killed tracee may still report a PTRACE_EVENT_EXIT stop, or stand
-/// in one reported already; it is resumed until the kernel reports its
-/// death.
+/// Each of its threads may still report a PTRACE_EVENT_EXIT stop, or
+/// stand in one reported already (seen by a wait that the error
+/// interrupted, so no new report comes): every thread is resumed, and the
+/// other threads' deaths are waited for, until the kernel reports the
+/// process's. A leader with threads left dies only after them.
 pub fn reap(pid: Tid) {
-    // It may stand in a stop already reported (its exit stop, seen by a
-    // wait that the error interrupted): no new report would come.
-    let _ = ptrace::resume(pid, Resume::Continue, 0);
     loop {
+        let threads: Vec<Tid> = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map(|dir| {
+                dir.flatten()
+                    .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for &tid in &threads {
+            let _ = ptrace::resume(tid, Resume::Continue, 0);
+        }
+        for &tid in threads.iter().filter(|&&tid| tid != pid) {
+            let mut status = 0;
+            // SAFETY: waitpid writes one int.
+            unsafe { libc::waitpid(tid, &mut status, libc::__WALL | libc::WNOHANG) };
+        }
         let mut status = 0;
         // SAFETY: waitpid writes one int.
-        let got = unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
+        let got = unsafe { libc::waitpid(pid, &mut status, libc::__WALL | libc::WNOHANG) };
         if got == -1 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
             continue;
         }
-        if got == -1 || libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+        if got == -1 || (got == pid && (libc::WIFEXITED(status) || libc::WIFSIGNALED(status))) {
             return;
         }
-        let _ = ptrace::resume(pid, Resume::Continue, 0);
+        if got == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 }
 
