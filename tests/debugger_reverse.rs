@@ -43,6 +43,7 @@ both_ways!(
     going_back_stops_at_an_exec_of_the_debugged_process,
     functions_called_from_gdb_run_in_a_copy_and_the_replay_goes_on,
     reverse_stepi_from_a_function_entry_lands_on_its_call,
+    stepping_back_out_of_a_long_computation,
     conditions_and_ignore_counts_going_back,
     conditions_are_evaluated_in_the_replay,
 );
@@ -605,6 +606,65 @@ fn reverse_stepi_from_a_function_entry_lands_on_its_call(server_args: &[&str]) {
         .unwrap_or_else(|| panic!("no instruction shown: {out}"));
     assert!(call.contains("call") && call.contains("<square>"), "{out}");
     assert!(out.contains("$1 = 1"), "{out}");
+}
+
+/// The instruction before the call of after() is compute's `ret`, some
+/// 20 million instructions after the last syscall: single-stepping there
+/// would take an hour. The step back counts the loop's passes instead and
+/// steps only the last few instructions; reverse-next then goes back over
+/// the whole call, and forward again reaches the same instants.
+fn stepping_back_out_of_a_long_computation(server_args: &[&str]) {
+    let served = serve_recording("rev-compute", "rev_compute", server_args);
+    let out = served.server.gdb(&[
+        "break *after",
+        "continue",
+        "reverse-stepi",
+        "x/i $pc",
+        "reverse-stepi",
+        "x/i $pc",
+        "print sink",
+        "reverse-stepi",
+        "x/i $pc",
+        "print $rax",
+        "stepi",
+        "stepi",
+        "x/i $pc",
+        "reverse-next",
+        "print sink",
+        "next",
+        "print sink",
+    ]);
+    let shown: Vec<&str> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with("=> "))
+        .collect();
+    assert_eq!(shown.len(), 4, "{out}");
+    assert!(
+        shown[0].contains("call") && shown[0].contains("<after>"),
+        "{out}"
+    );
+    assert!(
+        shown[1].contains("<compute+") && shown[1].contains("ret"),
+        "{out}"
+    );
+    // The instruction before it (the loop's last branch, or a frame's
+    // pop where the compiler keeps frame pointers).
+    assert!(
+        shown[2].contains("<compute+") && shown[2] != shown[1],
+        "{out}"
+    );
+    assert!(
+        shown[3].contains("call") && shown[3].contains("<after>"),
+        "{out}"
+    );
+    // The loop is done at its last instructions: sink holds the sum of
+    // 0 .. 2,999,999 and i (in rax) is 3,000,000.
+    assert!(out.contains("$1 = 4499998500000"), "{out}");
+    assert!(out.contains("$2 = 3000000"), "{out}");
+    // Back over the call to the line that makes it, before any pass.
+    assert!(out.contains("compute(3000000);"), "{out}");
+    assert!(out.contains("$3 = 0"), "{out}");
+    assert!(out.contains("$4 = 4499998500000"), "{out}");
 }
 
 /// gdb evaluates conditions and ignore counts itself, going back one hit

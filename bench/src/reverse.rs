@@ -42,6 +42,9 @@ break inside_long
 python timed("forward 5 s (continue)", "continue")
 python timed("reverse-stepi at a call in a long computation", "reverse-stepi")
 python timed("reverse-stepi again, before the call", "reverse-stepi")
+stepi
+python timed("reverse-next over the long computation", "reverse-next")
+info line *$pc
 "#;
 
 /// The threaded recording's move: a breakpoint about 100 ms back.

@@ -374,6 +374,13 @@ impl BreakpointTable {
         })
     }
 
+    /// Whether an instruction breakpoint (gdb's or the replay's) is armed
+    /// in `[start, end)`.
+    pub fn hardware_breakpoint_within(&self, start: u64, end: u64) -> bool {
+        self.armed_slots()
+            .any(|(_, h)| h.watch.is_none() && (start..end).contains(&h.addr))
+    }
+
     /// The slot that a DR6 value reports as triggered.
     pub fn triggered(&self, status: u64) -> Option<HardwareSlot> {
         self.armed_slots()

@@ -21,10 +21,13 @@ use crate::error::ReplayError;
 use travel::Mode;
 
 mod call_site;
+mod counting;
 mod diversion;
 mod monitor;
+mod step_back;
 mod stepping;
 mod travel;
+mod undo;
 
 /// What one debug-aware resume of a thread did.
 pub enum Outcome {
@@ -109,6 +112,11 @@ pub struct Debugger {
     past_history_start: bool,
     /// The followers' own breakpoints and watchpoints, now armed.
     internal: Vec<Trigger>,
+    /// An arrival counter in the tracee (counting.rs), while one is.
+    counter: Option<counting::ArmedCounter>,
+    /// The registers before a step back's latest single step, where
+    /// putting them back undoes it (undo.rs).
+    before_step: Option<undo::BeforeStep>,
     /// The recorded thread of each event replayed so far, by number
     /// (events are numbered from 1).
     event_threads: Vec<i32>,
@@ -179,6 +187,8 @@ impl Debugger {
             history_start: None,
             past_history_start: false,
             internal: Vec::new(),
+            counter: None,
+            before_step: None,
             event_threads: vec![0],
             replay_from: 0,
             copies: Vec::new(),
@@ -221,6 +231,7 @@ impl Debugger {
             && self.step != Some(thread)
             && self.step_done != Some(thread)
             && !self.internal.iter().any(|t| t.thread() == Some(thread))
+            && self.counter.is_none()
     }
 
     /// A stop of the machinery (stepping.rs): named and counted, and shown

@@ -55,6 +55,11 @@ impl<T> Copies<T> {
         self.since.elapsed() >= self.interval
     }
 
+    /// Whether a copy stands before `event`.
+    pub fn has(&self, event: u64) -> bool {
+        self.kept.contains_key(&event)
+    }
+
     /// A copy could not be made here: try again after an interval.
     pub fn declined(&mut self) {
         self.since = Instant::now();
@@ -94,13 +99,15 @@ impl<T> Copies<T> {
         more
     }
 
-    /// Drops the copy whose predecessor is nearest (never the latest), so
-    /// that those left spread over the whole recording.
+    /// Drops the copy whose predecessor is nearest (never the latest two:
+    /// a copy a step back asked for stands just after the latest the
+    /// replay made on its way), so that those left spread over the whole
+    /// recording.
     fn thin(&mut self) {
         let events: Vec<u64> = self.kept.keys().copied().collect();
         let closest = events
             .windows(2)
-            .take(events.len().saturating_sub(2))
+            .take(events.len().saturating_sub(3))
             .min_by_key(|pair| pair[1] - pair[0])
             .map(|pair| pair[1]);
         if let Some(event) = closest.or(events.first().copied()) {
@@ -242,12 +249,12 @@ mod tests {
     }
 
     #[test]
-    fn thinning_keeps_the_latest_and_spreads_the_rest() {
+    fn thinning_keeps_the_latest_two_and_spreads_the_rest() {
         let mut copies = Copies::new(Duration::ZERO);
         for event in 0..(MOST as u64) {
             copies.keep(event * 100, ());
         }
-        copies.keep((MOST as u64 - 2) * 100 + 50, ());
+        copies.keep((MOST as u64 - 3) * 100 + 50, ());
         assert_eq!(copies.len(), MOST);
         let latest = (MOST as u64 - 1) * 100;
         assert!(copies

@@ -121,7 +121,6 @@ impl Position {
     }
 
     /// The instant `times` occurrences of `trigger` after this one.
-    #[cfg(test)]
     pub fn then_times(&self, trigger: Trigger, times: u64) -> Position {
         let mut next = self.clone();
         if times > 0 {
@@ -259,12 +258,26 @@ impl Follower {
         self.goal.marks.get(self.link).map(|m| m.trigger)
     }
 
+    /// The trigger wanted now, with the occurrences of it the current
+    /// mark still needs.
+    pub fn remaining(&self) -> Option<(Trigger, u64)> {
+        let trigger = self.wanted()?;
+        Some((trigger, self.goal.marks[self.link].times - self.seen))
+    }
+
     /// The replay met `trigger`.
+    #[cfg(test)]
     pub fn observe(&mut self, trigger: &Trigger) -> Progress {
+        self.observe_times(trigger, 1)
+    }
+
+    /// The replay met `trigger` `times` times in a row (an arrival
+    /// counter's trap), at most as often as the current mark still needs.
+    pub fn observe_times(&mut self, trigger: &Trigger, times: u64) -> Progress {
         if self.wanted().as_ref() != Some(trigger) {
             return Progress::Waiting;
         }
-        self.seen += 1;
+        self.seen += times;
         if self.seen < self.goal.marks[self.link].times {
             return Progress::Waiting;
         }
@@ -280,9 +293,15 @@ impl Follower {
 
     /// The replay met all of `triggers` at one instant: one instant is one
     /// mark, so at most one of them counts.
+    #[cfg(test)]
     pub fn observe_any(&mut self, triggers: &[Trigger]) -> Progress {
+        self.observe_any_times(triggers, 1)
+    }
+
+    /// `observe_any` for the first trigger met `times` times in a row.
+    pub fn observe_any_times(&mut self, triggers: &[Trigger], times: u64) -> Progress {
         match triggers.iter().find(|t| self.wanted().as_ref() == Some(t)) {
-            Some(trigger) => self.observe(trigger),
+            Some(trigger) => self.observe_times(trigger, times),
             None => Progress::Waiting,
         }
     }
@@ -350,6 +369,23 @@ mod tests {
         assert_eq!(f.observe(&Trigger::Step { thread: T }), Progress::Reached);
         assert!(f.reached());
         assert_eq!(f.wanted(), None);
+    }
+
+    #[test]
+    fn a_counted_run_of_arrivals_passes_a_mark_at_once() {
+        let goal = Position::boundary(3)
+            .then_times(arrival(0x10), 40_000_000)
+            .then(arrival(0x20));
+        let mut f = Follower::new(goal);
+        f.boundary(3).unwrap();
+        assert_eq!(f.remaining(), Some((arrival(0x10), 40_000_000)));
+        assert_eq!(f.observe(&arrival(0x10)), Progress::Waiting);
+        assert_eq!(f.remaining(), Some((arrival(0x10), 39_999_999)));
+        assert_eq!(
+            f.observe_times(&arrival(0x10), 39_999_999),
+            Progress::Passed
+        );
+        assert_eq!(f.remaining(), Some((arrival(0x20), 1)));
     }
 
     #[test]

@@ -45,7 +45,8 @@ impl ReplaySession {
         }
         for item in self.reader.events_from(first_event)? {
             let (number, record) = item?;
-            if copies.due(number) {
+            let wanted = debugger.borrow().copy_wanted_before(number) && !copies.has(number);
+            if copies.due(number) || wanted {
                 let resumed = Resumed {
                     first_event: number,
                     started,

@@ -1,14 +1,21 @@
 //! The trampoline's machine code. Layout of its page:
 //!
 //! ```text
+//! zero     (a counter's) restore rcx; int3
 //! head     copy of the loop head before the point (falls into entry)
-//! entry    quick check of one register: on a match, go to `full`
+//! entry    quick check of one register: on a match, go to `full`; or a
+//!          counter's: decrement the count, to `zero` when it is 0
 //! body     copy of the code from the point on; jumps back to the point go
 //!          to entry, other jumps and the end go to the original code
 //! full     compare every register and memory word; int3 on a match
 //! mismatch restore rsp and flags, go to body
-//! data     saved rsp and rcx, expected values, the trampoline's stack
+//! data     saved rsp and rcx, expected values (a counter's count), the
+//!          trampoline's stack
 //! ```
+//!
+//! A counter's check uses only mov, lea and jrcxz (flags untouched), and
+//! its trap lies before the head so that a pass takes no jump of its own:
+//! a taken jump costs more than the count.
 //!
 //! It switches to a stack of its own inside the page, so that it writes
 //! nothing to the program's stack: the fingerprint hashes stack memory,
@@ -20,8 +27,10 @@ use super::region::{Piece, Region};
 
 /// Page offsets of the trampoline's data.
 const SAVED_RSP: usize = 0xe00;
-const SAVED_RCX: usize = 0xe08;
+pub(super) const SAVED_RCX: usize = 0xe08;
 const EXPECTED: usize = 0xe10;
+/// A counter's count, where a fingerprint's registers would be.
+pub(super) const COUNT: usize = EXPECTED;
 /// The fingerprint's memory words, after the 16 registers.
 const EXPECTED_MEMORY: usize = EXPECTED + 16 * 8;
 pub const MAX_MEMORY_WORDS: usize = 16;
@@ -41,6 +50,14 @@ pub struct Wanted<'a> {
     pub flags_dead: bool,
 }
 
+/// When a trampoline traps.
+pub enum Check<'a> {
+    /// Where the thread's state equals the recorded one.
+    Fingerprint(&'a Wanted<'a>),
+    /// At the pass that brings the count in its page to zero.
+    Count(u64),
+}
+
 /// Offsets in the assembled page that the replayer needs.
 pub struct Assembled {
     pub page: Vec<u8>,
@@ -53,6 +70,11 @@ pub struct Assembled {
     pub body: usize,
     /// (original address, page offset) of every copied instruction.
     pub copies: Vec<(u64, usize)>,
+    /// Where a counter's count is checked: a thread inside (after the
+    /// entry, before the body, or at the trap's restore) has rcx saved.
+    pub counting: std::ops::Range<usize>,
+    /// A counter's trap: its rcx restore.
+    pub zero: usize,
 }
 
 /// A jump destination not known until the code is complete.
@@ -82,6 +104,17 @@ struct Assembler {
 }
 
 impl Assembler {
+    /// An empty piece of code to be placed at `base`.
+    fn new(base: u64) -> Assembler {
+        Assembler {
+            base,
+            code: Vec::with_capacity(1024),
+            data_refs: Vec::new(),
+            jumps: Vec::new(),
+            labels: Vec::new(),
+        }
+    }
+
     fn bytes(&mut self, bytes: &[u8]) {
         self.code.extend_from_slice(bytes);
     }
@@ -168,25 +201,36 @@ pub fn assemble(
     point: u64,
     region: &Region,
     bytes_at: impl Fn(u64, usize) -> Option<Vec<u8>>,
-    wanted: &Wanted,
+    check: &Check,
 ) -> Option<Assembled> {
-    if wanted.memory.len() > MAX_MEMORY_WORDS {
-        return None;
+    if let Check::Fingerprint(wanted) = check {
+        if wanted.memory.len() > MAX_MEMORY_WORDS {
+            return None;
+        }
     }
-    let mut asm = Assembler {
-        base,
-        code: Vec::with_capacity(1024),
-        data_refs: Vec::new(),
-        jumps: Vec::new(),
-        labels: Vec::new(),
-    };
+    let mut asm = Assembler::new(base);
     let mut copies = Vec::new();
+    let zero = asm.code.len();
+    let mut trap_return = 0;
+    if let Check::Count(_) = check {
+        asm.data(&[0x48, 0x8b, 0x0d], SAVED_RCX); // mov rcx, [saved_rcx]
+        asm.bytes(&[0xcc]); // int3
+        trap_return = asm.code.len();
+        // Never run: a thread standing after the trap is told from one
+        // at the head's first instruction.
+        asm.bytes(&[0xcc]);
+    }
     for &(addr, insn) in &region.head {
         copies.push((addr, asm.code.len()));
         asm.moved(addr, &bytes_at(addr, insn.len)?, insn.rip_disp_offset)?;
     }
     asm.label(Label::Entry);
-    quick_check(&mut asm, wanted);
+    let check_start = asm.code.len();
+    match check {
+        Check::Fingerprint(wanted) => quick_check(&mut asm, wanted),
+        Check::Count(_) => count_check(&mut asm, zero)?,
+    }
+    let counting = check_start + 1..asm.code.len();
     asm.label(Label::Body);
     let mut pending = Vec::new();
     for piece in &region.body {
@@ -227,14 +271,16 @@ pub fn assemble(
             jump.1 = to;
         }
     }
-    asm.label(Label::Full);
-    full_check(&mut asm, wanted);
-    asm.bytes(&[0xcc]); // int3
-    let trap_return = asm.code.len();
-    asm.label(Label::Mismatch);
-    asm.bytes(&[0x9d]); // popfq
-    asm.data(&[0x48, 0x8b, 0x25], SAVED_RSP); // mov rsp, [saved_rsp]
-    asm.jump(&[0xe9], Target::Label(Label::Body));
+    if let Check::Fingerprint(wanted) = check {
+        asm.label(Label::Full);
+        full_check(&mut asm, wanted);
+        asm.bytes(&[0xcc]); // int3
+        trap_return = asm.code.len();
+        asm.label(Label::Mismatch);
+        asm.bytes(&[0x9d]); // popfq
+        asm.data(&[0x48, 0x8b, 0x25], SAVED_RSP); // mov rsp, [saved_rsp]
+        asm.jump(&[0xe9], Target::Label(Label::Body));
+    }
     if asm.code.len() > SAVED_RSP {
         return None;
     }
@@ -247,11 +293,16 @@ pub fn assemble(
     let (entry, body) = (find(Label::Entry)?, find(Label::Body)?);
     let mut page = asm.link()?;
     page.resize(EXPECTED, 0xcc);
-    for value in register_values(wanted.regs) {
-        page.extend_from_slice(&value.to_le_bytes());
-    }
-    for &(_, value) in wanted.memory {
-        page.extend_from_slice(&value.to_le_bytes());
+    match check {
+        Check::Fingerprint(wanted) => {
+            for value in register_values(wanted.regs) {
+                page.extend_from_slice(&value.to_le_bytes());
+            }
+            for &(_, value) in wanted.memory {
+                page.extend_from_slice(&value.to_le_bytes());
+            }
+        }
+        Check::Count(passes) => page.extend_from_slice(&passes.to_le_bytes()),
     }
     Some(Assembled {
         page,
@@ -259,7 +310,22 @@ pub fn assemble(
         trap_return,
         body,
         copies,
+        counting,
+        zero,
     })
+}
+
+/// A counter's check: the count goes down by one; at zero, to the trap
+/// at `zero` (before the head) with rcx still to restore.
+fn count_check(asm: &mut Assembler, zero: usize) -> Option<()> {
+    asm.data(&[0x48, 0x89, 0x0d], SAVED_RCX); // mov [saved_rcx], rcx
+    asm.data(&[0x48, 0x8b, 0x0d], COUNT); // mov rcx, [count]
+    asm.bytes(&[0x48, 0x8d, 0x49, 0xff]); // lea rcx, [rcx - 1]
+    asm.data(&[0x48, 0x89, 0x0d], COUNT); // mov [count], rcx
+    let back = i8::try_from(zero as i64 - (asm.code.len() as i64 + 2)).ok()?;
+    asm.bytes(&[0xe3, back as u8]); // jrcxz zero
+    asm.data(&[0x48, 0x8b, 0x0d], SAVED_RCX); // mov rcx, [saved_rcx]
+    Some(())
 }
 
 /// One register compared before anything else, so that most passes of a
@@ -347,6 +413,60 @@ mod tests {
     use crate::trampoline::region;
 
     #[test]
+    fn a_counter_counts_each_pass_of_the_loop_copy_and_traps_before_its_head() {
+        // The spin loop of the test below: add rax, 1 (head); mov edx,
+        // [rip+x] (the point); test edx, edx; je back to the head.
+        let point = 0x5555_5555_1224;
+        let mut code = vec![0x48, 0x83, 0xc0, 0x01];
+        code.extend_from_slice(&[
+            0x8b, 0x15, 0x22, 0x2e, 0, 0, 0x85, 0xd2, 0x74, 0xf2, 0x0f, 0x0b,
+        ]);
+        let head_start = point - 4;
+        let region = region::build(point, &code[4..], head_start, &code[..4]);
+        assert_eq!(region.head.len(), 1);
+        let bytes_at = |addr: u64, len: usize| {
+            let at = usize::try_from(addr - head_start).ok()?;
+            code.get(at..at + len).map(<[u8]>::to_vec)
+        };
+        let base = 0x5555_5556_0000;
+        let got = assemble(base, point, &region, bytes_at, &Check::Count(7)).expect("assembles");
+        // The trap comes first: restore rcx, int3.
+        assert_eq!(got.zero, 0);
+        assert_eq!(&got.page[..3], &[0x48, 0x8b, 0x0d]);
+        assert_eq!(got.page[got.trap_return - 1], 0xcc);
+        // The head's copy falls into the check, whose jrcxz goes back to
+        // the trap; the point's copy follows the check.
+        let &(_, head) = got
+            .copies
+            .iter()
+            .find(|&&(a, _)| a == head_start)
+            .expect("head");
+        assert_eq!(head + 4, got.entry);
+        assert!(head > got.trap_return);
+        let jrcxz = got.page[got.entry..got.body]
+            .iter()
+            .position(|&b| b == 0xe3)
+            .map(|at| got.entry + at)
+            .expect("a jrcxz");
+        let lands = (jrcxz as i64 + 2 + i64::from(got.page[jrcxz + 1] as i8)) as usize;
+        assert_eq!(lands, got.zero);
+        assert!(got.counting.contains(&jrcxz));
+        let &(_, body) = got
+            .copies
+            .iter()
+            .find(|&&(a, _)| a == point)
+            .expect("point");
+        assert_eq!(body, got.body);
+        // The loop's branch back leads to the head's copy, inside the page.
+        let je = body + 6 + 2;
+        assert_eq!(&got.page[je..je + 2], &[0x0f, 0x84]);
+        let rel = i32::from_le_bytes(got.page[je + 2..je + 6].try_into().expect("4 bytes"));
+        assert_eq!((je as i64 + 6 + i64::from(rel)) as usize, head);
+        // The count is where the check reads it.
+        assert_eq!(&got.page[COUNT..COUNT + 8], &7u64.to_le_bytes());
+    }
+
+    #[test]
     fn the_jump_out_of_the_copy_counts_as_the_instruction_it_leads_to() {
         // mov edx, [rip+x]; test edx, edx; je back; then a byte the
         // decoder refuses: the body leaves to the original code there.
@@ -368,7 +488,8 @@ mod tests {
             let at = usize::try_from(addr - point).ok()?;
             body.get(at..at + len).map(<[u8]>::to_vec)
         };
-        let code = assemble(base, point, &region, bytes_at, &wanted).expect("assembles");
+        let code = assemble(base, point, &region, bytes_at, &Check::Fingerprint(&wanted))
+            .expect("assembles");
         let &(_, offset) = code
             .copies
             .iter()

@@ -9,7 +9,10 @@
 //! stack.
 
 mod code;
+mod counter;
 mod region;
+
+pub use counter::Counter;
 
 use trace_format::Registers;
 use tracee::maps;
@@ -20,7 +23,7 @@ use tracee::{
 
 use crate::error::ReplayError;
 use crate::point::REPLAY_SLOT;
-use code::{register_values, Wanted};
+use code::{register_values, Check, Wanted};
 
 const PAGE: u64 = 4096;
 /// jmp rel32 reaches ±2 GiB; stay well inside.
@@ -53,6 +56,52 @@ pub struct Trampoline {
 /// Interior instructions a span may have: one debug register each, the
 /// replay's own slot excluded.
 pub const MAX_INTERIOR: usize = 3;
+
+/// The bytes at `addr` in the tracee, if all `len` can be read.
+fn bytes_in(task: &Task, addr: u64, len: usize) -> Option<Vec<u8>> {
+    let mut bytes = vec![0u8; len];
+    (task.read_partial(RemoteAddr(addr), &mut bytes) == len).then_some(bytes)
+}
+
+/// Maps the trampoline `code` at `page` and puts a jump to its entry at
+/// `point`: false if the page was taken meanwhile.
+fn put_in(task: &Task, page: u64, point: u64, code: &code::Assembled) -> Result<bool, ReplayError> {
+    let mapped = remote::syscall(
+        task,
+        "mmap of a trampoline",
+        libc::SYS_mmap,
+        [
+            page,
+            PAGE,
+            (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) as u64,
+            (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE) as u64,
+            u64::MAX,
+            0,
+        ],
+    )?;
+    if mapped != page {
+        return Ok(false);
+    }
+    task.write_bytes(RemoteAddr(page), &code.page)?;
+    let jump = ((page + code.entry as u64) as i64 - (point + x86::JUMP_LEN as u64) as i64) as i32;
+    let mut patch = vec![0xe9];
+    patch.extend_from_slice(&jump.to_le_bytes());
+    task.write_bytes(RemoteAddr(point), &patch)?;
+    Ok(true)
+}
+
+/// Puts the `original` bytes back at `point` and unmaps the trampoline's
+/// `page`.
+fn take_out(task: &Task, page: u64, point: u64, original: &[u8]) -> Result<(), ReplayError> {
+    task.write_bytes(RemoteAddr(point), original)?;
+    remote::syscall(
+        task,
+        "munmap of a trampoline",
+        libc::SYS_munmap,
+        [page, PAGE, 0, 0, 0, 0],
+    )?;
+    Ok(())
+}
 
 /// A free page within jump range of `point`.
 fn free_page_near(task: &Task, point: u64) -> Result<Option<u64>, ReplayError> {
@@ -114,40 +163,21 @@ impl Trampoline {
         let Some(page) = free_page_near(task, point)? else {
             return Ok(None);
         };
-        let bytes_at = |addr: u64, len: usize| {
-            let mut bytes = vec![0u8; len];
-            (task.read_partial(RemoteAddr(addr), &mut bytes) == len).then_some(bytes)
-        };
+        let bytes_at = |addr: u64, len: usize| bytes_in(task, addr, len);
         let wanted = Wanted {
             regs,
             memory,
             quick,
             flags_dead,
         };
-        let Some(code) = code::assemble(page, point, &region, bytes_at, &wanted) else {
+        let Some(code) =
+            code::assemble(page, point, &region, bytes_at, &Check::Fingerprint(&wanted))
+        else {
             return Ok(None);
         };
-        let mapped = remote::syscall(
-            task,
-            "mmap of a trampoline",
-            libc::SYS_mmap,
-            [
-                page,
-                PAGE,
-                (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) as u64,
-                (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE) as u64,
-                u64::MAX,
-                0,
-            ],
-        )?;
-        if mapped != page {
+        if !put_in(task, page, point, &code)? {
             return Ok(None);
         }
-        task.write_bytes(RemoteAddr(page), &code.page)?;
-        let jump = ((page + code.entry as u64) as i64 - (point + 5) as i64) as i32;
-        let mut patch = vec![0xe9];
-        patch.extend_from_slice(&jump.to_le_bytes());
-        task.write_bytes(RemoteAddr(point), &patch)?;
         original.truncate(5);
         Ok(Some(Trampoline {
             point,
@@ -213,14 +243,7 @@ impl Trampoline {
 
     /// Restores the instruction and unmaps the trampoline.
     pub fn remove(self, task: &Task) -> Result<(), ReplayError> {
-        task.write_bytes(RemoteAddr(self.point), &self.original)?;
-        remote::syscall(
-            task,
-            "munmap of a trampoline",
-            libc::SYS_munmap,
-            [self.page, PAGE, 0, 0, 0, 0],
-        )?;
-        Ok(())
+        take_out(task, self.page, self.point, &self.original)
     }
 }
 

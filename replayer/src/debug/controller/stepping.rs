@@ -225,9 +225,12 @@ impl Debugger {
         if over_breakpoint {
             self.table.disarm_software(task, rip)?;
         }
-        let mut code = [0u8; 2];
-        let at_syscall =
-            task.read_bytes(RemoteAddr(rip), &mut code).is_ok() && code == SYSCALL_INSTRUCTION;
+        let mut code = [0u8; 16];
+        let got = task.read_partial(RemoteAddr(rip), &mut code);
+        let at_syscall = code[..got].starts_with(&SYSCALL_INSTRUCTION);
+        if stepping {
+            self.before_step(thread, task, &task.regs()?, &code[..got]);
+        }
         let stop = if at_syscall {
             // A syscall instruction is the replay's to run: the step ends
             // with the syscall, and gdb hears of it when the thread runs
@@ -305,6 +308,9 @@ impl Debugger {
         stop: Stop,
         debugged: bool,
     ) -> Result<Outcome, ReplayError> {
+        if let Some(outcome) = self.counter_trap(task)? {
+            return Ok(outcome);
+        }
         let status = debugregs::status(task.tid)?;
         if let Some(slot) = self.table.triggered(status) {
             if debugged {
@@ -333,6 +339,7 @@ impl Debugger {
         if debugged {
             let reason = self.software_stop(thread, task, at);
             self.stop_for_gdb(&[Trigger::Arrival { thread, pc: at }], reason)?;
+            self.count_rest(thread, task, at)?;
         }
         Ok(Outcome::Consumed)
     }

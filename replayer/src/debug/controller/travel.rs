@@ -5,8 +5,9 @@
 //! gdb would have seen (scan, for reverse-continue), or to the current
 //! instant stepping one thread (step back, for reverse-stepi).
 
-use gdb_remote::{StopReason, ThreadId};
+use gdb_remote::StopReason;
 
+use super::step_back::{StepBack, VIA_STEPS};
 use super::Debugger;
 use crate::debug::plan::{History, Plan, Seen};
 use crate::debug::position::{BoundaryStop, Follower, Position, Progress, Trigger};
@@ -25,27 +26,6 @@ pub(crate) enum Mode {
     StepBack(Box<StepBack>),
 }
 
-pub(crate) struct StepBack {
-    window: Follower,
-    goal: Follower,
-    thread: ThreadId,
-    reason: Option<StopReason>,
-    /// The window is reached: every resume of the thread is a step.
-    stepping: bool,
-    /// Where stepping began, and the instants after its latest two steps.
-    start: Option<Position>,
-    latest: Option<Position>,
-    previous: Option<Position>,
-    /// The call site the thread is stepped from (see `Plan::StepBack`),
-    /// and the steps left before it runs freely again.
-    via: Option<u64>,
-    steps_left: u32,
-}
-
-/// How far from its call site a step back looks for the instant: the
-/// call, a PLT stub's two instructions, and a prologue.
-const VIA_STEPS: u32 = 16;
-
 impl Mode {
     fn new(plan: Plan) -> Mode {
         match plan {
@@ -63,19 +43,29 @@ impl Mode {
                 window,
                 reason,
                 via,
-            } => Mode::StepBack(Box::new(StepBack {
-                window: Follower::new(window),
-                goal: Follower::new(to),
-                thread,
-                reason,
-                stepping: false,
-                start: None,
-                latest: None,
-                previous: None,
-                via,
-                steps_left: 0,
-            })),
+            } => Mode::StepBack(Box::new(StepBack::new(to, thread, window, reason, via))),
         }
+    }
+
+    /// The fewest occurrences of `trigger` a follower waiting for it
+    /// still needs: a counter can count that many for all of them.
+    pub(super) fn fewest_remaining(&self, trigger: &Trigger) -> Option<u64> {
+        let followers = match self {
+            Mode::Live => Vec::new(),
+            Mode::Travel { follower, .. } | Mode::Scan { follower, .. } => vec![follower],
+            Mode::StepBack(back) => {
+                if back.stepping || back.call_site_wanted().as_ref() == Some(trigger) {
+                    return None;
+                }
+                vec![&back.window, &back.goal]
+            }
+        };
+        followers
+            .into_iter()
+            .filter_map(Follower::remaining)
+            .filter(|(wanted, _)| wanted == trigger)
+            .map(|(_, times)| times)
+            .min()
     }
 
     /// The triggers the replay must stop at for the followers.
@@ -92,27 +82,6 @@ impl Mode {
                 .chain(back.goal.wanted())
                 .chain(back.call_site_wanted())
                 .collect(),
-        }
-    }
-}
-
-impl StepBack {
-    /// The arrival at the call site to stop at: once the window is
-    /// reached, while the thread runs freely.
-    fn call_site_wanted(&self) -> Option<Trigger> {
-        let pc = self.via?;
-        (self.window.reached() && !self.stepping).then_some(Trigger::Arrival {
-            thread: self.thread,
-            pc,
-        })
-    }
-
-    /// The window is reached: stepping begins, from the call site if
-    /// there is one.
-    fn window_reached(&mut self, trail: Option<Position>) {
-        if self.via.is_none() {
-            self.stepping = true;
-            self.start = trail;
         }
     }
 }
@@ -200,6 +169,8 @@ impl Debugger {
         self.trampoline_running = false;
         self.deferred_stop = None;
         self.internal.clear();
+        self.counter = None;
+        self.before_step = None;
         self.trail = Some(Position::boundary(0));
         self.event = 0;
         self.past_history_start = false;
@@ -298,6 +269,24 @@ impl Debugger {
         }
     }
 
+    /// Whether this replay wants a copy at the boundary before `event`:
+    /// a step back's, before the event before its window's. Step backs
+    /// come in runs (reverse-next is many, and each replays two or three
+    /// times), and the next ones then start there, not up to an interval
+    /// earlier. A scan would gain nothing: the next reverse-continue
+    /// looks before that copy first.
+    pub fn copy_wanted_before(&self, event: u64) -> bool {
+        match &self.mode {
+            Mode::StepBack(back) => event + 1 == back.window.goal().event,
+            _ => false,
+        }
+    }
+
+    /// Whether a step back single-steps its thread now.
+    pub(super) fn stepping_back(&self) -> bool {
+        matches!(&self.mode, Mode::StepBack(back) if back.stepping)
+    }
+
     /// Whether the replay follows a name (nothing is shown to gdb).
     pub fn following(&self) -> bool {
         !matches!(self.mode, Mode::Live)
@@ -315,6 +304,15 @@ impl Debugger {
 
     /// The replay is between events, before `event`.
     pub fn boundary(&mut self, event: u64) -> Result<(), ReplayError> {
+        // A counter lives inside one event: only its thread runs there.
+        self.end_counting()?;
+        self.drop_counter()?;
+        if let Mode::StepBack(back) = &mut self.mode {
+            if back.stepping {
+                back.refine_from = Some(Position::boundary(event));
+                back.landings.clear();
+            }
+        }
         self.event = event;
         self.trail = Some(Position::boundary(event));
         if self.table.has_waiting() {
@@ -347,12 +345,26 @@ impl Debugger {
         triggers: &[Trigger],
         reason: Option<StopReason>,
     ) -> Result<(), ReplayError> {
+        self.stop_here_times(triggers, reason, 1)
+    }
+
+    /// `stop_here` for `times` occurrences in a row of the first trigger
+    /// (a counter's trap).
+    pub(super) fn stop_here_times(
+        &mut self,
+        triggers: &[Trigger],
+        reason: Option<StopReason>,
+        times: u64,
+    ) -> Result<(), ReplayError> {
         let Some(&name) = triggers.first() else {
             return Ok(());
         };
         if reason.is_some() || name.always_named() {
+            // The passes counted lie before this mark.
+            self.end_counting()?;
+            self.name_counted_so_far()?;
             if let Some(trail) = &mut self.trail {
-                trail.push(name, 1);
+                trail.push(name, times);
             }
         }
         let thread = name
@@ -372,9 +384,9 @@ impl Debugger {
                     None => Ok(()),
                 }
             }
-            Mode::Travel { follower, .. } => follower.observe_any(triggers),
+            Mode::Travel { follower, .. } => follower.observe_any_times(triggers, times),
             Mode::Scan { follower, hits } => {
-                let progress = follower.observe_any(triggers);
+                let progress = follower.observe_any_times(triggers, times);
                 let noted = match (&reason, &self.trail) {
                     (Some(reason), Some(trail)) if self.past_history_start => is_hit(&name, reason)
                         .then(|| Seen {
@@ -388,12 +400,35 @@ impl Debugger {
                 }
                 progress
             }
-            Mode::StepBack(_) => return self.step_back_stop(triggers, reason.is_some()),
+            Mode::StepBack(_) => return self.step_back_stop(triggers, reason.is_some(), times),
         };
         self.advanced(progress, false)
     }
 
-    fn step_back_stop(&mut self, triggers: &[Trigger], shown: bool) -> Result<(), ReplayError> {
+    /// A stepping step back that has counted passes by an instruction
+    /// until a mark: made again from the latest of them.
+    fn end_counting(&mut self) -> Result<(), ReplayError> {
+        let counting = matches!(&self.mode, Mode::StepBack(back) if back.counting.is_some());
+        if !counting {
+            return Ok(());
+        }
+        let counted = self.drop_counter()?.unwrap_or(0);
+        let plan = match &self.mode {
+            Mode::StepBack(back) => back.refined(counted),
+            _ => None,
+        };
+        match plan {
+            Some(plan) => Err(self.travel(plan)),
+            None => Err(lost(self.event)),
+        }
+    }
+
+    fn step_back_stop(
+        &mut self,
+        triggers: &[Trigger],
+        shown: bool,
+        times: u64,
+    ) -> Result<(), ReplayError> {
         let rip = triggers
             .first()
             .and_then(Trigger::thread)
@@ -424,6 +459,7 @@ impl Debugger {
             back.steps_left = back.steps_left.saturating_sub(1);
         }
         if completed {
+            back.last_was_step = matches!(name, Trigger::Step { .. });
             back.previous = back.latest.replace(self.trail.clone().unwrap_or_else(|| {
                 // Unreachable: stepping begins only at a named instant.
                 Position::boundary(self.event)
@@ -431,6 +467,7 @@ impl Debugger {
             // While stepping, the thread's arrivals are where its steps
             // land, not traps.
             if let Some(pc) = rip {
+                back.landed(pc);
                 seen.insert(
                     0,
                     Trigger::Arrival {
@@ -440,10 +477,12 @@ impl Debugger {
                 );
             }
         }
-        if !back.window.reached() && back.window.observe_any(&seen) == Progress::Reached {
+        if !back.window.reached()
+            && back.window.observe_any_times(&seen, times) == Progress::Reached
+        {
             back.window_reached(self.trail.clone());
         }
-        let progress = back.goal.observe_any(&seen);
+        let progress = back.goal.observe_any_times(&seen, times);
         if progress != Progress::Reached
             && back.via.is_some()
             && back.stepping
@@ -451,6 +490,15 @@ impl Debugger {
         {
             // Not the way the thread came: run to the call site again.
             back.stepping = false;
+        }
+        let count_at = rip.filter(|&pc| progress != Progress::Reached && back.counting_due(pc));
+        if let Some(pc) = count_at {
+            let thread = back.thread;
+            if self.start_counting(thread, pc)? {
+                if let Mode::StepBack(back) = &mut self.mode {
+                    back.counting_from(pc);
+                }
+            }
         }
         self.advanced(progress, completed)
     }
@@ -508,6 +556,9 @@ impl Debugger {
             }
         }
         for new in &wanted {
+            if self.counted_mark() == Some(*new) {
+                continue;
+            }
             match *new {
                 Trigger::Arrival { pc, .. } => self
                     .table
@@ -532,6 +583,12 @@ impl Debugger {
     }
 
     fn disarm_one(&mut self, memory: &tracee::Task, threads: &[tracee::Tid], trigger: Trigger) {
+        if self.counted_mark() == Some(trigger) {
+            // A counter the replay cannot take out leaves its jump in the
+            // program: the follower loses its way and says so.
+            let _ = self.drop_counter();
+            return;
+        }
         match trigger {
             Trigger::Arrival { pc, .. } => self.table.remove_internal_software(memory, pc),
             Trigger::Watch {
@@ -542,6 +599,7 @@ impl Debugger {
     }
 
     fn disarm_internal(&mut self) {
+        let _ = self.drop_counter();
         let armed = std::mem::take(&mut self.internal);
         if let Ok((memory, threads)) = self.memory_and_threads() {
             for trigger in armed {
@@ -557,9 +615,7 @@ impl Debugger {
             Mode::Travel { follower, stop } => {
                 self.trail = Some(follower.goal().clone());
                 self.step = None;
-                if let Some(memo) = self.scan_memo.as_mut().filter(|m| m.shown.is_none()) {
-                    memo.shown = Some(follower.goal().clone());
-                }
+                self.shown_travelled_to(follower.goal());
                 self.park(stop)
             }
             Mode::Scan { mut hits, .. } => {
@@ -609,14 +665,22 @@ impl Debugger {
                     back.latest
                 };
                 let thread = back.thread;
+                let reason = back.reason.clone().unwrap_or(StopReason::Signal {
+                    thread,
+                    signo: libc::SIGTRAP,
+                });
+                let undone = completed_now
+                    && back.last_was_step
+                    && before.is_some()
+                    && self.undo_last_step(thread)?;
                 match before {
-                    Some(position) => Err(self.travel(Plan::Travel(Seen {
-                        position,
-                        reason: back.reason.unwrap_or(StopReason::Signal {
-                            thread,
-                            signo: libc::SIGTRAP,
-                        }),
-                    }))),
+                    Some(position) if undone => {
+                        self.step = None;
+                        self.shown_travelled_to(&position);
+                        self.trail = Some(position);
+                        self.park(reason)
+                    }
+                    Some(position) => Err(self.travel(Plan::Travel(Seen { position, reason }))),
                     None => {
                         // The thread ran nothing since the window began:
                         // look further back.
@@ -629,6 +693,14 @@ impl Debugger {
                     }
                 }
             }
+        }
+    }
+
+    /// A move ends at `position`: where a watchpoint's hit a scan found
+    /// is shown, if it was not named before.
+    fn shown_travelled_to(&mut self, position: &Position) {
+        if let Some(memo) = self.scan_memo.as_mut().filter(|m| m.shown.is_none()) {
+            memo.shown = Some(position.clone());
         }
     }
 

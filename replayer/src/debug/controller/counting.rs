@@ -1,0 +1,205 @@
+//! Arrivals counted inside the tracee (`trampoline::Counter`) instead of
+//! by a ptrace stop each (ARCHITECTURE.md "Reverse execution"): a
+//! follower passes a mark of millions of arrivals at one address at once,
+//! and a step back that would single-step too long learns how often its
+//! thread came by an instruction.
+
+use gdb_remote::ThreadId;
+use tracee::{Task, Tid};
+
+use super::{thread_of, Debugger, Outcome};
+use crate::debug::position::Trigger;
+use crate::error::ReplayError;
+use crate::trampoline::Counter;
+
+/// Fewer arrivals than this are counted by an int3 each: cheaper than
+/// mapping a counter.
+const FEWEST_COUNTED: u64 = 8;
+
+pub(crate) struct ArmedCounter {
+    counter: Counter,
+    tid: Tid,
+    purpose: Purpose,
+    /// Arrivals already named (before another stop named meanwhile).
+    reported: u64,
+}
+
+enum Purpose {
+    /// A follower's mark: the counter traps at the arrival that passes it.
+    Mark { trigger: Trigger, times: u64 },
+    /// A step back counts the thread's passes (travel.rs).
+    Count,
+}
+
+impl Debugger {
+    /// The thread's task, if a counter may go in now: none is in, and no
+    /// point trampoline runs.
+    fn counter_task(&self, thread: ThreadId) -> Option<Task> {
+        let free = self.counter.is_none() && !self.trampoline_running;
+        let tid = thread_of(&self.threads, thread).ok().filter(|_| free)?;
+        Task::new(tid).ok()
+    }
+
+    /// A counter at `pc` that traps at the `arrivals`-th pass, if the code
+    /// it copies holds no breakpoint of gdb's or the replay's: the copy
+    /// would run instead of them.
+    fn install_counter(
+        &self,
+        task: &Task,
+        pc: u64,
+        arrivals: u64,
+    ) -> Result<Option<Counter>, ReplayError> {
+        let table = &self.table;
+        Counter::install(task, pc, arrivals, |start, end| {
+            !table.software_within(start, end) && !table.hardware_breakpoint_within(start, end)
+        })
+    }
+
+    /// `thread` arrived at `pc`, where the replay's int3 stopped it for
+    /// the followers: if their marks need many more arrivals there, a
+    /// counter counts them (up to the fewest any needs) instead of the
+    /// int3. It goes in now, at a
+    /// trap, where the thread can run the counter's mmap (at the boundary
+    /// where the mark's event begins, it may stand in a syscall stop).
+    pub(super) fn count_rest(
+        &mut self,
+        thread: ThreadId,
+        task: &Task,
+        pc: u64,
+    ) -> Result<(), ReplayError> {
+        let trigger = Trigger::Arrival { thread, pc };
+        let Some(times) = self.mode.fewest_remaining(&trigger) else {
+            return Ok(());
+        };
+        if times < FEWEST_COUNTED
+            || !self.internal.contains(&trigger)
+            || self.table.gdb_software_at(pc)
+        {
+            return Ok(());
+        }
+        let Ok((memory, _)) = self.memory_and_threads() else {
+            return Ok(());
+        };
+        self.table.remove_internal_software(&memory, pc);
+        let installed = match self.counter_task(thread) {
+            // The thread stands at `pc`: its pass through the jump is
+            // the arrival just counted.
+            Some(_) => self.install_counter(task, pc, times + 1)?,
+            None => None,
+        };
+        match installed {
+            Some(counter) => {
+                self.counter = Some(ArmedCounter {
+                    counter,
+                    tid: task.tid,
+                    purpose: Purpose::Mark { trigger, times },
+                    reported: 0,
+                });
+                Ok(())
+            }
+            None => self
+                .table
+                .insert_internal_software(&memory, pc)
+                .map_err(ReplayError::from),
+        }
+    }
+
+    /// The mark a counter counts now, if one does.
+    pub(super) fn counted_mark(&self) -> Option<Trigger> {
+        match self.counter.as_ref()?.purpose {
+            Purpose::Mark { trigger, .. } => Some(trigger),
+            Purpose::Count => None,
+        }
+    }
+
+    /// Starts counting the passes of `thread`, which stands at `pc`, by
+    /// the instruction there: whether a counter could go in.
+    pub(super) fn start_counting(
+        &mut self,
+        thread: ThreadId,
+        pc: u64,
+    ) -> Result<bool, ReplayError> {
+        let Some(task) = self.counter_task(thread) else {
+            return Ok(false);
+        };
+        let Some(counter) = self.install_counter(&task, pc, u64::MAX)? else {
+            return Ok(false);
+        };
+        self.counter = Some(ArmedCounter {
+            counter,
+            tid: task.tid,
+            purpose: Purpose::Count,
+            reported: 0,
+        });
+        Ok(true)
+    }
+
+    /// Takes the counter out of the tracee: the passes it counted, if it
+    /// was counting for a step back.
+    pub(super) fn drop_counter(&mut self) -> Result<Option<u64>, ReplayError> {
+        let Some(armed) = self.counter.take() else {
+            return Ok(None);
+        };
+        let task = Task::new(armed.tid)?;
+        // Unread, the count is taken as none: a step back then steps
+        // from an earlier instant, which is still before its goal.
+        let counted = match armed.purpose {
+            Purpose::Count => Some(armed.counter.arrivals(&task).unwrap_or(0)),
+            Purpose::Mark { .. } => None,
+        };
+        // A thread that cannot be written to any more has exited (an
+        // exit ends the event); one that still runs with the jump in its
+        // code diverges at its next event, where verification says so.
+        let _ = armed.counter.remove(&task, &task);
+        Ok(counted)
+    }
+
+    /// A SIGTRAP of `task`: the counter's, at the arrival that passes its
+    /// mark? Then the thread is put at the instruction and the mark's
+    /// arrivals are counted at once.
+    pub(super) fn counter_trap(&mut self, task: &Task) -> Result<Option<Outcome>, ReplayError> {
+        let ours = self.counter.as_ref().is_some_and(|armed| {
+            armed.tid == task.tid
+                && matches!(armed.purpose, Purpose::Mark { .. })
+                && task
+                    .regs()
+                    .is_ok_and(|regs| regs.rip == armed.counter.trap_return)
+        });
+        if !ours {
+            return Ok(None);
+        }
+        let Some(armed) = self.counter.take() else {
+            return Ok(None);
+        };
+        let Purpose::Mark { trigger, times } = armed.purpose else {
+            return Ok(None);
+        };
+        armed.counter.remove(task, task)?;
+        // Counted: not one of the int3s `arm_wanted` takes out.
+        self.internal.retain(|armed| *armed != trigger);
+        self.stop_here_times(&[trigger], None, times - armed.reported)?;
+        Ok(Some(Outcome::Consumed))
+    }
+
+    /// Another stop is named while a counter counts a follower's mark (a
+    /// watchpoint fires, gdb's breakpoint is hit): the arrivals counted
+    /// so far come before it, in the name and for the followers, as an
+    /// int3 would have named each.
+    pub(super) fn name_counted_so_far(&mut self) -> Result<(), ReplayError> {
+        let Some(armed) = &mut self.counter else {
+            return Ok(());
+        };
+        let Purpose::Mark { trigger, .. } = armed.purpose else {
+            return Ok(());
+        };
+        let task = Task::new(armed.tid)?;
+        // The counter's first pass is the arrival its int3 counted.
+        let arrived = armed.counter.arrivals(&task)?.saturating_sub(1);
+        let new = arrived.saturating_sub(armed.reported);
+        if new == 0 {
+            return Ok(());
+        }
+        armed.reported += new;
+        self.stop_here_times(&[trigger], None, new)
+    }
+}
