@@ -3,6 +3,8 @@
 
 mod support;
 
+use std::os::unix::process::CommandExt;
+
 use support::*;
 
 fn check(name: &str, args: &[&str]) -> String {
@@ -369,7 +371,10 @@ fn madvise_mlock_and_madv_free() {
 
 #[test]
 fn group_stops_of_threaded_processes() {
-    let out = check("group_stop", &[]);
+    let program = compile("group_stop", &[]);
+    let traces = Traces::new("group_stop");
+    let record = traces.record_job(&program, &[]);
+    let out = text(&replays_as_recorded(&traces, &program, record).stdout);
     assert!(
         out.contains("SIGSTOP: waited 1 stopped 1 by that signal"),
         "{out}"
@@ -386,11 +391,13 @@ fn group_stops_under_chaos_scheduling() {
     let program = compile("group_stop", &[]);
     for seed in ["1", "6144543924142312723", "12285468616594618126"] {
         let traces = Traces::new("group-stop-chaos");
+        // A group of its own, as `record_job` says.
         let record = traces
             .command()
             .args(["record", "--chaos-seed", seed])
             .arg(&program)
             .stdin(std::process::Stdio::null())
+            .process_group(0)
             .output()
             .expect("record");
         assert_eq!(record.status.code(), Some(0), "{}", text(&record.stderr));

@@ -112,6 +112,24 @@ impl Traces {
             .expect("run rewind record")
     }
 
+    /// `record` in a process group of its own, led by rewind, whose
+    /// parent (the test) is in the same session: a job-control stop
+    /// (SIGTSTP) then stops the program as it does under a shell. Where
+    /// the tests run as a background job of a shell that has exited,
+    /// their own group is orphaned, and the kernel discards SIGTSTP there
+    /// (natively too).
+    pub fn record_job(&self, program: &Path, args: &[&str]) -> Output {
+        use std::os::unix::process::CommandExt;
+        self.command()
+            .arg("record")
+            .arg(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .process_group(0)
+            .output()
+            .expect("run rewind record")
+    }
+
     /// `rewind replay -a` of the latest trace.
     pub fn replay(&self) -> Output {
         self.command()
@@ -145,7 +163,12 @@ pub fn program_stderr(record: &Output) -> String {
 /// stdout, stderr and the exit status with clean verification. Returns the
 /// recording's output.
 pub fn record_and_replay(traces: &Traces, program: &Path, args: &[&str]) -> Output {
-    let record = traces.record(program, args);
+    replays_as_recorded(traces, program, traces.record(program, args))
+}
+
+/// Checks that the latest trace, whose recording gave `record`, replays
+/// with the same output and status; returns `record`.
+pub fn replays_as_recorded(traces: &Traces, program: &Path, record: Output) -> Output {
     let record_err = text(&record.stderr);
     assert!(
         record_err.contains("rewind: trace saved to "),
