@@ -44,6 +44,7 @@ both_ways!(
     functions_called_from_gdb_run_in_a_copy_and_the_replay_goes_on,
     reverse_stepi_from_a_function_entry_lands_on_its_call,
     stepping_back_out_of_a_long_computation,
+    stepping_back_from_a_crash_at_the_end_of_a_long_loop,
     conditions_and_ignore_counts_going_back,
     conditions_are_evaluated_in_the_replay,
 );
@@ -665,6 +666,29 @@ fn stepping_back_out_of_a_long_computation(server_args: &[&str]) {
     assert!(out.contains("compute(3000000);"), "{out}");
     assert!(out.contains("$3 = 0"), "{out}");
     assert!(out.contains("$4 = 4499998500000"), "{out}");
+}
+
+/// The step back from the fault counts the loop's passes, and the fault
+/// is taken where the counter runs its copy of the loop: the counter goes
+/// before the replay looks at the faulting thread.
+fn stepping_back_from_a_crash_at_the_end_of_a_long_loop(server_args: &[&str]) {
+    let served = serve_recording("rev-crash-loop", "rev_crash_loop", server_args);
+    let out = served.server.gdb(&[
+        "continue",
+        "reverse-stepi",
+        "print i",
+        "print sink",
+        "stepi",
+        "bt 1",
+    ]);
+    assert_eq!(
+        out.matches("Program received signal SIGSEGV").count(),
+        2,
+        "{out}"
+    );
+    assert!(out.contains("$1 = 2999999"), "{out}");
+    assert!(out.contains("$2 = 4499998500000"), "{out}");
+    assert!(out.contains("#0  0x") && out.contains("compute ("), "{out}");
 }
 
 /// gdb evaluates conditions and ignore counts itself, going back one hit

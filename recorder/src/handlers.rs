@@ -44,6 +44,8 @@ impl Session {
                 SyscallStopKind::Entry => self.on_syscall_entry(tid),
                 SyscallStopKind::Exit => self.on_syscall_exit(tid),
                 SyscallStopKind::Seccomp => self.resume_as_before(tid),
+                // Killed meanwhile: its exit is handled when it is reported.
+                SyscallStopKind::Left => Ok(()),
             },
             Stop::Signal(signal) => self.on_signal(tid, signal),
             Stop::Event(PtraceEvent::Exec, _) => self.on_exec_event(tid),

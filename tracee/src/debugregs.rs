@@ -113,6 +113,14 @@ pub fn clear_status(tid: Tid) -> Result<(), TraceeError> {
     poke_debugreg(tid, 6, 0)
 }
 
+/// The address `slot` of `tid` watches, if the slot is armed.
+pub fn armed_at(tid: Tid, slot: usize) -> Result<Option<u64>, TraceeError> {
+    if peek_debugreg(tid, 7)? & (0b11 << (slot * 2)) == 0 {
+        return Ok(None);
+    }
+    peek_debugreg(tid, slot).map(Some)
+}
+
 /// Sets an execution breakpoint at `addr` in debug register `slot`.
 pub fn set_exec_breakpoint(tid: Tid, slot: usize, addr: u64) -> Result<(), TraceeError> {
     set_slot(tid, slot, addr, DebugKind::Execute, 1)

@@ -12,6 +12,7 @@ use crate::Tid;
 pub(crate) const PTRACE_SYSEMU: c_uint = 31;
 pub(crate) const PTRACE_SYSEMU_SINGLESTEP: c_uint = 32;
 pub(crate) const PTRACE_GET_SYSCALL_INFO: c_uint = 0x420e;
+pub(crate) const PTRACE_SYSCALL_INFO_NONE: u8 = 0;
 pub(crate) const PTRACE_SYSCALL_INFO_ENTRY: u8 = 1;
 pub(crate) const PTRACE_SYSCALL_INFO_EXIT: u8 = 2;
 pub(crate) const PTRACE_SYSCALL_INFO_SECCOMP: u8 = 3;

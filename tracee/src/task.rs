@@ -21,6 +21,11 @@ pub enum SyscallStopKind {
     Entry,
     Exit,
     Seccomp,
+    /// Reported as a syscall stop, but the thread is in another stop now:
+    /// a SIGKILL (another thread's execve kills the rest) took it out of
+    /// the syscall stop before the tracer looked, and its exit stop is
+    /// reported next.
+    Left,
 }
 
 /// A thread under ptrace, stopped whenever the caller holds it.
@@ -138,10 +143,16 @@ impl Task {
 
     /// At a syscall stop: entry, exit, or seccomp.
     pub fn syscall_stop_kind(&self) -> Result<SyscallStopKind, TraceeError> {
-        match ptrace::syscall_info_op(self.tid)? {
+        let op = match ptrace::syscall_info_op(self.tid) {
+            // Not stopped at all: on its way to the exit stop.
+            Err(e) if e.is_gone() => return Ok(SyscallStopKind::Left),
+            other => other?,
+        };
+        match op {
             ptrace::PTRACE_SYSCALL_INFO_ENTRY => Ok(SyscallStopKind::Entry),
             ptrace::PTRACE_SYSCALL_INFO_EXIT => Ok(SyscallStopKind::Exit),
             ptrace::PTRACE_SYSCALL_INFO_SECCOMP => Ok(SyscallStopKind::Seccomp),
+            ptrace::PTRACE_SYSCALL_INFO_NONE => Ok(SyscallStopKind::Left),
             op => Err(TraceeError::UnexpectedStop {
                 tid: self.tid,
                 expected: "a syscall stop",

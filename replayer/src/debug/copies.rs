@@ -28,6 +28,8 @@ pub struct Copies<T> {
     measured: Option<Instant>,
     /// A copy failed and the user was told.
     warned: bool,
+    /// The copy taken last.
+    newest: Option<u64>,
 }
 
 impl<T> Copies<T> {
@@ -38,6 +40,7 @@ impl<T> Copies<T> {
             interval,
             measured: None,
             warned: false,
+            newest: None,
         }
     }
 
@@ -67,6 +70,7 @@ impl<T> Copies<T> {
 
     pub fn keep(&mut self, event: u64, copy: T) {
         self.kept.insert(event, copy);
+        self.newest = Some(event);
         self.since = Instant::now();
         while self.kept.len() > MOST {
             self.thin();
@@ -99,15 +103,18 @@ impl<T> Copies<T> {
         more
     }
 
-    /// Drops the copy whose predecessor is nearest (never the latest two:
-    /// a copy a step back asked for stands just after the latest the
-    /// replay made on its way), so that those left spread over the whole
-    /// recording.
+    /// Drops the copy whose predecessor is nearest (never the latest two,
+    /// nor the one taken last: a copy a step back asked for is where the
+    /// next moves start, and at the end of the history it stands just
+    /// after the latest the replay made on its way), so that those left
+    /// spread over the whole recording.
     fn thin(&mut self) {
         let events: Vec<u64> = self.kept.keys().copied().collect();
+        let newest = self.newest;
         let closest = events
             .windows(2)
             .take(events.len().saturating_sub(3))
+            .filter(|pair| Some(pair[1]) != newest)
             .min_by_key(|pair| pair[1] - pair[0])
             .map(|pair| pair[1]);
         if let Some(event) = closest.or(events.first().copied()) {
@@ -260,8 +267,11 @@ mod tests {
         assert!(copies
             .latest_before(latest + 1)
             .is_some_and(|(e, _)| e == latest));
-        // The one squeezed in beside its neighbour went.
-        let kept: Vec<u64> = copies.kept.keys().copied().collect();
-        assert!(kept.windows(2).all(|p| p[1] - p[0] == 100), "{kept:?}");
+        // The one squeezed in beside its neighbour stays while it is the
+        // one taken last; the next thinning takes it.
+        let squeezed = (MOST as u64 - 3) * 100 + 50;
+        assert!(copies.kept.contains_key(&squeezed));
+        copies.keep(MOST as u64 * 100, ());
+        assert!(!copies.kept.contains_key(&squeezed));
     }
 }

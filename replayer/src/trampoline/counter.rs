@@ -32,6 +32,8 @@ pub struct Counter {
     pub trap_return: u64,
     /// (original address, address in the page) of each copied instruction.
     copies: Vec<(u64, u64)>,
+    /// The original code the copy runs instead of.
+    covered: (u64, u64),
 }
 
 /// The original code a region's copy covers: from the loop head to the
@@ -98,7 +100,14 @@ impl Counter {
                 .iter()
                 .map(|&(original, offset)| (original, at(offset)))
                 .collect(),
+            covered: (start, end),
         }))
+    }
+
+    /// Whether the code the counter copies covers `addr`: a breakpoint
+    /// put there now would never be hit.
+    pub fn covers(&self, addr: u64) -> bool {
+        (self.covered.0..self.covered.1).contains(&addr)
     }
 
     /// The passes counted so far.
@@ -130,7 +139,11 @@ impl Counter {
     /// stands inside the counter, is moved to the same state in the
     /// original code.
     pub fn remove(self, task: &Task, thread: &Task) -> Result<(), ReplayError> {
-        let mut regs = thread.regs()?;
+        // A thread that has exited stands nowhere; the code is restored
+        // all the same.
+        let Ok(mut regs) = thread.regs() else {
+            return take_out(task, self.page, self.point, &self.original);
+        };
         if let Some((rip, counting)) = self.original_place(regs.rip) {
             if counting {
                 let mut saved = [0u8; 8];
@@ -162,7 +175,9 @@ mod tests {
             zero: 0x9000,
             trap_return: 0x9008,
             copies: vec![(0x0ff8, 0x9009), (0x1000, 0x9030), (0x1007, 0x9037)],
+            covered: (0x0ff8, 0x1010),
         };
+        assert!(counter.covers(0x1007) && !counter.covers(0x1010));
         assert_eq!(counter.original_place(0x1000), None);
         // After the trap: at the counted instruction, rcx restored.
         assert_eq!(counter.original_place(0x9008), Some((0x1000, false)));

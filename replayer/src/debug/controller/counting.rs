@@ -5,11 +5,12 @@
 //! thread came by an instruction.
 
 use gdb_remote::ThreadId;
-use tracee::{Task, Tid};
+use tracee::{debugregs, Task, Tid};
 
 use super::{thread_of, Debugger, Outcome};
 use crate::debug::position::Trigger;
 use crate::error::ReplayError;
+use crate::point::REPLAY_SLOT;
 use crate::trampoline::Counter;
 
 /// Fewer arrivals than this are counted by an int3 each: cheaper than
@@ -50,8 +51,13 @@ impl Debugger {
         arrivals: u64,
     ) -> Result<Option<Counter>, ReplayError> {
         let table = &self.table;
+        // The replay's own breakpoint at an execution point (point.rs)
+        // is in a debug register the table does not hold.
+        let point = debugregs::armed_at(task.tid, REPLAY_SLOT)?;
         Counter::install(task, pc, arrivals, |start, end| {
-            !table.software_within(start, end) && !table.hardware_breakpoint_within(start, end)
+            !table.software_within(start, end)
+                && !table.hardware_breakpoint_within(start, end)
+                && !point.is_some_and(|at| (start..end).contains(&at))
         })
     }
 
@@ -140,9 +146,12 @@ impl Debugger {
         let Some(armed) = self.counter.take() else {
             return Ok(None);
         };
-        let task = Task::new(armed.tid)?;
-        // Unread, the count is taken as none: a step back then steps
+        // A thread gone (its exit ends the event) has nothing to take
+        // out. Unread, the count is taken as none: a step back then steps
         // from an earlier instant, which is still before its goal.
+        let Ok(task) = Task::new(armed.tid) else {
+            return Ok(matches!(armed.purpose, Purpose::Count).then_some(0));
+        };
         let counted = match armed.purpose {
             Purpose::Count => Some(armed.counter.arrivals(&task).unwrap_or(0)),
             Purpose::Mark { .. } => None,
@@ -179,6 +188,32 @@ impl Debugger {
         self.internal.retain(|armed| *armed != trigger);
         self.stop_here_times(&[trigger], None, times - armed.reported)?;
         Ok(Some(Outcome::Consumed))
+    }
+
+    /// The thread is to be single-stepped, or stopped where the replay
+    /// looks at its registers (a fault in the copied loop, a syscall, an
+    /// execution point): no counter may run on or hold it in its page.
+    /// A follower's arrivals counted so far are named, and a step back's
+    /// count ends it.
+    pub(super) fn counter_out(&mut self) -> Result<(), ReplayError> {
+        if self.counter.is_none() {
+            return Ok(());
+        }
+        self.end_counting()?;
+        self.name_counted_so_far()?;
+        self.drop_counter().map(drop)
+    }
+
+    pub(super) fn counter_active(&self) -> bool {
+        self.counter.is_some()
+    }
+
+    /// Whether a breakpoint at `addr` would lie in the code the counter
+    /// copies, where it would never be hit.
+    pub(super) fn counter_covers(&self, addr: u64) -> bool {
+        self.counter
+            .as_ref()
+            .is_some_and(|armed| armed.counter.covers(addr))
     }
 
     /// Another stop is named while a counter counts a follower's mark (a

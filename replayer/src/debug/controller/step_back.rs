@@ -134,7 +134,7 @@ impl StepBack {
                 thread: self.thread,
                 pc,
             },
-            landed + counted.saturating_sub(1),
+            landed.saturating_add(counted.saturating_sub(1)),
         );
         Some(Plan::StepBack {
             to: self.goal.goal().clone(),

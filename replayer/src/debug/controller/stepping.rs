@@ -90,6 +90,25 @@ impl Debugger {
             watched && interrupt.load(Ordering::SeqCst)
         })?;
         self.ran(thread);
+        let outcome = self.classify(thread, task, stop, debugged, following, watched);
+        if matches!(outcome, Ok(Outcome::Stop(_))) {
+            // The replay looks at the thread now (a fault, a syscall, an
+            // execution point): it must stand in the program's own code.
+            self.counter_out()?;
+        }
+        outcome
+    }
+
+    /// What a stop of a thread resumed freely is.
+    fn classify(
+        &mut self,
+        thread: ThreadId,
+        task: &Task,
+        stop: Stop,
+        debugged: bool,
+        following: bool,
+        watched: bool,
+    ) -> Result<Outcome, ReplayError> {
         match stop {
             Stop::Event(PtraceEvent::Stop, _)
                 if following && watched && self.interrupt.load(Ordering::SeqCst) =>
@@ -222,6 +241,14 @@ impl Debugger {
         stepping: bool,
         over_breakpoint: bool,
     ) -> Result<Outcome, ReplayError> {
+        // A step runs the program's own code, never a counter's copy
+        // (taking the counter out may move the thread there).
+        let rip = if stepping && self.counter_active() {
+            self.counter_out()?;
+            task.regs()?.rip
+        } else {
+            rip
+        };
         if over_breakpoint {
             self.table.disarm_software(task, rip)?;
         }
@@ -229,7 +256,11 @@ impl Debugger {
         let got = task.read_partial(RemoteAddr(rip), &mut code);
         let at_syscall = code[..got].starts_with(&SYSCALL_INSTRUCTION);
         if stepping {
-            self.before_step(thread, task, &task.regs()?, &code[..got]);
+            // A step given a signal enters its handler: not undone.
+            self.before_step = None;
+            if signal == 0 {
+                self.before_step(thread, task, &task.regs()?, &code[..got]);
+            }
         }
         let stop = if at_syscall {
             // A syscall instruction is the replay's to run: the step ends

@@ -407,7 +407,7 @@ impl Debugger {
 
     /// A stepping step back that has counted passes by an instruction
     /// until a mark: made again from the latest of them.
-    fn end_counting(&mut self) -> Result<(), ReplayError> {
+    pub(super) fn end_counting(&mut self) -> Result<(), ReplayError> {
         let counting = matches!(&self.mode, Mode::StepBack(back) if back.counting.is_some());
         if !counting {
             return Ok(());
@@ -494,6 +494,9 @@ impl Debugger {
         let count_at = rip.filter(|&pc| progress != Progress::Reached && back.counting_due(pc));
         if let Some(pc) = count_at {
             let thread = back.thread;
+            // The goal's breakpoints for its next mark go in first: the
+            // counter's copy must not cover them.
+            self.arm_wanted()?;
             if self.start_counting(thread, pc)? {
                 if let Mode::StepBack(back) = &mut self.mode {
                     back.counting_from(pc);
@@ -558,6 +561,10 @@ impl Debugger {
         for new in &wanted {
             if self.counted_mark() == Some(*new) {
                 continue;
+            }
+            if matches!(*new, Trigger::Arrival { pc, .. } if self.counter_covers(pc)) {
+                // Its int3 would lie in code the counter runs a copy of.
+                self.counter_out()?;
             }
             match *new {
                 Trigger::Arrival { pc, .. } => self

@@ -20,6 +20,28 @@ pub(crate) struct BeforeStep {
     regs: Registers,
     /// A call's: the stack word it overwrites, and its address.
     pushed_over: Option<(u64, [u8; 8])>,
+    /// A call or a return: it moves a shadow stack's pointer too.
+    calls_or_returns: bool,
+}
+
+/// Whether the thread has a CET shadow stack (the kernel says so in
+/// /proc since 6.6): its pointer is not among the registers put back.
+fn shadow_stack_enabled(tid: tracee::Tid) -> bool {
+    std::fs::read_to_string(format!("/proc/{tid}/status")).is_ok_and(|status| {
+        status
+            .lines()
+            .any(|l| l.starts_with("x86_Thread_features:") && l.contains("shstk"))
+    })
+}
+
+/// A return (ret, ret imm16), after the prefixes a branch may have.
+fn is_return(bytes: &[u8]) -> bool {
+    let start = bytes
+        .iter()
+        .take(2)
+        .take_while(|&&b| matches!(b, 0xf2 | 0xf3))
+        .count();
+    matches!(bytes.get(start), Some(0xc3 | 0xc2))
 }
 
 /// What the instruction at the start of `bytes` writes besides registers
@@ -90,6 +112,7 @@ impl Debugger {
         self.before_step = Some(BeforeStep {
             thread,
             regs: *regs,
+            calls_or_returns: pushed_over.is_some() || is_return(code),
             pushed_over,
         });
     }
@@ -103,6 +126,9 @@ impl Debugger {
         let Ok(tid) = super::thread_of(&self.threads, thread) else {
             return Ok(false);
         };
+        if before.calls_or_returns && shadow_stack_enabled(tid) {
+            return Ok(false);
+        }
         let task = Task::new(tid)?;
         if let Some((at, word)) = before.pushed_over {
             task.write_bytes(RemoteAddr(at), &word)?;
@@ -140,5 +166,6 @@ mod tests {
         assert!(!writes_registers_only(&[0x48, 0x89, 0x07]));
         assert!(!writes_registers_only(&[0x0f, 0x05]));
         assert!(!writes_registers_only(&[]));
+        assert!(is_return(&[0xc3]) && is_return(&[0xf2, 0xc3]) && !is_return(&[0xe9, 0, 0, 0, 0]));
     }
 }
