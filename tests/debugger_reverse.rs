@@ -45,6 +45,7 @@ both_ways!(
     reverse_stepi_from_a_function_entry_lands_on_its_call,
     stepping_back_out_of_a_long_computation,
     stepping_back_from_a_crash_at_the_end_of_a_long_loop,
+    memory_a_fork_leaves_out_means_no_copies,
     conditions_and_ignore_counts_going_back,
     conditions_are_evaluated_in_the_replay,
 );
@@ -689,6 +690,47 @@ fn stepping_back_from_a_crash_at_the_end_of_a_long_loop(server_args: &[&str]) {
     assert!(out.contains("$1 = 2999999"), "{out}");
     assert!(out.contains("$2 = 4499998500000"), "{out}");
     assert!(out.contains("#0  0x") && out.contains("compute ("), "{out}");
+}
+
+/// A copy of a process with MADV_DONTFORK memory would lack that memory:
+/// none is taken after the madvise, even with a copy due at every event,
+/// and moves back replay from an earlier copy or the start instead.
+fn memory_a_fork_leaves_out_means_no_copies(server_args: &[&str]) {
+    let served = serve_recording("rev-dontfork", "rev_dontfork", server_args);
+    let out = served.server.gdb(&[
+        "break mark",
+        "continue",
+        "monitor when",
+        "delete",
+        "break mark if round == 40",
+        "continue",
+        "delete",
+        "break mark",
+        "reverse-continue",
+        "print round",
+        "print (int)kept[0]",
+        "reverse-stepi",
+        "reverse-continue",
+        "print round",
+        "monitor copies",
+    ]);
+    assert!(out.contains("$1 = 39"), "{out}");
+    assert!(out.contains("$2 = 39"), "{out}");
+    assert!(out.contains("$3 = 38"), "{out}");
+    // The first mark comes after the madvise, before the next event.
+    let first: u64 = field(&out, "event:").parse().expect("an event number");
+    let copies: Vec<u64> = out
+        .lines()
+        .find_map(|l| l.split_once("before events "))
+        .map(|(_, rest)| {
+            let listed = rest.split(';').next().unwrap_or_default();
+            listed
+                .split(", ")
+                .map(|n| n.trim().parse().expect("an event number"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(copies.iter().all(|&at| at < first), "{copies:?} {out}");
 }
 
 /// gdb evaluates conditions and ignore counts itself, going back one hit
