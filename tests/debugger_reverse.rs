@@ -45,6 +45,7 @@ both_ways!(
     reverse_stepi_from_a_function_entry_lands_on_its_call,
     stepping_back_out_of_a_long_computation,
     stepping_back_from_a_crash_at_the_end_of_a_long_loop,
+    stepping_back_out_of_a_long_computation_in_a_thread,
     memory_a_fork_leaves_out_means_no_copies,
     conditions_and_ignore_counts_going_back,
     conditions_are_evaluated_in_the_replay,
@@ -667,6 +668,43 @@ fn stepping_back_out_of_a_long_computation(server_args: &[&str]) {
     assert!(out.contains("compute(3000000);"), "{out}");
     assert!(out.contains("$3 = 0"), "{out}");
     assert!(out.contains("$4 = 4499998500000"), "{out}");
+}
+
+/// The same in a second thread, while the first waits in pthread_join.
+fn stepping_back_out_of_a_long_computation_in_a_thread(server_args: &[&str]) {
+    let served = serve_recording("rev-compute-threads", "rev_compute_threads", server_args);
+    let out = served.server.gdb(&[
+        "break *after",
+        "continue",
+        "reverse-stepi",
+        "reverse-stepi",
+        "x/i $pc",
+        "print sink",
+        "info threads",
+        "continue",
+        "continue",
+        "continue",
+    ]);
+    let shown: Vec<&str> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with("=> "))
+        .collect();
+    assert_eq!(shown.len(), 1, "{out}");
+    assert!(
+        shown[0].contains("<compute+") && shown[0].contains("ret"),
+        "{out}"
+    );
+    assert!(out.contains("$1 = 4499998500000"), "{out}");
+    // Forward again: the breakpoint in the second thread, the SIGKILL
+    // stop before the last thread exits, then the exit.
+    assert_eq!(
+        out.matches("Thread 2 \"rev_compute_thr\" hit Breakpoint 1, ")
+            .count(),
+        2,
+        "{out}"
+    );
+    assert!(out.contains("received signal SIGKILL"), "{out}");
+    assert!(out.contains("exited normally"), "{out}");
 }
 
 /// The step back from the fault counts the loop's passes, and the fault
