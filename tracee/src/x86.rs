@@ -84,8 +84,6 @@ fn two_byte(op: u8) -> Option<(bool, Imm)> {
     })
 }
 
-/// Decodes the instruction at the start of `bytes` (at least 15 bytes
-/// should be given). Returns None for anything it does not accept.
 /// Bytes a jump to a trampoline takes (jmp rel32).
 pub const JUMP_LEN: usize = 5;
 
@@ -108,6 +106,8 @@ pub fn span_len(span: &[(usize, Instruction)]) -> usize {
     span.last().map_or(0, |(at, insn)| at + insn.len)
 }
 
+/// Decodes the instruction at the start of `bytes` (at least 15 bytes
+/// should be given). Returns None for anything it does not accept.
 pub fn decode(bytes: &[u8]) -> Option<Instruction> {
     let mut at = 0;
     let mut operand_size_16 = false;
