@@ -46,6 +46,7 @@ both_ways!(
     stepping_back_out_of_a_long_computation,
     stepping_back_from_a_crash_at_the_end_of_a_long_loop,
     stepping_back_out_of_a_long_computation_in_a_thread,
+    stepping_back_out_of_a_loop_of_short_instructions,
     memory_a_fork_leaves_out_means_no_copies,
     conditions_and_ignore_counts_going_back,
     conditions_are_evaluated_in_the_replay,
@@ -668,6 +669,39 @@ fn stepping_back_out_of_a_long_computation(server_args: &[&str]) {
     assert!(out.contains("compute(3000000);"), "{out}");
     assert!(out.contains("$3 = 0"), "{out}");
     assert!(out.contains("$4 = 4499998500000"), "{out}");
+}
+
+/// The loop's instructions are all shorter than the counter's jump.
+fn stepping_back_out_of_a_loop_of_short_instructions(server_args: &[&str]) {
+    let served = serve_recording("rev-compute-short", "rev_compute_short", server_args);
+    // reverse-stepi until the thread stands in compute: its `ret`.
+    let back_into_compute = "python import gdb; lo = int(gdb.parse_and_eval('(long)&compute')); \
+         next((n for n in range(40) if gdb.execute('reverse-stepi') or \
+         lo <= int(gdb.parse_and_eval('$pc')) < lo + 64), None)";
+    let out = served.server.gdb(&[
+        "break *after",
+        "continue",
+        back_into_compute,
+        "x/i $pc",
+        "print $rax",
+        "stepi",
+        "print $pc > (long)&main && $pc < (long)&main + 200",
+        "continue",
+    ]);
+    let expected = (0..3_000_000i64).fold(0i64, |s, i| s.wrapping_add(i ^ (s >> 3)));
+    let shown: Vec<&str> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with("=> "))
+        .collect();
+    assert_eq!(shown.len(), 1, "{out}");
+    assert!(
+        shown[0].contains("<compute+") && shown[0].contains("ret"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("$1 = {expected}")), "{out}");
+    // Forward again: back in main, and on to the breakpoint.
+    assert!(out.contains("$2 = 1"), "{out}");
+    assert_eq!(out.matches("Breakpoint 1, ").count(), 2, "{out}");
 }
 
 /// The same in a second thread, while the first waits in pthread_join.

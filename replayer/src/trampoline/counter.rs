@@ -10,11 +10,11 @@
 //! holds no breakpoint of anyone's: the caller checks the bytes it covers.
 //! Only the thread being followed runs while a counter exists.
 
-use tracee::{x86, RemoteAddr, Task, TraceeError};
+use tracee::{debugregs, x86, RemoteAddr, Task, TraceeError};
 
 use super::code::{self, Check};
 use super::region::{self, Piece, Region};
-use super::{bytes_in, free_page_near, put_in, take_out, PAGE};
+use super::{bytes_in, free_page_near, put_in, take_out, MAX_INTERIOR, PAGE};
 use crate::error::ReplayError;
 
 /// A counter at an instruction.
@@ -34,6 +34,17 @@ pub struct Counter {
     copies: Vec<(u64, u64)>,
     /// The original code the copy runs instead of.
     covered: (u64, u64),
+    /// (original, copy) of the covered instructions after the first,
+    /// each watched by the debug register of its index.
+    interior: Vec<(u64, u64)>,
+    /// The thread whose debug registers guard them.
+    tid: tracee::Tid,
+}
+
+fn clear_guards(tid: tracee::Tid, count: usize) {
+    for slot in 0..count {
+        let _ = debugregs::clear_slot(tid, slot);
+    }
 }
 
 /// The original code a region's copy covers: from the loop head to the
@@ -59,17 +70,26 @@ impl Counter {
     /// `clear(start, end)` says the code the copy covers is not free of
     /// breakpoints, or no page is near enough. `task` is a stopped thread
     /// of the process, where a syscall can be injected.
+    ///
+    /// Where the instruction is shorter, the jump covers it and up to
+    /// three after it, if `guards` allows: a branch into the middle of
+    /// the jump would run garbage, so each covered instruction after the
+    /// first is watched by a debug register (0, 1, 2) of `task`, and a
+    /// thread stopped there is sent to its copy (`guarded`).
     pub fn install(
         task: &Task,
         point: u64,
         arrivals: u64,
         clear: impl Fn(u64, u64) -> bool,
+        guards: bool,
     ) -> Result<Option<Counter>, ReplayError> {
-        let mut bytes = [0u8; 16];
+        let mut bytes = [0u8; 32];
         let got = task.read_partial(RemoteAddr(point), &mut bytes);
-        if x86::decode(&bytes[..got]).is_none_or(|i| i.len < x86::JUMP_LEN) {
+        let Some(span) = x86::patchable_span(&bytes[..got])
+            .filter(|span| span.len() <= MAX_INTERIOR + 1 && (guards || span.len() == 1))
+        else {
             return Ok(None);
-        }
+        };
         let region = region::region_at(task, point);
         let (start, end) = covered(point, &region);
         if !clear(start, end) {
@@ -83,10 +103,32 @@ impl Counter {
         else {
             return Ok(None);
         };
-        if !put_in(task, page, point, &code)? {
+        let at = |offset: usize| page + offset as u64;
+        let copies: Vec<(u64, u64)> = code
+            .copies
+            .iter()
+            .map(|&(original, offset)| (original, at(offset)))
+            .collect();
+        let interior: Vec<(u64, u64)> = span
+            .iter()
+            .skip(1)
+            .filter_map(|&(offset, _)| {
+                let original = point + offset as u64;
+                copies.iter().find(|&&(o, _)| o == original).copied()
+            })
+            .collect();
+        if interior.len() + 1 != span.len() {
             return Ok(None);
         }
-        let at = |offset: usize| page + offset as u64;
+        // The guards go in before the jump: nothing may run into its
+        // middle unwatched.
+        for (slot, &(original, _)) in interior.iter().enumerate() {
+            debugregs::set_exec_breakpoint(task.tid, slot, original)?;
+        }
+        if !put_in(task, page, point, &code)? {
+            clear_guards(task.tid, interior.len());
+            return Ok(None);
+        }
         Ok(Some(Counter {
             point,
             original: bytes[..x86::JUMP_LEN].to_vec(),
@@ -95,13 +137,27 @@ impl Counter {
             counting: at(code.counting.start)..at(code.counting.end),
             zero: at(code.zero),
             trap_return: at(code.trap_return),
-            copies: code
-                .copies
-                .iter()
-                .map(|&(original, offset)| (original, at(offset)))
-                .collect(),
+            copies,
+            interior,
+            tid: task.tid,
             covered: (start, end),
         }))
+    }
+
+    /// A debug-register stop with status `status` of a thread at `rip`:
+    /// if it is a guard's (a branch into the middle of the jump), the
+    /// copy of the instruction there, where the thread goes on.
+    pub fn guarded(&self, status: u64, rip: u64) -> Option<u64> {
+        self.interior
+            .iter()
+            .enumerate()
+            .find(|&(slot, &(original, _))| status & (1 << slot) != 0 && original == rip)
+            .map(|(_, &(_, copy))| copy)
+    }
+
+    /// Whether debug registers guard the jump.
+    pub fn guards(&self) -> bool {
+        !self.interior.is_empty()
     }
 
     /// Whether the code the counter copies covers `addr`: a breakpoint
@@ -139,6 +195,7 @@ impl Counter {
     /// stands inside the counter, is moved to the same state in the
     /// original code.
     pub fn remove(self, task: &Task, thread: &Task) -> Result<(), ReplayError> {
+        clear_guards(self.tid, self.interior.len());
         // A thread that has exited stands nowhere; the code is restored
         // all the same.
         let Ok(mut regs) = thread.regs() else {
@@ -176,7 +233,12 @@ mod tests {
             trap_return: 0x9008,
             copies: vec![(0x0ff8, 0x9009), (0x1000, 0x9030), (0x1007, 0x9037)],
             covered: (0x0ff8, 0x1010),
+            interior: vec![(0x1003, 0x9033)],
+            tid: 1,
         };
+        assert_eq!(counter.guarded(1, 0x1003), Some(0x9033));
+        assert_eq!(counter.guarded(2, 0x1003), None);
+        assert_eq!(counter.guarded(1, 0x1004), None);
         assert!(counter.covers(0x1007) && !counter.covers(0x1010));
         assert_eq!(counter.original_place(0x1000), None);
         // After the trap: at the counted instruction, rcx restored.

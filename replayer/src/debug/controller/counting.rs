@@ -54,11 +54,20 @@ impl Debugger {
         // The replay's own breakpoint at an execution point (point.rs)
         // is in a debug register the table does not hold.
         let point = debugregs::armed_at(task.tid, REPLAY_SLOT)?;
-        Counter::install(task, pc, arrivals, |start, end| {
-            !table.software_within(start, end)
-                && !table.hardware_breakpoint_within(start, end)
-                && !point.is_some_and(|at| (start..end).contains(&at))
-        })
+        // Guards for a jump over several instructions take debug
+        // registers 0-2: only while gdb and the followers use none.
+        let guards = !table.has_hardware() && point.is_none();
+        Counter::install(
+            task,
+            pc,
+            arrivals,
+            |start, end| {
+                !table.software_within(start, end)
+                    && !table.hardware_breakpoint_within(start, end)
+                    && !point.is_some_and(|at| (start..end).contains(&at))
+            },
+            guards,
+        )
     }
 
     /// `thread` arrived at `pc`, where the replay's int3 stopped it for
@@ -167,6 +176,18 @@ impl Debugger {
     /// mark? Then the thread is put at the instruction and the mark's
     /// arrivals are counted at once.
     pub(super) fn counter_trap(&mut self, task: &Task) -> Result<Option<Outcome>, ReplayError> {
+        if let Some(armed) = self.counter.as_ref().filter(|a| a.counter.guards()) {
+            // A branch into the middle of the counter's jump: on in the
+            // copy of the instruction it led to.
+            let status = debugregs::status(task.tid)?;
+            let mut regs = task.regs()?;
+            if let Some(copy) = armed.counter.guarded(status, regs.rip) {
+                regs.rip = copy;
+                task.set_regs(&regs)?;
+                debugregs::clear_status(task.tid)?;
+                return Ok(Some(Outcome::Consumed));
+            }
+        }
         let ours = self.counter.as_ref().is_some_and(|armed| {
             armed.tid == task.tid
                 && matches!(armed.purpose, Purpose::Mark { .. })
@@ -206,6 +227,12 @@ impl Debugger {
 
     pub(super) fn counter_active(&self) -> bool {
         self.counter.is_some()
+    }
+
+    /// Whether the counter's guards hold debug registers, which a
+    /// follower's watchpoint would need.
+    pub(super) fn counter_guards(&self) -> bool {
+        self.counter.as_ref().is_some_and(|a| a.counter.guards())
     }
 
     /// Whether a breakpoint at `addr` would lie in the code the counter

@@ -562,8 +562,14 @@ impl Debugger {
             if self.counted_mark() == Some(*new) {
                 continue;
             }
-            if matches!(*new, Trigger::Arrival { pc, .. } if self.counter_covers(pc)) {
+            let in_the_way = match *new {
                 // Its int3 would lie in code the counter runs a copy of.
+                Trigger::Arrival { pc, .. } => self.counter_covers(pc),
+                // It needs a debug register the counter's guards hold.
+                Trigger::Watch { .. } => self.counter_guards(),
+                _ => false,
+            };
+            if in_the_way {
                 self.counter_out()?;
             }
             match *new {
