@@ -52,6 +52,13 @@ both_ways!(
     conditions_are_evaluated_in_the_replay,
 );
 
+/// The lines of gdb's `x/i $pc` output, in order.
+fn instructions_shown(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter(|l| l.trim_start().starts_with("=> "))
+        .collect()
+}
+
 /// The source file as gdb names it.
 fn program_source(name: &str) -> String {
     format!("{}/tests/programs/{name}.c", env!("CARGO_MANIFEST_DIR"))
@@ -638,10 +645,7 @@ fn stepping_back_out_of_a_long_computation(server_args: &[&str]) {
         "next",
         "print sink",
     ]);
-    let shown: Vec<&str> = out
-        .lines()
-        .filter(|l| l.trim_start().starts_with("=> "))
-        .collect();
+    let shown = instructions_shown(&out);
     assert_eq!(shown.len(), 4, "{out}");
     assert!(
         shown[0].contains("call") && shown[0].contains("<after>"),
@@ -689,10 +693,7 @@ fn stepping_back_out_of_a_loop_of_short_instructions(server_args: &[&str]) {
         "continue",
     ]);
     let expected = (0..3_000_000i64).fold(0i64, |s, i| s.wrapping_add(i ^ (s >> 3)));
-    let shown: Vec<&str> = out
-        .lines()
-        .filter(|l| l.trim_start().starts_with("=> "))
-        .collect();
+    let shown = instructions_shown(&out);
     assert_eq!(shown.len(), 1, "{out}");
     assert!(
         shown[0].contains("<compute+") && shown[0].contains("ret"),
@@ -719,10 +720,7 @@ fn stepping_back_out_of_a_long_computation_in_a_thread(server_args: &[&str]) {
         "continue",
         "continue",
     ]);
-    let shown: Vec<&str> = out
-        .lines()
-        .filter(|l| l.trim_start().starts_with("=> "))
-        .collect();
+    let shown = instructions_shown(&out);
     assert_eq!(shown.len(), 1, "{out}");
     assert!(
         shown[0].contains("<compute+") && shown[0].contains("ret"),
