@@ -49,18 +49,15 @@ impl<T> Copies<T> {
         self.since = Instant::now();
     }
 
-    /// At the boundary before `event`: whether a copy is wanted here.
-    pub fn due(&mut self, event: u64) -> bool {
+    /// At the boundary before `event`: whether a copy is wanted here (an
+    /// interval has passed, or the replay `asks` for one), unless one
+    /// stands here already.
+    pub fn due(&mut self, event: u64, asks: bool) -> bool {
         if self.kept.contains_key(&event) {
             self.since = Instant::now();
             return false;
         }
-        self.since.elapsed() >= self.interval
-    }
-
-    /// Whether a copy stands before `event`.
-    pub fn has(&self, event: u64) -> bool {
-        self.kept.contains_key(&event)
+        asks || self.since.elapsed() >= self.interval
     }
 
     /// A copy could not be made here: try again after an interval.
@@ -224,12 +221,13 @@ mod tests {
     #[test]
     fn no_copy_is_due_where_one_stands_or_before_the_interval() {
         let mut copies: Copies<()> = Copies::new(Duration::from_secs(3600));
-        assert!(!copies.due(5));
+        assert!(!copies.due(5, false));
+        assert!(copies.due(5, true));
         let mut now = Copies::new(Duration::ZERO);
-        assert!(now.due(5));
+        assert!(now.due(5, false));
         now.keep(5, ());
-        assert!(!now.due(5));
-        assert!(now.due(6));
+        assert!(!now.due(5, false) && !now.due(5, true));
+        assert!(now.due(6, false));
     }
 
     #[test]

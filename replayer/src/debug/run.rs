@@ -45,8 +45,8 @@ impl ReplaySession {
         }
         for item in self.reader.events_from(first_event)? {
             let (number, record) = item?;
-            let wanted = debugger.borrow().copy_wanted_before(number) && !copies.has(number);
-            if copies.due(number) || wanted {
+            let asked = debugger.borrow().copy_wanted_before(number);
+            if copies.due(number, asked) {
                 let resumed = Resumed {
                     first_event: number,
                     started,

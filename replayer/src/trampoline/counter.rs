@@ -66,13 +66,13 @@ fn covered(point: u64, region: &Region) -> (u64, u64) {
 impl Counter {
     /// Puts a counter at the instruction at `point` that traps at the
     /// `arrivals`-th pass (never, for `u64::MAX`). None where the
-    /// instruction is shorter than the jump or cannot be moved, where
-    /// `clear(start, end)` says the code the copy covers is not free of
-    /// breakpoints, or no page is near enough. `task` is a stopped thread
-    /// of the process, where a syscall can be injected.
+    /// instructions the jump covers cannot be moved, where `clear(start,
+    /// end)` says the code the copy covers is not free of breakpoints, or
+    /// no page is near enough. `task` is a stopped thread of the process,
+    /// where a syscall can be injected.
     ///
-    /// Where the instruction is shorter, the jump covers it and up to
-    /// three after it, if `guards` allows: a branch into the middle of
+    /// Where the instruction is shorter than the jump, the jump covers it
+    /// and up to three after it, if `guards` allows (else None): a branch into the middle of
     /// the jump would run garbage, so each covered instruction after the
     /// first is watched by a debug register (0, 1, 2) of `task`, and a
     /// thread stopped there is sent to its copy (`guarded`).

@@ -172,15 +172,18 @@ impl Debugger {
         Ok(counted)
     }
 
-    /// A SIGTRAP of `task`: the counter's, at the arrival that passes its
-    /// mark? Then the thread is put at the instruction and the mark's
-    /// arrivals are counted at once.
+    /// A SIGTRAP of `task`: the counter's? A guard's (a branch into the
+    /// middle of the counter's jump) sends the thread on in the copy of
+    /// the instruction it led to. The trap at the arrival that passes a
+    /// mark puts the thread at the instruction and counts the mark's
+    /// arrivals at once.
     pub(super) fn counter_trap(&mut self, task: &Task) -> Result<Option<Outcome>, ReplayError> {
-        if let Some(armed) = self.counter.as_ref().filter(|a| a.counter.guards()) {
-            // A branch into the middle of the counter's jump: on in the
-            // copy of the instruction it led to.
+        let Some(armed) = self.counter.as_ref().filter(|a| a.tid == task.tid) else {
+            return Ok(None);
+        };
+        let mut regs = task.regs()?;
+        if armed.counter.guards() {
             let status = debugregs::status(task.tid)?;
-            let mut regs = task.regs()?;
             if let Some(copy) = armed.counter.guarded(status, regs.rip) {
                 regs.rip = copy;
                 task.set_regs(&regs)?;
@@ -188,20 +191,13 @@ impl Debugger {
                 return Ok(Some(Outcome::Consumed));
             }
         }
-        let ours = self.counter.as_ref().is_some_and(|armed| {
-            armed.tid == task.tid
-                && matches!(armed.purpose, Purpose::Mark { .. })
-                && task
-                    .regs()
-                    .is_ok_and(|regs| regs.rip == armed.counter.trap_return)
-        });
-        if !ours {
+        let Purpose::Mark { trigger, times } = armed.purpose else {
+            return Ok(None);
+        };
+        if regs.rip != armed.counter.trap_return {
             return Ok(None);
         }
         let Some(armed) = self.counter.take() else {
-            return Ok(None);
-        };
-        let Purpose::Mark { trigger, times } = armed.purpose else {
             return Ok(None);
         };
         armed.counter.remove(task, task)?;

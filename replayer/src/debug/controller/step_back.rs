@@ -192,21 +192,19 @@ mod tests {
 
     #[test]
     fn no_counting_while_the_goal_counts_steps_or_stands_there() {
+        // 1,000 steps landed at 0x100 on the way to `goal`.
+        let stepped = |goal: Position| {
+            let mut back = StepBack::new(goal, T, Position::boundary(3), None, None);
+            let _ = back.goal.boundary(3);
+            back.window_reached(Some(Position::boundary(3)));
+            for _ in 0..STEPS_BEFORE_COUNTING {
+                back.landed(0x100);
+            }
+            back
+        };
         let steps = Position::boundary(3).then_times(Trigger::Step { thread: T }, 5000);
-        let mut back = StepBack::new(steps, T, Position::boundary(3), None, None);
-        let _ = back.goal.boundary(3);
-        back.window_reached(Some(Position::boundary(3)));
-        for _ in 0..STEPS_BEFORE_COUNTING {
-            back.landed(0x100);
-        }
-        assert!(!back.counting_due(0x100));
+        assert!(!stepped(steps).counting_due(0x100));
         let at = Position::boundary(3).then(arrival(0x100));
-        let mut back = StepBack::new(at, T, Position::boundary(3), None, None);
-        let _ = back.goal.boundary(3);
-        back.window_reached(Some(Position::boundary(3)));
-        for _ in 0..STEPS_BEFORE_COUNTING {
-            back.landed(0x100);
-        }
-        assert!(!back.counting_due(0x100));
+        assert!(!stepped(at).counting_due(0x100));
     }
 }

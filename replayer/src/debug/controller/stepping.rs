@@ -256,11 +256,7 @@ impl Debugger {
         let got = task.read_partial(RemoteAddr(rip), &mut code);
         let at_syscall = code[..got].starts_with(&SYSCALL_INSTRUCTION);
         if stepping {
-            // A step given a signal enters its handler: not undone.
-            self.before_step = None;
-            if signal == 0 {
-                self.before_step(thread, task, &task.regs()?, &code[..got]);
-            }
+            self.before_step(thread, task, &code[..got], signal)?;
         }
         let stop = if at_syscall {
             // A syscall instruction is the replay's to run: the step ends

@@ -34,87 +34,86 @@ fn shadow_stack_enabled(tid: tracee::Tid) -> bool {
     })
 }
 
-/// A return (ret, ret imm16), after the prefixes a branch may have.
-fn is_return(bytes: &[u8]) -> bool {
-    let start = bytes
-        .iter()
-        .take(2)
-        .take_while(|&&b| matches!(b, 0xf2 | 0xf3))
-        .count();
-    matches!(bytes.get(start), Some(0xc3 | 0xc2))
+/// What an instruction writes besides the general registers (rip, rsp
+/// and the flags included), where undoing it is putting those back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Undoable {
+    /// Nothing else: a jump, nop, endbr64.
+    Jump,
+    /// Nothing else, but it moves a shadow stack's pointer.
+    Return,
+    /// The stack word below the stack pointer, and a shadow stack.
+    Call,
 }
 
-/// What the instruction at the start of `bytes` writes besides registers
-/// (rip, rsp and the flags included): nothing (`Some(false)`), the word
-/// below the stack pointer (`Some(true)`, a call), or more (None: memory,
-/// vector or x87 state, the kernel's).
-fn writes_beyond_registers(bytes: &[u8]) -> Option<bool> {
-    let call =
-        matches!(bytes, [0xe8, ..]) || matches!(bytes, [0xff, modrm, ..] if (modrm >> 3) & 7 == 2);
-    if call {
-        return Some(true);
-    }
-    writes_registers_only(bytes).then_some(false)
-}
-
-fn writes_registers_only(bytes: &[u8]) -> bool {
+/// How the instruction at the start of `bytes` can be undone; None when
+/// it writes memory, vector or x87 state, or the kernel's.
+fn undoable(bytes: &[u8]) -> Option<Undoable> {
     // endbr64, and the bnd / notrack prefixes of branches.
     if bytes.starts_with(&[0xf3, 0x0f, 0x1e, 0xfa]) {
-        return true;
+        return Some(Undoable::Jump);
+    }
+    match bytes {
+        [0xe8, ..] => return Some(Undoable::Call),
+        [0xff, modrm, ..] if (modrm >> 3) & 7 == 2 => return Some(Undoable::Call),
+        _ => {}
     }
     let start = bytes
         .iter()
         .take(2)
         .take_while(|&&b| matches!(b, 0xf2 | 0xf3 | 0x3e))
         .count();
-    let Some(rest) = bytes.get(start..) else {
-        return false;
-    };
+    let rest = bytes.get(start..)?;
     match rest {
         // ret, ret imm16
-        [0xc3, ..] | [0xc2, ..] => true,
+        [0xc3 | 0xc2, ..] => Some(Undoable::Return),
         // jmp through a register or memory (reads it only)
-        [0xff, modrm, ..] => (modrm >> 3) & 7 == 4,
-        [0x90, ..] => true,
-        _ => x86::decode_jump(rest).is_some(),
+        [0xff, modrm, ..] if (modrm >> 3) & 7 == 4 => Some(Undoable::Jump),
+        [0x90, ..] => Some(Undoable::Jump),
+        _ => x86::decode_jump(rest).map(|_| Undoable::Jump),
     }
 }
 
 impl Debugger {
     /// `thread` is about to be single-stepped for a step back over the
-    /// instruction `code` at its registers `regs`: kept if undoing it is
-    /// putting them back.
+    /// instruction `code`: its registers are kept if undoing the step is
+    /// putting them back. A step given a signal enters its handler, and is
+    /// not undone.
     pub(super) fn before_step(
         &mut self,
         thread: ThreadId,
         task: &Task,
-        regs: &Registers,
         code: &[u8],
-    ) {
+        signal: i32,
+    ) -> Result<(), ReplayError> {
         self.before_step = None;
-        if !self.stepping_back() {
-            return;
+        if !self.stepping_back() || signal != 0 {
+            return Ok(());
         }
-        let pushed_over = match writes_beyond_registers(code) {
-            None => return,
-            Some(false) => None,
-            Some(true) => {
+        let Some(kind) = undoable(code) else {
+            return Ok(());
+        };
+        let regs = task.regs()?;
+        let pushed_over = match kind {
+            Undoable::Call => {
                 // Unreadable (the stack grows into a page not mapped
                 // yet): the call's effect cannot be undone.
                 let at = regs.rsp.wrapping_sub(8);
                 let mut word = [0u8; 8];
                 if task.read_bytes(RemoteAddr(at), &mut word).is_err() {
-                    return;
+                    return Ok(());
                 }
                 Some((at, word))
             }
+            Undoable::Jump | Undoable::Return => None,
         };
         self.before_step = Some(BeforeStep {
             thread,
-            regs: *regs,
-            calls_or_returns: pushed_over.is_some() || is_return(code),
+            regs,
             pushed_over,
+            calls_or_returns: kind != Undoable::Jump,
         });
+        Ok(())
     }
 
     /// Puts `thread` back at the instant before its last single step, if
@@ -143,29 +142,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn jumps_and_returns_write_registers_only() {
-        assert!(writes_registers_only(&[0xc3]));
-        assert!(writes_registers_only(&[0xf3, 0xc3]));
-        assert!(writes_registers_only(&[0xc2, 0x08, 0x00]));
-        assert!(writes_registers_only(&[0x75, 0xf0]));
-        assert!(writes_registers_only(&[0x0f, 0x85, 1, 2, 3, 4]));
-        assert!(writes_registers_only(&[0xe9, 1, 2, 3, 4]));
-        assert!(writes_registers_only(&[0xf2, 0xe9, 1, 2, 3, 4]));
+    fn jumps_returns_and_calls_can_be_undone() {
+        use Undoable::*;
+        assert_eq!(undoable(&[0xc3]), Some(Return));
+        assert_eq!(undoable(&[0xf3, 0xc3]), Some(Return));
+        assert_eq!(undoable(&[0xf2, 0xc3]), Some(Return));
+        assert_eq!(undoable(&[0xc2, 0x08, 0x00]), Some(Return));
+        assert_eq!(undoable(&[0x75, 0xf0]), Some(Jump));
+        assert_eq!(undoable(&[0x0f, 0x85, 1, 2, 3, 4]), Some(Jump));
+        assert_eq!(undoable(&[0xe9, 1, 2, 3, 4]), Some(Jump));
+        assert_eq!(undoable(&[0xf2, 0xe9, 1, 2, 3, 4]), Some(Jump));
         // jmp *%rax, jmp *8(%rdi)
-        assert!(writes_registers_only(&[0xff, 0xe0]));
-        assert!(writes_registers_only(&[0xff, 0x67, 0x08]));
-        assert!(writes_registers_only(&[0xf3, 0x0f, 0x1e, 0xfa]));
+        assert_eq!(undoable(&[0xff, 0xe0]), Some(Jump));
+        assert_eq!(undoable(&[0xff, 0x67, 0x08]), Some(Jump));
+        assert_eq!(undoable(&[0xf3, 0x0f, 0x1e, 0xfa]), Some(Jump));
         // A call pushes its return address; push, a store, syscall
         // write more.
-        assert_eq!(writes_beyond_registers(&[0xe8, 1, 2, 3, 4]), Some(true));
-        assert_eq!(writes_beyond_registers(&[0xff, 0xd0]), Some(true));
-        assert_eq!(writes_beyond_registers(&[0xc3]), Some(false));
-        assert_eq!(writes_beyond_registers(&[0x55]), None);
-        assert!(!writes_registers_only(&[0xe8, 1, 2, 3, 4]));
-        assert!(!writes_registers_only(&[0x55]));
-        assert!(!writes_registers_only(&[0x48, 0x89, 0x07]));
-        assert!(!writes_registers_only(&[0x0f, 0x05]));
-        assert!(!writes_registers_only(&[]));
-        assert!(is_return(&[0xc3]) && is_return(&[0xf2, 0xc3]) && !is_return(&[0xe9, 0, 0, 0, 0]));
+        assert_eq!(undoable(&[0xe8, 1, 2, 3, 4]), Some(Call));
+        assert_eq!(undoable(&[0xff, 0xd0]), Some(Call));
+        assert_eq!(undoable(&[0x55]), None);
+        assert_eq!(undoable(&[0x48, 0x89, 0x07]), None);
+        assert_eq!(undoable(&[0x0f, 0x05]), None);
+        assert_eq!(undoable(&[]), None);
     }
 }
