@@ -1,8 +1,8 @@
 /* The recording `cargo xtask bench reverse` moves back through: about 10 s
  * and 100k events. Rounds of about 1 ms of computation and 10 syscalls
- * each; hit_5s, hit_100ms and hit_1ms are called that long before the
- * end; the end is a stretch of computation without syscalls, with
- * inside_long called in its middle, and then finish. argv[1] scales the
+ * each; hit_5s, hit_100ms and hit_1ms are called that long before
+ * finish, which ends the rounds; then a stretch of computation without
+ * syscalls, with inside_long called in its middle. argv[1] scales the
  * rounds' computation (default 1). */
 #include <stdlib.h>
 #include <unistd.h>
@@ -35,9 +35,9 @@ int main(int argc, char **argv) {
             sink += getppid();
         compute(per_round);
     }
+    finish();
     compute(per_round * 50);
     inside_long();
     compute(per_round * 50);
-    finish();
     return 0;
 }

@@ -2,7 +2,8 @@
 //! (bench/programs/reverse_history.c): the time each move takes, from the
 //! end of the recording, and the copies of the replay it kept. Then one
 //! move in a threaded recording (bench/programs/reverse_threads.c), whose
-//! copies copy two threads.
+//! copies copy two threads, and step backs out of a stretch of about 2 s
+//! of computation (bench/programs/reverse_long.c).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -25,7 +26,7 @@ end
 
 /// The moves through the single-threaded recording.
 const SCRIPT: &str = r#"break finish
-python timed("forward to the end (continue)", "continue")
+python timed("forward to the rounds' end (continue)", "continue")
 python timed("reverse-stepi at a function's first stop", "reverse-stepi")
 delete
 break hit_1ms
@@ -47,6 +48,19 @@ python timed("reverse-next over the long computation", "reverse-next")
 info line *$pc
 "#;
 
+/// Step backs out of a stretch of computation: the first replays it
+/// whole and takes copies inside it; the next ones start from those.
+const LONG_SCRIPT: &str = r#"break *after
+python timed("long: forward to the end of 2 s (continue)", "continue")
+python timed("long: reverse-stepi at the call", "reverse-stepi")
+python timed("long: reverse-stepi into the computation", "reverse-stepi")
+python timed("long: reverse-stepi again", "reverse-stepi")
+python timed("long: reverse-stepi a third time", "reverse-stepi")
+stepi
+python timed("long: reverse-next", "reverse-next")
+monitor copies
+"#;
+
 /// The threaded recording's move: a breakpoint about 100 ms back.
 const THREADS_SCRIPT: &str = r#"break finish
 python timed("threads: forward to the end (continue)", "continue")
@@ -61,7 +75,8 @@ pub fn run() -> Result<(), String> {
     let scratch = std::env::temp_dir().join(format!("rewind-bench-rev-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
     let result = measure(&rewind, &scratch, "reverse_history", SCRIPT)
-        .and_then(|()| measure(&rewind, &scratch, "reverse_threads", THREADS_SCRIPT));
+        .and_then(|()| measure(&rewind, &scratch, "reverse_threads", THREADS_SCRIPT))
+        .and_then(|()| measure(&rewind, &scratch, "reverse_long", LONG_SCRIPT));
     let _ = std::fs::remove_dir_all(&scratch);
     result
 }

@@ -52,6 +52,12 @@ pub enum ReplayError {
     /// unwinds and starts again (debug/timeline.rs). Never leaves the
     /// replayer.
     Travel,
+    /// The debugger wants a copy of the replay where it stands, inside an
+    /// event (ARCHITECTURE.md "Copies of the replay"): the replay unwinds
+    /// to its loop, which takes the copy and replays the event on from the
+    /// thread's stop. Raised only where nothing of the event was done yet
+    /// but running its thread; never leaves the replayer.
+    CopyWanted,
 }
 
 impl ReplayError {
@@ -96,6 +102,7 @@ impl fmt::Display for ReplayError {
             ReplayError::DebuggerGone => write!(f, "the debugger disconnected"),
             ReplayError::Interrupted => write!(f, "the replay was interrupted"),
             ReplayError::Travel => write!(f, "the replay started again"),
+            ReplayError::CopyWanted => write!(f, "the replay stopped for a copy"),
         }
     }
 }

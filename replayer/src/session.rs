@@ -212,7 +212,7 @@ impl ReplaySession {
         event: &RdtscEvent,
     ) -> Result<(), ReplayError> {
         let task = task_in(&mut self.tasks, number, tid)?;
-        let stop = task.resume(number, Resume::Sysemu, Some(libc::SIGSEGV))?;
+        let stop = task.resume_restartable(number, Resume::Sysemu, Some(libc::SIGSEGV))?;
         if stop != Stop::Signal(libc::SIGSEGV) {
             return Err(verify::diverged(
                 number,
@@ -250,7 +250,12 @@ impl ReplaySession {
         if let Some(debugger) = &task.debug {
             debugger.borrow_mut().signal_due(Some(task.thread_id()));
         }
-        let stop = task.resume(number, Resume::Sysemu, Some(event.signo));
+        // A fault the thread runs into: nothing of the event is done
+        // before.
+        let stop = match event.synchronous && event.point.is_none() {
+            true => task.resume_restartable(number, Resume::Sysemu, Some(event.signo)),
+            false => task.resume(number, Resume::Sysemu, Some(event.signo)),
+        };
         if let Some(debugger) = &task.debug {
             debugger.borrow_mut().signal_due(None);
         }

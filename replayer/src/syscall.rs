@@ -37,7 +37,7 @@ impl ReplaySession {
         } else {
             Resume::Sysemu
         };
-        let stop = task.resume(number, how, None)?;
+        let stop = task.resume_restartable(number, how, None)?;
         let is_entry =
             stop == Stop::Syscall && task.task.syscall_stop_kind()? == SyscallStopKind::Entry;
         if !is_entry {

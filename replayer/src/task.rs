@@ -203,6 +203,27 @@ impl ReplayTask {
         }
     }
 
+    /// `resume` where nothing of the event is done yet but running its
+    /// thread: the debugger may take a copy of the replay at a named stop
+    /// while the thread runs (`ReplayError::CopyWanted`), and the event is
+    /// then replayed on from the thread's stop.
+    pub fn resume_restartable(
+        &mut self,
+        event: u64,
+        how: Resume,
+        wanted: Option<i32>,
+    ) -> Result<Stop, ReplayError> {
+        let debugger = self.debug.clone();
+        if let Some(debugger) = &debugger {
+            debugger.borrow_mut().set_restartable(true);
+        }
+        let stop = self.resume(event, how, wanted);
+        if let Some(debugger) = &debugger {
+            debugger.borrow_mut().set_restartable(false);
+        }
+        stop
+    }
+
     /// Steps the thread; under a `cpu_limit`, gives up once the thread
     /// has used more user CPU time than it allows.
     fn step_watched(&mut self, event: u64, how: Resume, signal: i32) -> Result<Stop, ReplayError> {

@@ -17,6 +17,7 @@ use super::plan::{Plan, Seen};
 use super::position::{BoundaryStop, Position, Trigger};
 use super::protocol::{Answer, Reply, Request};
 use super::registers;
+use super::timeline::Inside;
 use crate::error::ReplayError;
 use travel::Mode;
 
@@ -120,12 +121,26 @@ pub struct Debugger {
     /// The recorded thread of each event replayed so far, by number
     /// (events are numbered from 1).
     event_threads: Vec<i32>,
-    /// The event this replay began at: 0 from the trace's start, else the
-    /// boundary of the copy it began from.
-    replay_from: u64,
-    /// The copies of the replay kept (the event each stands before, and
-    /// its processes), and the replayed processes now: for `monitor copies`.
-    copies: Vec<(u64, Vec<Tid>)>,
+    /// Where this replay began: the trace's start, or the copy's instant.
+    replay_from: Position,
+    /// The replay resumes the event's thread where nothing of its event
+    /// but running it is done yet: a copy may be taken at a named stop
+    /// then (`ReplayError::CopyWanted`).
+    restartable: bool,
+    /// The copy asked for, for the replay loop to take.
+    copy_wanted: Option<Inside>,
+    /// The event goes on from a stop inside it (after a copy, or in a
+    /// replay begun from one): the thread's next resume is not the first
+    /// since the event began.
+    continuing: bool,
+    /// How many arrivals a counter counts before it traps for a copy.
+    chunks: counting::Chunks,
+    /// A step back's count a copy interrupted, to go on with when the
+    /// thread runs again.
+    recount: Option<counting::Recount>,
+    /// The copies of the replay kept (where each stands, and its
+    /// processes), and the replayed processes now: for `monitor copies`.
+    copies: Vec<(Position, Vec<Tid>)>,
     replayed: Vec<Tid>,
     scan_memo: Option<travel::ScanMemo>,
     /// gdb's `checkpoint`s by number: stops to go back to.
@@ -151,6 +166,7 @@ impl Debugger {
         answers: Sender<Reply>,
         interrupt: Arc<AtomicBool>,
         debugged: i32,
+        copy_interval: std::time::Duration,
     ) -> Result<Debugger, ReplayError> {
         Ok(Debugger {
             requests,
@@ -190,7 +206,12 @@ impl Debugger {
             counter: None,
             before_step: None,
             event_threads: vec![0],
-            replay_from: 0,
+            replay_from: Position::boundary(0),
+            restartable: false,
+            copy_wanted: None,
+            continuing: false,
+            chunks: counting::Chunks::new(copy_interval),
+            recount: None,
             copies: Vec::new(),
             replayed: Vec::new(),
             scan_memo: None,
@@ -207,7 +228,7 @@ impl Debugger {
     }
 
     /// The copies `monitor copies` reports.
-    pub fn set_copies(&mut self, copies: Vec<(u64, Vec<Tid>)>) {
+    pub fn set_copies(&mut self, copies: Vec<(Position, Vec<Tid>)>) {
         self.copies = copies;
     }
 

@@ -1,26 +1,51 @@
 //! Which copies of the replay the debugger keeps (ARCHITECTURE.md "Copies
 //! of the replay"): one each time the replay has run a while since the
-//! last, at the boundary before an event, as long as they cost no more
-//! memory than twice the replayed processes'; a move back starts from
-//! the latest copy before the first event it must see.
+//! last, at the boundary before an event or at a named instant inside a
+//! long one, as long as they cost no more memory than twice the replayed
+//! processes'; a move back starts from the latest copy before the first
+//! instant it must see.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use tracee::Tid;
 
+use super::position::Position;
+
 /// Replay time between copies: a move back replays at most about this much
 /// before the first event it must see, where copies could be made.
 pub const INTERVAL: Duration = Duration::from_millis(200);
 /// Copies kept at most; beyond, the one closest to its predecessor goes.
 pub const MOST: usize = 32;
+/// Copies inside events kept at most, beside those; beyond, the one taken
+/// first goes. They serve the moves around one long stretch of
+/// computation, where the latest moves are.
+pub const MOST_INSIDE: usize = 8;
 /// The memory the copies may cost, in multiples of the replayed
 /// processes'; beyond, copies go until they fit.
 pub const MEMORY_FACTOR: u64 = 2;
 
+/// Where a copy stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CopyAt {
+    /// At the boundary before this event.
+    Boundary(u64),
+    /// Inside an event: the copy taken `n`-th.
+    Inside(u64),
+}
+
+struct InsideCopy<T> {
+    at: Position,
+    taken: u64,
+    copy: T,
+}
+
 pub struct Copies<T> {
     /// By the event each stands before.
     kept: BTreeMap<u64, T>,
+    /// Copies inside events, in the order taken.
+    inside: Vec<InsideCopy<T>>,
+    taken: u64,
     since: Instant,
     interval: Duration,
     /// When the copies' memory was last measured (reading every copy's
@@ -36,6 +61,8 @@ impl<T> Copies<T> {
     pub fn new(interval: Duration) -> Copies<T> {
         Copies {
             kept: BTreeMap::new(),
+            inside: Vec::new(),
+            taken: 0,
             since: Instant::now(),
             interval,
             measured: None,
@@ -60,6 +87,12 @@ impl<T> Copies<T> {
         asks || self.since.elapsed() >= self.interval
     }
 
+    /// Inside an event, at a named instant: whether an interval has passed
+    /// since the last copy was taken or passed.
+    pub fn due_inside(&self) -> bool {
+        self.since.elapsed() >= self.interval
+    }
+
     /// A copy could not be made here: try again after an interval.
     pub fn declined(&mut self) {
         self.since = Instant::now();
@@ -71,6 +104,20 @@ impl<T> Copies<T> {
         self.since = Instant::now();
         while self.kept.len() > MOST {
             self.thin();
+        }
+    }
+
+    /// Keeps a copy standing at `at`, inside an event.
+    pub fn keep_inside(&mut self, at: Position, copy: T) {
+        self.taken += 1;
+        self.inside.push(InsideCopy {
+            at,
+            taken: self.taken,
+            copy,
+        });
+        self.since = Instant::now();
+        if self.inside.len() > MOST_INSIDE {
+            self.inside.remove(0);
         }
     }
 
@@ -93,6 +140,11 @@ impl<T> Copies<T> {
     /// The copies cost more memory than they may: one goes, as thinning
     /// chooses, unless only the latest is left. Returns whether one went.
     pub fn drop_one(&mut self) -> bool {
+        if !self.inside.is_empty() && self.inside.len() + self.kept.len() > 1 {
+            // The one taken first: the latest moves are near the latest.
+            self.inside.remove(0);
+            return true;
+        }
         let more = self.kept.len() > 1;
         if more {
             self.thin();
@@ -121,6 +173,7 @@ impl<T> Copies<T> {
 
     /// The latest copy standing before an event earlier than `event`: a
     /// replay from it sees event `event` whole, from its boundary on.
+    #[cfg(test)]
     pub fn latest_before(&mut self, event: u64) -> Option<(u64, &mut T)> {
         self.kept
             .range_mut(..event)
@@ -128,18 +181,74 @@ impl<T> Copies<T> {
             .map(|(&at, copy)| (at, copy))
     }
 
-    /// Each copy kept, by event.
-    pub fn iter(&self) -> impl Iterator<Item = (u64, &T)> {
-        self.kept.iter().map(|(&event, copy)| (event, copy))
+    /// The latest copy a replay whose first instant to see lies in event
+    /// `event` may start from: one standing before an earlier event, or
+    /// one inside an event up to `event` that `serves` accepts (a copy
+    /// inside `event` itself is of use only to a replay whose names can
+    /// be followed on from there). A copy inside an event comes after the
+    /// one before it; two inside one event are in the order of their
+    /// names where those tell it, else in the order they were taken.
+    pub fn latest_serving(
+        &mut self,
+        event: u64,
+        serves: impl Fn(&Position, &T) -> bool,
+    ) -> Option<(CopyAt, &mut T)> {
+        let boundary = self.kept.range(..event).next_back().map(|(&at, _)| at);
+        let mut best: Option<usize> = None;
+        for (index, candidate) in self.inside.iter().enumerate() {
+            let in_reach = candidate.at.event <= event
+                && boundary.is_none_or(|b| candidate.at.event >= b)
+                && serves(&candidate.at, &candidate.copy);
+            if !in_reach {
+                continue;
+            }
+            let later = best.is_none_or(|b| {
+                let best = &self.inside[b];
+                if best.at.event != candidate.at.event {
+                    return best.at.event < candidate.at.event;
+                }
+                best.at.is_before(&candidate.at)
+                    || (!candidate.at.is_before(&best.at) && best.taken < candidate.taken)
+            });
+            if later {
+                best = Some(index);
+            }
+        }
+        match best {
+            Some(index) => {
+                let found = &mut self.inside[index];
+                Some((CopyAt::Inside(found.taken), &mut found.copy))
+            }
+            None => {
+                let at = boundary?;
+                self.kept
+                    .get_mut(&at)
+                    .map(|copy| (CopyAt::Boundary(at), copy))
+            }
+        }
     }
 
-    pub fn forget(&mut self, event: u64) {
-        self.kept.remove(&event);
+    /// Each copy kept: those before events by event, then those inside
+    /// events in the order taken.
+    pub fn iter(&self) -> impl Iterator<Item = (Position, &T)> {
+        self.kept
+            .iter()
+            .map(|(&event, copy)| (Position::boundary(event), copy))
+            .chain(self.inside.iter().map(|c| (c.at.clone(), &c.copy)))
+    }
+
+    pub fn forget(&mut self, at: CopyAt) {
+        match at {
+            CopyAt::Boundary(event) => {
+                self.kept.remove(&event);
+            }
+            CopyAt::Inside(taken) => self.inside.retain(|c| c.taken != taken),
+        }
     }
 
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.kept.len()
+        self.kept.len() + self.inside.len()
     }
 }
 
@@ -214,8 +323,46 @@ mod tests {
         );
         assert_eq!(copies.latest_before(20).map(|(e, _)| e), Some(10));
         assert_eq!(copies.latest_before(500).map(|(e, _)| e), Some(20));
-        copies.forget(20);
+        copies.forget(CopyAt::Boundary(20));
         assert_eq!(copies.latest_before(500).map(|(e, _)| e), Some(10));
+    }
+
+    #[test]
+    fn a_copy_inside_an_event_serves_the_moves_that_can_go_on_from_it() {
+        use crate::debug::position::Trigger;
+        let thread = gdb_remote::ThreadId { pid: 1, tid: 1 };
+        let arrivals = |n| Position::boundary(20).then_times(Trigger::Arrival { thread, pc: 8 }, n);
+        let mut copies = Copies::new(Duration::ZERO);
+        copies.keep(10, "ten");
+        copies.keep(20, "twenty");
+        copies.keep_inside(arrivals(2000), "2000");
+        copies.keep_inside(arrivals(1000), "1000");
+        let at = |copies: &mut Copies<&'static str>, event, limit: u64| {
+            copies
+                .latest_serving(event, |at, _| {
+                    at.event < event || at.last().is_some_and(|m| m.times <= limit)
+                })
+                .map(|(_, copy)| *copy)
+        };
+        // The latest by name, though taken first.
+        assert_eq!(at(&mut copies, 20, u64::MAX), Some("2000"));
+        assert_eq!(at(&mut copies, 20, 1500), Some("1000"));
+        // None serves: the copy before the event.
+        assert_eq!(at(&mut copies, 20, 10), Some("ten"));
+        // A later event's replay: every copy inside event 20 serves.
+        assert_eq!(at(&mut copies, 21, 0), Some("2000"));
+        // A copy before a later event comes after them.
+        copies.keep(21, "twenty-one");
+        assert_eq!(at(&mut copies, 22, 0), Some("twenty-one"));
+        assert_eq!(copies.len(), 5);
+        // Over the memory budget, copies inside events go first.
+        assert!(copies.drop_one());
+        assert_eq!(at(&mut copies, 21, 0), Some("1000"));
+        match copies.latest_serving(21, |_, _| true) {
+            Some((at, _)) => copies.forget(at),
+            None => panic!("no copy"),
+        }
+        assert_eq!(at(&mut copies, 21, 0), Some("twenty"));
     }
 
     #[test]

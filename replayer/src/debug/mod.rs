@@ -84,7 +84,13 @@ pub fn start(options: &DebugOptions) -> Result<ReplayTarget, ReplayError> {
     let replay = std::thread::Builder::new()
         .name("replay".into())
         .spawn(move || {
-            let debugger = Debugger::new(request_rx, answer_tx, replay_interrupt, pid)?;
+            let debugger = Debugger::new(
+                request_rx,
+                answer_tx,
+                replay_interrupt,
+                pid,
+                start.copy_interval,
+            )?;
             let debugger = Rc::new(RefCell::new(debugger));
             timeline::run(&trace_dir, &stub, debugger, start, reader)
         })

@@ -3,7 +3,7 @@
 
 use gdb_remote::{StopReason, ThreadId};
 
-use super::position::{Position, Trigger};
+use super::position::{Follower, Position, Trigger};
 
 /// A stop gdb saw or is to see, with the instant it names.
 #[derive(Clone, Debug)]
@@ -43,6 +43,22 @@ impl Plan {
             Plan::Travel(seen) => seen.position.event,
             Plan::Scan { to } => to.event,
             Plan::StepBack { window, .. } => window.event,
+        }
+    }
+
+    /// Whether a replay for this plan can begin from a copy standing at
+    /// `at` inside an event, `known` the followers of the replay that took
+    /// the copy there: each name the plan follows can be followed on from
+    /// there (a travel may end right there), and a scan's or step back's
+    /// goal lies after it.
+    pub fn starts_at(&self, at: &Position, known: &[Follower]) -> bool {
+        let follows = |goal: &Position| Follower::resumed_at(goal, at, known);
+        match self {
+            Plan::Travel(seen) => follows(&seen.position).is_some(),
+            Plan::Scan { to } => follows(to).is_some_and(|f| !f.reached()),
+            Plan::StepBack { to, window, .. } => {
+                follows(window).is_some() && follows(to).is_some_and(|f| !f.reached())
+            }
         }
     }
 }

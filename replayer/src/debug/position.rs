@@ -309,6 +309,46 @@ impl Follower {
     pub fn reached(&self) -> bool {
         self.reached
     }
+
+    /// This follower's goal followed by a replay that begins from a copy
+    /// standing at `at`, inside an event (ARCHITECTURE.md "Copies of the
+    /// replay"): as far on as it is there, or None if that cannot be known
+    /// (the goal lies before `at`, or names the instant otherwise than
+    /// `at` does and `known`, the followers of the replay that took the
+    /// copy as they stood there, has no follower of the same goal still
+    /// on its way).
+    pub fn resumed_at(goal: &Position, at: &Position, known: &[Follower]) -> Option<Follower> {
+        if goal.event > at.event {
+            return Some(Follower::new(goal.clone()));
+        }
+        if goal.event < at.event {
+            return None;
+        }
+        // One that was reached before the copy's instant is of no use:
+        // what was to happen there is past.
+        let same = known
+            .iter()
+            .find(|f| f.goal == *goal && f.inside && !f.reached);
+        if let Some(same) = same {
+            return Some(same.clone());
+        }
+        let (last, before) = at.marks.split_last()?;
+        let link = before.len();
+        let extends = goal.marks.len() > link
+            && goal.marks[..link] == *before
+            && goal.marks[link].trigger == last.trigger
+            && goal.marks[link].times >= last.times;
+        if !extends {
+            return None;
+        }
+        let passed = goal.marks[link].times == last.times;
+        let mut follower = Follower::new(goal.clone());
+        follower.inside = true;
+        follower.link = if passed { link + 1 } else { link };
+        follower.seen = if passed { 0 } else { last.times };
+        follower.reached = follower.link == goal.marks.len();
+        Some(follower)
+    }
 }
 
 #[cfg(test)]
@@ -408,6 +448,42 @@ mod tests {
         let mut missed = Follower::new(Position::boundary(5).then(arrival(1)));
         assert_eq!(missed.boundary(5), Ok(Progress::Waiting));
         assert_eq!(missed.boundary(6), Err(5));
+    }
+
+    #[test]
+    fn a_follower_resumed_inside_an_event_goes_on_from_the_copys_instant() {
+        let step = Trigger::Step { thread: T };
+        let at = Position::boundary(4)
+            .then(Trigger::Signal { thread: T })
+            .then_times(arrival(0x10), 1000);
+        // A goal that extends the copy's name: the rest of its count.
+        let goal = at.then_times(arrival(0x10), 5).then(step);
+        let mut f = Follower::resumed_at(&goal, &at, &[]).unwrap();
+        assert_eq!(f.remaining(), Some((arrival(0x10), 5)));
+        assert_eq!(f.observe_times(&arrival(0x10), 5), Progress::Passed);
+        assert_eq!(f.observe(&step), Progress::Reached);
+        // The copy's instant itself, and a mark passed there.
+        let same = Follower::resumed_at(&at, &at, &[]).unwrap();
+        assert!(same.reached());
+        let passed = at.then(step);
+        let f = Follower::resumed_at(&passed, &at, &[]).unwrap();
+        assert_eq!(f.remaining(), Some((step, 1)));
+        // A later event's goal waits for its boundary.
+        let mut later = Follower::resumed_at(&Position::boundary(6), &at, &[]).unwrap();
+        assert_eq!(later.boundary(6), Ok(Progress::Reached));
+        // Before the copy, or named another way: unknown.
+        let fewer = Position::boundary(4)
+            .then(Trigger::Signal { thread: T })
+            .then_times(arrival(0x10), 999);
+        assert!(Follower::resumed_at(&fewer, &at, &[]).is_none());
+        assert!(Follower::resumed_at(&Position::boundary(3), &at, &[]).is_none());
+        let other = Position::boundary(4).then(arrival(0x20));
+        assert!(Follower::resumed_at(&other, &at, &[]).is_none());
+        // ... unless the replay that took the copy followed that goal.
+        let mut original = Follower::new(other.clone());
+        original.boundary(4).unwrap();
+        let known = Follower::resumed_at(&other, &at, &[original]).unwrap();
+        assert_eq!(known.remaining(), Some((arrival(0x20), 1)));
     }
 
     #[test]

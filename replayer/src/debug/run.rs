@@ -6,7 +6,7 @@ use gdb_remote::{StopReason, ThreadId};
 use trace_format::{Event, EventRecord, ExitStatus, MappingSource, SyscallAction};
 
 use super::copies::{Copies, MemoryCost};
-use super::position::{BoundaryStop, Trigger};
+use super::position::{BoundaryStop, Position, Trigger};
 use super::timeline::{Resumed, Snapshot};
 use super::{DebugLink, DebugStart};
 use crate::error::ReplayError;
@@ -28,53 +28,51 @@ impl ReplaySession {
             first_event,
             mut started,
             mut last,
-        } = resumed.unwrap_or(Resumed {
-            first_event: 1,
-            started: false,
-            last: None,
-        });
+            inside,
+        } = resumed
+            .clone()
+            .unwrap_or(Resumed::at(1, (false, None), None));
         if resumed.is_some() {
             for task in self.tasks.values_mut() {
                 task.debug = Some(debugger.clone());
             }
             self.update_threads(&debugger);
             debugger.borrow_mut().resumed_at(first_event);
-            debugger.borrow_mut().boundary(first_event)?;
+            match &inside {
+                Some(inside) => debugger.borrow_mut().resumed_inside(inside)?,
+                None => debugger.borrow_mut().boundary(first_event)?,
+            }
         } else {
             debugger.borrow_mut().boundary(0)?;
         }
+        // A copy inside the first event stands past what comes before the
+        // event's thread runs.
+        let mut mid_event = inside.is_some();
         for item in self.reader.events_from(first_event)? {
             let (number, record) = item?;
-            let asked = debugger.borrow().copy_wanted_before(number);
-            if copies.due(number, asked) {
-                let resumed = Resumed {
-                    first_event: number,
-                    started,
-                    last,
-                };
-                self.keep_copy(&debugger, resumed, copies)?;
+            if !std::mem::take(&mut mid_event) {
+                self.before_replaying(&debugger, number, &record, (started, last), copies)?;
+                if !started
+                    && start.goto_event.is_some_and(|goto| number >= goto)
+                    && self.exists(start.pid)
+                {
+                    started = true;
+                    self.update_threads(&debugger);
+                    let thread = self.shown_thread(&debugger, start.pid);
+                    debugger.borrow_mut().program_shown(
+                        BoundaryStop::Start,
+                        StopReason::Signal {
+                            thread,
+                            signo: libc::SIGTRAP,
+                        },
+                    )?;
+                }
+                if started {
+                    self.before_event(&debugger, start.pid)?;
+                    self.before_exit(&debugger, &record, start.pid)?;
+                }
             }
-            debugger.borrow_mut().note_event(number, record.tid);
-            if !started
-                && start.goto_event.is_some_and(|goto| number >= goto)
-                && self.exists(start.pid)
-            {
-                started = true;
-                self.update_threads(&debugger);
-                let thread = self.shown_thread(&debugger, start.pid);
-                debugger.borrow_mut().program_shown(
-                    BoundaryStop::Start,
-                    StopReason::Signal {
-                        thread,
-                        signo: libc::SIGTRAP,
-                    },
-                )?;
-            }
-            if started {
-                self.before_event(&debugger, start.pid)?;
-                self.before_exit(&debugger, &record, start.pid)?;
-            }
-            self.replay_event(number, &record)?;
+            self.replay_event_copying(&debugger, number, &record, (started, last), copies)?;
             self.after_event(&debugger, &record);
             debugger.borrow_mut().boundary(number + 1)?;
             last = Some(record.tid);
@@ -162,6 +160,52 @@ impl ReplaySession {
         }
     }
 
+    /// At the boundary before event `number`: a copy if one is due, and
+    /// the event's thread noted.
+    fn before_replaying(
+        &mut self,
+        debugger: &DebugLink,
+        number: u64,
+        record: &EventRecord,
+        (started, last): (bool, Option<tracee::Tid>),
+        copies: &mut Copies<Snapshot>,
+    ) -> Result<(), ReplayError> {
+        let asked = debugger.borrow().copy_wanted_before(number);
+        if copies.due(number, asked) {
+            self.keep_copy(debugger, Resumed::at(number, (started, last), None), copies)?;
+        }
+        debugger.borrow_mut().note_event(number, record.tid);
+        Ok(())
+    }
+
+    /// Replays event `number`. Where the debugger wants a copy inside it
+    /// (at a counter's chunk, in a long stretch of computation), the
+    /// replay has unwound to here: the copy is taken if one is due, and
+    /// the event is replayed on from where its thread stands, as a
+    /// replay from that copy replays it.
+    fn replay_event_copying(
+        &mut self,
+        debugger: &DebugLink,
+        number: u64,
+        record: &EventRecord,
+        (started, last): (bool, Option<tracee::Tid>),
+        copies: &mut Copies<Snapshot>,
+    ) -> Result<(), ReplayError> {
+        loop {
+            match self.replay_event(number, record) {
+                Err(ReplayError::CopyWanted) => {
+                    let inside = debugger.borrow_mut().take_copy_wanted();
+                    if let Some(inside) = inside.filter(|_| copies.due_inside()) {
+                        let resumed = Resumed::at(number, (started, last), Some(inside));
+                        self.keep_copy(debugger, resumed, copies)?;
+                    }
+                    debugger.borrow_mut().event_goes_on();
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Takes a copy of the replay where it stands, unless gdb has changed
     /// it or it cannot be copied here.
     fn keep_copy(
@@ -194,16 +238,19 @@ impl ReplaySession {
             Err(e) => return Err(e),
         };
         drop(d);
-        match copy {
-            Some(session) => copies.keep(resumed.first_event, Snapshot { session, resumed }),
-            None => copies.declined(),
+        match (copy, resumed.inside.as_ref().map(|i| i.at.clone())) {
+            (Some(session), None) => {
+                copies.keep(resumed.first_event, Snapshot { session, resumed })
+            }
+            (Some(session), Some(at)) => copies.keep_inside(at, Snapshot { session, resumed }),
+            (None, _) => copies.declined(),
         }
         let replayed = self.processes();
         let measure = copies.measure_due();
         let kept = loop {
-            let kept: Vec<(u64, Vec<tracee::Tid>)> = copies
+            let kept: Vec<(Position, Vec<tracee::Tid>)> = copies
                 .iter()
-                .map(|(event, copy)| (event, copy.session.processes()))
+                .map(|(at, copy)| (at, copy.session.processes()))
                 .collect();
             if !measure {
                 break kept;

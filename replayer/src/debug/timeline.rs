@@ -7,17 +7,20 @@
 
 use std::path::Path;
 
+use gdb_remote::ThreadId;
 use trace_format::TraceReader;
 use tracee::Tid;
 
 use super::copies::Copies;
 use super::plan::Plan;
+use super::position::{Follower, Position};
 use super::{DebugLink, DebugStart};
 use crate::error::ReplayError;
 use crate::session::ReplaySession;
 
-/// A copy of the replay standing at the boundary before an event, never
-/// run itself: replays start from copies of it.
+/// A copy of the replay standing at the boundary before an event or at a
+/// named instant inside one, never run itself: replays start from copies
+/// of it.
 pub(crate) struct Snapshot {
     pub session: ReplaySession,
     /// What the replay loop knew there.
@@ -25,13 +28,45 @@ pub(crate) struct Snapshot {
 }
 
 /// Where a replay from a copy begins, and the replay loop's state there.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub(crate) struct Resumed {
     pub first_event: u64,
     /// gdb's program had been shown.
     pub started: bool,
     /// The thread of the last event replayed.
     pub last: Option<Tid>,
+    /// Inside `first_event`, if the copy stands there.
+    pub inside: Option<Inside>,
+}
+
+impl Resumed {
+    /// At event `first_event` (inside it if `inside`), with gdb's program
+    /// shown or not and the last event's thread.
+    pub fn at(
+        first_event: u64,
+        (started, last): (bool, Option<Tid>),
+        inside: Option<Inside>,
+    ) -> Resumed {
+        Resumed {
+            first_event,
+            started,
+            last,
+            inside,
+        }
+    }
+}
+
+/// A copy's instant inside an event (ARCHITECTURE.md "Copies of the
+/// replay"): its name, the followers of the replay that took it as they
+/// stood there (a later replay's follower of the same goal goes on from
+/// where they were), and the event's thread, which has just arrived at
+/// `pc` (the instruction there is not begun).
+#[derive(Clone, Debug)]
+pub(crate) struct Inside {
+    pub at: Position,
+    pub followers: Vec<Follower>,
+    pub thread: ThreadId,
+    pub pc: u64,
 }
 
 pub(super) fn run(
@@ -45,9 +80,9 @@ pub(super) fn run(
     let mut reader = Some(first);
     let mut plan: Option<Plan> = None;
     loop {
-        let earliest = plan.as_ref().map(Plan::earliest_event);
+        let copied = plan.as_ref().and_then(|plan| from_copy(&mut copies, plan));
         debugger.borrow_mut().begin(plan.take());
-        let (mut session, resumed) = match earliest.and_then(|e| from_copy(&mut copies, e)) {
+        let (mut session, resumed) = match copied {
             Some((session, resumed)) => (session, Some(resumed)),
             None => {
                 let reader = match reader.take() {
@@ -76,11 +111,16 @@ pub(super) fn run(
     }
 }
 
-/// A replay from the latest copy before `event`; None if there is none, or
-/// it could not be copied again (it is dropped then).
-fn from_copy(copies: &mut Copies<Snapshot>, event: u64) -> Option<(ReplaySession, Resumed)> {
-    let (at, snapshot) = copies.latest_before(event)?;
-    let resumed = snapshot.resumed;
+/// A replay from the latest copy `plan` can start from (ARCHITECTURE.md
+/// "Copies of the replay"); None if there is none, or it could not be
+/// copied again (it is dropped then).
+fn from_copy(copies: &mut Copies<Snapshot>, plan: &Plan) -> Option<(ReplaySession, Resumed)> {
+    let serves = |_: &Position, snapshot: &Snapshot| match &snapshot.resumed.inside {
+        Some(inside) => plan.starts_at(&inside.at, &inside.followers),
+        None => true,
+    };
+    let (at, snapshot) = copies.latest_serving(plan.earliest_event(), serves)?;
+    let resumed = snapshot.resumed.clone();
     let copied = snapshot.session.reader.try_clone().ok().and_then(|reader| {
         snapshot
             .session

@@ -48,7 +48,7 @@ fn clear_guards(tid: tracee::Tid, count: usize) {
 }
 
 /// The original code a region's copy covers: from the loop head to the
-/// end of its last instruction (a jump's length taken as its longest).
+/// end of its last instruction.
 fn covered(point: u64, region: &Region) -> (u64, u64) {
     let start = region.head.first().map_or(point, |&(addr, _)| addr);
     let end = region
@@ -56,7 +56,7 @@ fn covered(point: u64, region: &Region) -> (u64, u64) {
         .iter()
         .map(|piece| match *piece {
             Piece::Copy { addr, insn } => addr + insn.len as u64,
-            Piece::Jump { addr, .. } => addr + 6,
+            Piece::Jump { addr, len, .. } => addr + u64::from(len),
         })
         .max()
         .unwrap_or(point);
@@ -217,6 +217,24 @@ impl Counter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_copy_covers_the_loop_up_to_its_last_branch_and_no_further() {
+        // cc -O1: the loop of `sink += i` over a volatile, its `ret`, and
+        // the next function (where gdb's breakpoint often is) at 0x115e.
+        let body = [
+            0x48, 0x8b, 0x15, 0xd6, 0x2e, 0x00, 0x00, // mov rdx, [rip+...]
+            0x48, 0x01, 0xc2, // add rdx, rax
+            0x48, 0x89, 0x15, 0xcc, 0x2e, 0x00, 0x00, // mov [rip+...], rdx
+            0x48, 0x83, 0xc0, 0x01, // add rax, 1
+            0x48, 0x39, 0xc7, // cmp rdi, rax
+            0x75, 0xe6, // jne 0x1143
+            0xc3, // ret
+            0x48, 0x8b, 0x05, // after: mov rax, ...
+        ];
+        let region = region::build(0x1143, &body, 0x1143, &[]);
+        assert_eq!(covered(0x1143, &region), (0x1143, 0x115d));
+    }
 
     #[test]
     fn a_thread_inside_the_counter_stands_where_its_copy_says() {

@@ -12,9 +12,11 @@ use tracee::{RemoteAddr, Task};
 pub enum Piece {
     /// Moved as is, its rip-relative displacement adjusted.
     Copy { addr: u64, insn: Instruction },
-    /// A relative jump, re-encoded with a 32-bit displacement.
+    /// A relative jump, re-encoded with a 32-bit displacement; `len` is
+    /// its original length.
     Jump {
         addr: u64,
+        len: u8,
         condition: Option<u8>,
         target: u64,
     },
@@ -82,6 +84,7 @@ pub fn build(point: u64, body: &[u8], head_start: u64, head: &[u8]) -> Region {
             let target = (addr + jump.len as u64).wrapping_add_signed(jump.displacement);
             region.body.push(Piece::Jump {
                 addr,
+                len: jump.len as u8,
                 condition: jump.condition,
                 target,
             });
@@ -146,6 +149,7 @@ mod tests {
             region.body[2],
             Piece::Jump {
                 addr: 0x122c,
+                len: 2,
                 condition: Some(4),
                 target: 0x1220
             }
@@ -178,6 +182,7 @@ mod tests {
             region.body[1],
             Piece::Jump {
                 addr: POINT + 6,
+                len: 2,
                 condition: None,
                 target: POINT
             }

@@ -2,13 +2,18 @@
 //! by a ptrace stop each (ARCHITECTURE.md "Reverse execution"): a
 //! follower passes a mark of millions of arrivals at one address at once,
 //! and a step back that would single-step too long learns how often its
-//! thread came by an instruction.
+//! thread came by an instruction. Where a copy of the replay can be
+//! taken, a counter traps every so many arrivals (a chunk), and the
+//! replay takes one there (ARCHITECTURE.md "Copies of the replay").
+
+use std::time::{Duration, Instant};
 
 use gdb_remote::ThreadId;
 use tracee::{debugregs, Task, Tid};
 
 use super::{thread_of, Debugger, Outcome};
 use crate::debug::position::Trigger;
+use crate::debug::timeline::Inside;
 use crate::error::ReplayError;
 use crate::point::REPLAY_SLOT;
 use crate::trampoline::Counter;
@@ -16,6 +21,44 @@ use crate::trampoline::Counter;
 /// Fewer arrivals than this are counted by an int3 each: cheaper than
 /// mapping a counter.
 const FEWEST_COUNTED: u64 = 8;
+/// A chunk's arrivals to begin with (about a millisecond in a tight
+/// loop), and at least.
+const FIRST_CHUNK: u64 = 1 << 20;
+const SMALLEST_CHUNK: u64 = 1 << 16;
+/// A chunk takes about the copy interval, and at least this long: each
+/// costs a counter taken out and put in again.
+const SHORTEST_CHUNK: Duration = Duration::from_millis(20);
+
+/// How many arrivals a counter counts before it traps for a copy: grown
+/// or shrunk after each chunk so that one takes about the copy interval.
+pub(crate) struct Chunks {
+    arrivals: u64,
+    target: Duration,
+}
+
+impl Chunks {
+    pub(crate) fn new(copy_interval: Duration) -> Chunks {
+        Chunks {
+            arrivals: FIRST_CHUNK,
+            target: copy_interval.max(SHORTEST_CHUNK),
+        }
+    }
+
+    /// A chunk of `arrivals` took `took`.
+    fn took(&mut self, arrivals: u64, took: Duration) {
+        let scaled = arrivals as f64 * self.target.as_secs_f64() / took.as_secs_f64().max(1e-6);
+        let lowest = (arrivals / 2).max(SMALLEST_CHUNK);
+        self.arrivals = (scaled as u64).clamp(lowest, arrivals.saturating_mul(8).max(lowest));
+    }
+}
+
+/// A step back's count that a copy interrupted: the counter goes in again
+/// at `pc` when the thread runs on.
+pub(crate) struct Recount {
+    tid: Tid,
+    pc: u64,
+    counted: u64,
+}
 
 pub(crate) struct ArmedCounter {
     counter: Counter,
@@ -23,6 +66,14 @@ pub(crate) struct ArmedCounter {
     purpose: Purpose,
     /// Arrivals already named (before another stop named meanwhile).
     reported: u64,
+    /// The counter traps at the end of a chunk of this many arrivals, not
+    /// at its purpose's end: a copy can be taken there.
+    chunk: Option<u64>,
+    /// A step back's passes counted before this counter went in (by
+    /// counters a chunk's end took out), less the one this counter's
+    /// first pass counts again.
+    earlier: u64,
+    installed: Instant,
 }
 
 enum Purpose {
@@ -96,10 +147,11 @@ impl Debugger {
             return Ok(());
         };
         self.table.remove_internal_software(&memory, pc);
+        let chunk = self.chunk_for(times);
         let installed = match self.counter_task(thread) {
             // The thread stands at `pc`: its pass through the jump is
             // the arrival just counted.
-            Some(_) => self.install_counter(task, pc, times + 1)?,
+            Some(_) => self.install_counter(task, pc, chunk.unwrap_or(times) + 1)?,
             None => None,
         };
         match installed {
@@ -109,6 +161,9 @@ impl Debugger {
                     tid: task.tid,
                     purpose: Purpose::Mark { trigger, times },
                     reported: 0,
+                    chunk,
+                    earlier: 0,
+                    installed: Instant::now(),
                 });
                 Ok(())
             }
@@ -127,17 +182,33 @@ impl Debugger {
         }
     }
 
+    /// The chunk a counter for `times` arrivals traps after, where a copy
+    /// could be taken at its end: the replay is resumed where it can be
+    /// replayed on from a stop (`ReplayError::CopyWanted`), and the
+    /// purpose needs more arrivals than a chunk.
+    fn chunk_for(&self, times: u64) -> Option<u64> {
+        let chunk = self.chunks.arrivals;
+        (self.restartable && self.past_history_start && times > chunk).then_some(chunk)
+    }
+
     /// Starts counting the passes of `thread`, which stands at `pc`, by
-    /// the instruction there: whether a counter could go in.
+    /// the instruction there: whether a counter could go in. `earlier`
+    /// passes were counted before (and the counter's first pass is one
+    /// of them).
     pub(super) fn start_counting(
         &mut self,
         thread: ThreadId,
         pc: u64,
     ) -> Result<bool, ReplayError> {
+        self.count_from(thread, pc, 0)
+    }
+
+    fn count_from(&mut self, thread: ThreadId, pc: u64, earlier: u64) -> Result<bool, ReplayError> {
         let Some(task) = self.counter_task(thread) else {
             return Ok(false);
         };
-        let Some(counter) = self.install_counter(&task, pc, u64::MAX)? else {
+        let chunk = self.chunk_for(u64::MAX);
+        let Some(counter) = self.install_counter(&task, pc, chunk.unwrap_or(u64::MAX))? else {
             return Ok(false);
         };
         self.counter = Some(ArmedCounter {
@@ -145,6 +216,9 @@ impl Debugger {
             tid: task.tid,
             purpose: Purpose::Count,
             reported: 0,
+            chunk,
+            earlier,
+            installed: Instant::now(),
         });
         Ok(true)
     }
@@ -152,6 +226,9 @@ impl Debugger {
     /// Takes the counter out of the tracee: the passes it counted, if it
     /// was counting for a step back.
     pub(super) fn drop_counter(&mut self) -> Result<Option<u64>, ReplayError> {
+        if let Some(recount) = self.recount.take() {
+            return Ok(Some(recount.counted));
+        }
         let Some(armed) = self.counter.take() else {
             return Ok(None);
         };
@@ -159,10 +236,10 @@ impl Debugger {
         // out. Unread, the count is taken as none: a step back then steps
         // from an earlier instant, which is still before its goal.
         let Ok(task) = Task::new(armed.tid) else {
-            return Ok(matches!(armed.purpose, Purpose::Count).then_some(0));
+            return Ok(matches!(armed.purpose, Purpose::Count).then_some(armed.earlier));
         };
         let counted = match armed.purpose {
-            Purpose::Count => Some(armed.counter.arrivals(&task).unwrap_or(0)),
+            Purpose::Count => Some(armed.earlier + armed.counter.arrivals(&task).unwrap_or(0)),
             Purpose::Mark { .. } => None,
         };
         // A thread that cannot be written to any more has exited (an
@@ -172,12 +249,32 @@ impl Debugger {
         Ok(counted)
     }
 
+    /// `thread` runs again after a copy interrupted a step back's count:
+    /// the counter goes in again where it stands (its first pass there is
+    /// the arrival counted last), or, if it cannot, the count ends.
+    pub(super) fn recount_if_pending(&mut self, thread: ThreadId) -> Result<(), ReplayError> {
+        let Some(recount) = self.recount.take() else {
+            return Ok(());
+        };
+        let ours = thread_of(&self.threads, thread).ok() == Some(recount.tid);
+        let counting = ours && self.count_from(thread, recount.pc, recount.counted - 1)?;
+        if !counting {
+            self.recount = Some(recount);
+            self.end_counting()?;
+        }
+        Ok(())
+    }
+
     /// A SIGTRAP of `task`: the counter's? A guard's (a branch into the
     /// middle of the counter's jump) sends the thread on in the copy of
     /// the instruction it led to. The trap at the arrival that passes a
     /// mark puts the thread at the instruction and counts the mark's
     /// arrivals at once.
-    pub(super) fn counter_trap(&mut self, task: &Task) -> Result<Option<Outcome>, ReplayError> {
+    pub(super) fn counter_trap(
+        &mut self,
+        thread: ThreadId,
+        task: &Task,
+    ) -> Result<Option<Outcome>, ReplayError> {
         let Some(armed) = self.counter.as_ref().filter(|a| a.tid == task.tid) else {
             return Ok(None);
         };
@@ -191,8 +288,10 @@ impl Debugger {
                 return Ok(Some(Outcome::Consumed));
             }
         }
-        let Purpose::Mark { trigger, times } = armed.purpose else {
-            return Ok(None);
+        let mark = match armed.purpose {
+            Purpose::Mark { trigger, times } => Some((trigger, times)),
+            Purpose::Count if armed.chunk.is_some() => None,
+            Purpose::Count => return Ok(None),
         };
         if regs.rip != armed.counter.trap_return {
             return Ok(None);
@@ -200,11 +299,105 @@ impl Debugger {
         let Some(armed) = self.counter.take() else {
             return Ok(None);
         };
+        let pc = armed.counter.point;
         armed.counter.remove(task, task)?;
+        if let Some(chunk) = armed.chunk {
+            self.chunks.took(chunk, armed.installed.elapsed());
+        }
+        let Some((trigger, times)) = mark else {
+            // A chunk of a step back's count: the thread stands at its
+            // latest pass.
+            let counted = armed.earlier + armed.chunk.unwrap_or(0);
+            self.recount = Some(Recount {
+                tid: task.tid,
+                pc,
+                counted,
+            });
+            self.copy_at_count(thread, pc, counted)?;
+            self.recount_if_pending(thread)?;
+            return Ok(Some(Outcome::Consumed));
+        };
         // Counted: not one of the int3s `arm_wanted` takes out.
         self.internal.retain(|armed| *armed != trigger);
-        self.stop_here_times(&[trigger], None, times - armed.reported)?;
+        let arrived = armed.chunk.unwrap_or(times);
+        self.stop_here_times(&[trigger], None, arrived - armed.reported)?;
+        if armed.chunk.is_some() {
+            // The end of a chunk, not of the mark: the int3 there is back
+            // in, and a counter counts on from it.
+            self.copy_at_stop(thread, pc)?;
+            self.count_rest(thread, task, pc)?;
+        }
         Ok(Some(Outcome::Consumed))
+    }
+
+    /// A copy of the replay is wanted here, at a chunk's end, where
+    /// `thread` has just arrived at `pc` and the current instant is named:
+    /// the replay unwinds to take it, if it can be taken (no step of gdb's
+    /// to end or report, a follower's replay).
+    fn copy_at_stop(&mut self, thread: ThreadId, pc: u64) -> Result<(), ReplayError> {
+        let Some(at) = self.trail.clone() else {
+            return Ok(());
+        };
+        self.want_copy(thread, pc, at)
+    }
+
+    /// `copy_at_stop` for a step back's count: the instant is named as the
+    /// step back will name its window (`StepBack::counted_at`).
+    fn copy_at_count(
+        &mut self,
+        thread: ThreadId,
+        pc: u64,
+        counted: u64,
+    ) -> Result<(), ReplayError> {
+        let at = match &self.mode {
+            super::travel::Mode::StepBack(back) => back.counted_at(counted),
+            _ => None,
+        };
+        match at {
+            Some(at) => self.want_copy(thread, pc, at),
+            None => Ok(()),
+        }
+    }
+
+    fn want_copy(
+        &mut self,
+        thread: ThreadId,
+        pc: u64,
+        at: crate::debug::position::Position,
+    ) -> Result<(), ReplayError> {
+        let possible = self.restartable
+            && self.following()
+            && self.step.is_none()
+            && self.step_done.is_none()
+            && self.counter.is_none()
+            && !self.trampoline_running;
+        if !possible {
+            return Ok(());
+        }
+        self.copy_wanted = Some(Inside {
+            at,
+            followers: self.mode.followers(),
+            thread,
+            pc,
+        });
+        Err(ReplayError::CopyWanted)
+    }
+
+    /// The copy the replay unwound for (`ReplayError::CopyWanted`).
+    pub fn take_copy_wanted(&mut self) -> Option<Inside> {
+        self.copy_wanted.take()
+    }
+
+    /// The event is replayed on from where its thread stands, after a copy
+    /// was taken there: its next resume is not the event's first.
+    pub fn event_goes_on(&mut self) {
+        self.continuing = true;
+    }
+
+    /// Whether the replay resumes the event's thread where its event can
+    /// be replayed on from any stop (see `restartable`).
+    pub fn set_restartable(&mut self, restartable: bool) {
+        self.restartable = restartable;
     }
 
     /// The thread is to be single-stepped, or stopped where the replay

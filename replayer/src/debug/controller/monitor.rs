@@ -146,17 +146,32 @@ impl Debugger {
     /// How many copies of the replay are alive, where, and the memory they
     /// cost beside the replayed processes'.
     fn copies_text(&self) -> String {
-        let events: Vec<String> = self.copies.iter().map(|(e, _)| e.to_string()).collect();
+        let before: Vec<String> = self
+            .copies
+            .iter()
+            .filter(|(at, _)| at.marks.is_empty())
+            .map(|(at, _)| at.event.to_string())
+            .collect();
+        let inside: Vec<String> = self
+            .copies
+            .iter()
+            .filter(|(at, _)| !at.marks.is_empty())
+            .map(|(at, _)| at.to_string())
+            .collect();
         let cost = MemoryCost::of(
             self.copies.iter().map(|(_, pids)| pids.as_slice()),
             &self.replayed,
         );
-        match events.len() {
+        let inside = match inside.len() {
+            0 => String::new(),
+            _ => format!(" and inside events at {}", inside.join(", ")),
+        };
+        match self.copies.len() {
             0 => "No copies of the replay yet.\n".to_owned(),
             count => format!(
-                "{count} copies of the replay, before events {}; they add {} KiB of memory, \
-                 the replayed processes {} KiB.\n",
-                events.join(", "),
+                "{count} copies of the replay, before events {}{inside}; they add {} KiB of \
+                 memory, the replayed processes {} KiB.\n",
+                before.join(", "),
                 cost.copies_kib,
                 cost.replayed_kib
             ),

@@ -124,22 +124,28 @@ impl StepBack {
         self.stepping = false;
     }
 
-    /// The step back made again from the instant of the thread's latest
-    /// pass by the counted instruction: `counted` passes since the
-    /// counter went in, the first of them the step's landing there.
-    pub(super) fn refined(&self, counted: u64) -> Option<Plan> {
+    /// The instant of the thread's `counted`-th pass by the counted
+    /// instruction since the counter went in (the first of them the
+    /// step's landing there), named from where stepping began.
+    pub(super) fn counted_at(&self, counted: u64) -> Option<Position> {
         let (pc, landed) = self.counting?;
-        let window = self.refine_from.as_ref()?.then_times(
+        Some(self.refine_from.as_ref()?.then_times(
             Trigger::Arrival {
                 thread: self.thread,
                 pc,
             },
             landed.saturating_add(counted.saturating_sub(1)),
-        );
+        ))
+    }
+
+    /// The step back made again from the instant of the thread's latest
+    /// pass by the counted instruction: `counted` passes since the
+    /// counter went in.
+    pub(super) fn refined(&self, counted: u64) -> Option<Plan> {
         Some(Plan::StepBack {
             to: self.goal.goal().clone(),
             thread: self.thread,
-            window,
+            window: self.counted_at(counted)?,
             reason: self.reason.clone(),
             via: None,
         })

@@ -36,6 +36,10 @@ impl Debugger {
         first: bool,
     ) -> Result<Outcome, ReplayError> {
         let debugged = thread.pid == self.debugged;
+        // After a copy inside the event, the event goes on: this resume
+        // is not its first.
+        let first = first && !std::mem::take(&mut self.continuing);
+        self.recount_if_pending(thread)?;
         if debugged && first {
             // A step that ended in a stop the replay handled (a syscall, a
             // signal handler's start) ends where the thread runs next.
@@ -335,7 +339,7 @@ impl Debugger {
         stop: Stop,
         debugged: bool,
     ) -> Result<Outcome, ReplayError> {
-        if let Some(outcome) = self.counter_trap(task)? {
+        if let Some(outcome) = self.counter_trap(thread, task)? {
             return Ok(outcome);
         }
         let status = debugregs::status(task.tid)?;

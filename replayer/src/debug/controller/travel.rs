@@ -11,6 +11,7 @@ use super::step_back::{StepBack, VIA_STEPS};
 use super::Debugger;
 use crate::debug::plan::{History, Plan, Seen};
 use crate::debug::position::{BoundaryStop, Follower, Position, Progress, Trigger};
+use crate::debug::timeline::Inside;
 use crate::error::ReplayError;
 
 pub(crate) enum Mode {
@@ -66,6 +67,15 @@ impl Mode {
             .filter(|(wanted, _)| wanted == trigger)
             .map(|(_, times)| times)
             .min()
+    }
+
+    /// The followers, as they stand now.
+    pub(super) fn followers(&self) -> Vec<Follower> {
+        match self {
+            Mode::Live => Vec::new(),
+            Mode::Travel { follower, .. } | Mode::Scan { follower, .. } => vec![follower.clone()],
+            Mode::StepBack(back) => vec![back.window.clone(), back.goal.clone()],
+        }
     }
 
     /// The triggers the replay must stop at for the followers.
@@ -174,7 +184,11 @@ impl Debugger {
         self.trail = Some(Position::boundary(0));
         self.event = 0;
         self.past_history_start = false;
-        self.replay_from = 0;
+        self.replay_from = Position::boundary(0);
+        self.restartable = false;
+        self.copy_wanted = None;
+        self.continuing = false;
+        self.recount = None;
         if plan.is_some() {
             self.table.transplant();
         }
@@ -184,7 +198,7 @@ impl Debugger {
     /// This replay begins from a copy standing before `event`: where gdb's
     /// history began, the copy is past it, gdb's breakpoints go in now.
     pub fn resumed_at(&mut self, event: u64) {
-        self.replay_from = event;
+        self.replay_from = Position::boundary(event);
         self.past_history_start = self
             .history_start
             .as_ref()
@@ -192,6 +206,44 @@ impl Debugger {
         if self.past_history_start {
             self.activate_gdb_entries();
         }
+    }
+
+    /// This replay begins from a copy standing inside its first event, at
+    /// `inside.at` (after `resumed_at`): the followers go on from where
+    /// they are there, and the thread that stands at `inside.pc` has
+    /// arrived there already.
+    pub fn resumed_inside(&mut self, inside: &Inside) -> Result<(), ReplayError> {
+        let at = &inside.at;
+        self.event = at.event;
+        self.trail = Some(at.clone());
+        self.replay_from = at.clone();
+        self.shown_at = Some((inside.thread, inside.pc));
+        self.continuing = true;
+        self.insert_waiting();
+        let resumed = |follower: &Follower| {
+            Follower::resumed_at(follower.goal(), at, &inside.followers)
+                .ok_or_else(|| lost(at.event))
+        };
+        let progress = match &mut self.mode {
+            Mode::Live => return Ok(()),
+            Mode::Travel { follower, .. } | Mode::Scan { follower, .. } => {
+                *follower = resumed(follower)?;
+                follower.reached()
+            }
+            Mode::StepBack(back) => {
+                back.window = resumed(&back.window)?;
+                back.goal = resumed(&back.goal)?;
+                if back.window.reached() {
+                    back.window_reached(self.trail.clone());
+                }
+                back.goal.reached()
+            }
+        };
+        let progress = match progress {
+            true => Progress::Reached,
+            false => Progress::Waiting,
+        };
+        self.advanced(progress, false)
     }
 
     /// A reverse-continue the last scan already answered: the latest hit
@@ -315,13 +367,7 @@ impl Debugger {
         }
         self.event = event;
         self.trail = Some(Position::boundary(event));
-        if self.table.has_waiting() {
-            if let Ok((memory, _)) = self.memory_and_threads() {
-                let executable = executable_ranges(memory.tid);
-                self.table
-                    .insert_waiting(&memory, &|addr| in_ranges(&executable, addr));
-            }
-        }
+        self.insert_waiting();
         let progress = match &mut self.mode {
             Mode::Live => return Ok(()),
             Mode::Travel { follower, .. } | Mode::Scan { follower, .. } => {
@@ -335,6 +381,18 @@ impl Debugger {
             }
         };
         self.advanced(progress, false)
+    }
+
+    /// gdb's breakpoints in code that was not mapped yet go in where it is
+    /// now.
+    fn insert_waiting(&mut self) {
+        if self.table.has_waiting() {
+            if let Ok((memory, _)) = self.memory_and_threads() {
+                let executable = executable_ranges(memory.tid);
+                self.table
+                    .insert_waiting(&memory, &|addr| in_ranges(&executable, addr));
+            }
+        }
     }
 
     /// Something the replay stops at and counts happened: `triggers` at
@@ -646,10 +704,10 @@ impl Debugger {
                     None if self
                         .history_start
                         .as_ref()
-                        .is_some_and(|start| start.position.event < self.replay_from) =>
+                        .is_some_and(|start| start.position.is_before(&self.replay_from)) =>
                     {
                         Plan::Scan {
-                            to: Position::boundary(self.replay_from),
+                            to: self.replay_from.clone(),
                         }
                     }
                     None => match self.history().begin() {
