@@ -47,7 +47,7 @@ both_ways!(
     stepping_back_from_a_crash_at_the_end_of_a_long_loop,
     stepping_back_out_of_a_long_computation_in_a_thread,
     stepping_back_out_of_a_loop_of_short_instructions,
-    stepping_back_out_of_a_loop_just_before_a_breakpoint,
+    step_backs_in_a_long_computation_begin_from_copies_inside_it,
     memory_a_fork_leaves_out_means_no_copies,
     conditions_and_ignore_counts_going_back,
     conditions_are_evaluated_in_the_replay,
@@ -64,6 +64,9 @@ fn assert_back_at_the_ret_of_compute(out: &str) {
     );
     assert!(out.contains("$1 = 4499998500000"), "{out}");
 }
+
+/// rev_compute_long.c's sum of 0 .. 299,999,999.
+const LONG_SUM: i64 = 300_000_000 * (300_000_000 - 1) / 2;
 
 /// The lines of gdb's `x/i $pc` output, in order.
 fn instructions_shown(out: &str) -> Vec<&str> {
@@ -724,27 +727,54 @@ fn stepping_back_out_of_a_loop_of_short_instructions(server_args: &[&str]) {
     assert_eq!(out.matches("Breakpoint 1, ").count(), 2, "{out}");
 }
 
-/// gdb's breakpoint on after() lies right behind the loop's last branch
-/// and compute's `ret`: the counter's copy of the loop does not cover it,
-/// so the step back counts instead of single-stepping 18 million
-/// instructions.
-fn stepping_back_out_of_a_loop_just_before_a_breakpoint(server_args: &[&str]) {
-    let served = serve_recording(
-        "rev-compute-next-to-bp",
-        "rev_compute_next_to_a_breakpoint",
-        server_args,
-    );
+/// A computation of about 0.1 s. With copies due at every event, the
+/// forward run finds where the thread spends its time, the first step
+/// back takes copies inside the computation as it counts the arrivals
+/// there (listed), and the moves after it begin from those; either way
+/// they reach the same instants: the loop's last instructions, with the
+/// sum and the counter they hold, and forward again the breakpoint with
+/// the same sum. gdb's breakpoint on after() lies right behind the loop's
+/// last branch and compute's `ret`: were it in the counter's copy of the
+/// loop, no counter would go in, and the step back would single-step 1.8
+/// billion instructions.
+fn step_backs_in_a_long_computation_begin_from_copies_inside_it(server_args: &[&str]) {
+    let served = serve_recording("rev-compute-long", "rev_compute_long", server_args);
     let out = served.server.gdb(&[
         "break *after",
         "continue",
         "reverse-stepi",
+        "monitor copies",
         "reverse-stepi",
         "x/i $pc",
         "print sink",
+        "reverse-stepi",
+        "reverse-stepi",
+        "x/i $pc",
         "print $rax",
+        "stepi",
+        "reverse-next",
+        "print sink",
+        "continue",
+        "print sink",
     ]);
-    assert_back_at_the_ret_of_compute(&out);
-    assert!(out.contains("$2 = 3000000"), "{out}");
+    let shown = instructions_shown(&out);
+    assert_eq!(shown.len(), 2, "{out}");
+    assert!(
+        shown[0].contains("<compute+") && shown[0].contains("ret"),
+        "{out}"
+    );
+    assert!(
+        shown[1].contains("<compute+") && shown[1].contains("cmp"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("$1 = {LONG_SUM}")), "{out}");
+    assert!(out.contains("$2 = 300000000"), "{out}");
+    assert!(out.contains(&format!("$3 = {LONG_SUM}")), "{out}");
+    if server_args.contains(&"--copy-interval") {
+        assert!(out.contains(" and inside events at event "), "{out}");
+    }
+    assert_eq!(out.matches("Breakpoint 1, ").count(), 2, "{out}");
+    assert!(out.contains(&format!("$4 = {LONG_SUM}")), "{out}");
 }
 
 /// The same in a second thread, while the first waits in pthread_join.

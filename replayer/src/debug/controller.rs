@@ -24,6 +24,7 @@ use travel::Mode;
 mod call_site;
 mod counting;
 mod diversion;
+mod hot;
 mod monitor;
 mod step_back;
 mod stepping;
@@ -138,6 +139,16 @@ pub struct Debugger {
     /// A step back's count a copy interrupted, to go on with when the
     /// thread runs again.
     recount: Option<counting::Recount>,
+    /// Events whose thread ran long, by number: the thread and a pc it
+    /// was found at then (None where the sample was of no use). A
+    /// follower's replay counts the arrivals there, to take copies
+    /// inside the event (counting.rs).
+    hot: HashMap<u64, Option<(ThreadId, u64)>>,
+    /// Counting the current event's hot arrivals was refused, or got in
+    /// a follower's way.
+    hot_blocked: bool,
+    /// When the current event began to run.
+    event_began: std::time::Instant,
     /// The copies of the replay kept (where each stands, and its
     /// processes), and the replayed processes now: for `monitor copies`.
     copies: Vec<(Position, Vec<Tid>)>,
@@ -212,6 +223,9 @@ impl Debugger {
             continuing: false,
             chunks: counting::Chunks::new(copy_interval),
             recount: None,
+            hot: HashMap::new(),
+            hot_blocked: false,
+            event_began: std::time::Instant::now(),
             copies: Vec::new(),
             replayed: Vec::new(),
             scan_memo: None,

@@ -109,6 +109,9 @@ impl<T> Copies<T> {
 
     /// Keeps a copy standing at `at`, inside an event.
     pub fn keep_inside(&mut self, at: Position, copy: T) {
+        // A copy at the same instant is replaced (the same name is the
+        // same instant).
+        self.inside.retain(|c| c.at != at);
         self.taken += 1;
         self.inside.push(InsideCopy {
             at,
@@ -137,11 +140,17 @@ impl<T> Copies<T> {
         due
     }
 
-    /// The copies cost more memory than they may: one goes, as thinning
-    /// chooses, unless only the latest is left. Returns whether one went.
+    /// The copies cost more memory than they may: one goes, unless only
+    /// the latest is left. Returns whether one went.
     pub fn drop_one(&mut self) -> bool {
+        // Copies inside events serve the moves around where gdb is now:
+        // they go after the boundaries' thinning has left the latest two,
+        // the one taken first first.
+        if self.kept.len() > 2 || (self.inside.is_empty() && self.kept.len() > 1) {
+            self.thin();
+            return true;
+        }
         if !self.inside.is_empty() && self.inside.len() + self.kept.len() > 1 {
-            // The one taken first: the latest moves are near the latest.
             self.inside.remove(0);
             return true;
         }
@@ -355,7 +364,11 @@ mod tests {
         copies.keep(21, "twenty-one");
         assert_eq!(at(&mut copies, 22, 0), Some("twenty-one"));
         assert_eq!(copies.len(), 5);
-        // Over the memory budget, copies inside events go first.
+        // Over the memory budget, boundaries are thinned to the latest
+        // two first, then copies inside events go, the first taken first.
+        assert!(copies.drop_one());
+        assert_eq!(copies.len(), 4);
+        assert!(copies.latest_before(11).is_none());
         assert!(copies.drop_one());
         assert_eq!(at(&mut copies, 21, 0), Some("1000"));
         match copies.latest_serving(21, |_, _| true) {

@@ -182,7 +182,12 @@ impl std::fmt::Display for Position {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "event {}", self.event)?;
         if !self.marks.is_empty() {
-            write!(f, " + {} stops", self.marks.len())?;
+            // The occurrences counted since the event began.
+            let stops = self
+                .marks
+                .iter()
+                .fold(0u64, |sum, mark| sum.saturating_add(mark.times));
+            write!(f, " + {stops} stops")?;
         }
         Ok(())
     }

@@ -195,7 +195,7 @@ impl ReplaySession {
             match self.replay_event(number, record) {
                 Err(ReplayError::CopyWanted) => {
                     let inside = debugger.borrow_mut().take_copy_wanted();
-                    if let Some(inside) = inside.filter(|_| copies.due_inside()) {
+                    if let Some(inside) = inside.filter(|i| i.asked || copies.due_inside()) {
                         let resumed = Resumed::at(number, (started, last), Some(inside));
                         self.keep_copy(debugger, resumed, copies)?;
                     }

@@ -67,6 +67,8 @@ pub(crate) struct Inside {
     pub followers: Vec<Follower>,
     pub thread: ThreadId,
     pub pc: u64,
+    /// Taken whether one is due or not.
+    pub asked: bool,
 }
 
 pub(super) fn run(

@@ -44,6 +44,11 @@ impl Chunks {
         }
     }
 
+    /// How long a chunk is to take.
+    pub(crate) fn target(&self) -> Duration {
+        self.target
+    }
+
     /// A chunk of `arrivals` took `took`.
     fn took(&mut self, arrivals: u64, took: Duration) {
         let scaled = arrivals as f64 * self.target.as_secs_f64() / took.as_secs_f64().max(1e-6);
@@ -134,14 +139,26 @@ impl Debugger {
         pc: u64,
     ) -> Result<(), ReplayError> {
         let trigger = Trigger::Arrival { thread, pc };
-        let Some(times) = self.mode.fewest_remaining(&trigger) else {
-            return Ok(());
+        let hot = self.hot_trigger() == Some(trigger);
+        let times = match self.mode.fewest_remaining(&trigger) {
+            Some(times) => times,
+            None if hot => super::hot::HOT_ARRIVALS,
+            None => return Ok(()),
         };
         if times < FEWEST_COUNTED
             || !self.internal.contains(&trigger)
             || self.table.gdb_software_at(pc)
         {
             return Ok(());
+        }
+        if hot && self.chunk_for(times).is_none() {
+            // No copy can be taken here: counting would only slow the
+            // thread.
+            return self.block_hot();
+        }
+        if !hot && self.counter_is_hot() {
+            // A follower's count comes first.
+            self.block_hot()?;
         }
         let Ok((memory, _)) = self.memory_and_threads() else {
             return Ok(());
@@ -166,6 +183,11 @@ impl Debugger {
                     installed: Instant::now(),
                 });
                 Ok(())
+            }
+            None if hot => {
+                // Counted by an int3 each, it would cost a stop a pass.
+                self.internal.retain(|armed| *armed != trigger);
+                self.block_hot()
             }
             None => self
                 .table
@@ -338,7 +360,22 @@ impl Debugger {
         let Some(at) = self.trail.clone() else {
             return Ok(());
         };
-        self.want_copy(thread, pc, at)
+        self.want_copy(thread, pc, at, false)
+    }
+
+    /// A step back's window is reached inside an event, where `thread`
+    /// has just arrived at `pc`: where the replay has run long in the
+    /// event, a copy is taken here whether one is due or not (the next
+    /// step backs and the travels after them begin at or just after
+    /// this instant).
+    pub(super) fn copy_at_window(&mut self, thread: ThreadId, pc: u64) -> Result<(), ReplayError> {
+        // The replay ran long in the event, or began from a copy in it.
+        let long = self.event_began.elapsed() >= self.chunks.target()
+            || (self.replay_from.event == self.event && !self.replay_from.marks.is_empty());
+        match self.trail.clone() {
+            Some(at) if long && !at.marks.is_empty() => self.want_copy(thread, pc, at, true),
+            _ => Ok(()),
+        }
     }
 
     /// `copy_at_stop` for a step back's count: the instant is named as the
@@ -354,20 +391,24 @@ impl Debugger {
             _ => None,
         };
         match at {
-            Some(at) => self.want_copy(thread, pc, at),
+            Some(at) => self.want_copy(thread, pc, at, false),
             None => Ok(()),
         }
     }
 
+    /// Asks for a copy at `at` (if `asked`, whether one is due or not):
+    /// where the replay can be replayed on from here and follows names
+    /// (the followers say who steps; no step of gdb's is to end or to be
+    /// reported).
     fn want_copy(
         &mut self,
         thread: ThreadId,
         pc: u64,
         at: crate::debug::position::Position,
+        asked: bool,
     ) -> Result<(), ReplayError> {
         let possible = self.restartable
             && self.following()
-            && self.step.is_none()
             && self.step_done.is_none()
             && self.counter.is_none()
             && !self.trampoline_running;
@@ -379,6 +420,7 @@ impl Debugger {
             followers: self.mode.followers(),
             thread,
             pc,
+            asked,
         });
         Err(ReplayError::CopyWanted)
     }

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gdb_remote::agent::{self, AgentContext};
 use gdb_remote::{StopReason, ThreadId};
@@ -90,8 +90,10 @@ impl Debugger {
         let interrupt = Arc::clone(&self.interrupt);
         let following = self.following();
         let watched = !following || !self.giving_up;
+        let sample_at = self.sample_at(thread);
         let stop = task.step_interruptible(how, signal, &self.waiter, INTERRUPT_PERIOD, &|| {
-            watched && interrupt.load(Ordering::SeqCst)
+            (watched && interrupt.load(Ordering::SeqCst))
+                || sample_at.is_some_and(|at| Instant::now() >= at)
         })?;
         self.ran(thread);
         let outcome = self.classify(thread, task, stop, debugged, following, watched);
@@ -124,6 +126,14 @@ impl Debugger {
                 if let Some(reason) = self.interrupted(thread) {
                     self.stop_unnamed(reason)?;
                 }
+                Ok(Outcome::Consumed)
+            }
+            Stop::Event(PtraceEvent::Stop, _)
+                if self
+                    .sample_at(thread)
+                    .is_some_and(|at| Instant::now() >= at) =>
+            {
+                self.learn_hot(thread, task);
                 Ok(Outcome::Consumed)
             }
             Stop::Signal(libc::SIGTRAP) => self.classify_trap(thread, task, stop, debugged),

@@ -189,6 +189,7 @@ impl Debugger {
         self.copy_wanted = None;
         self.continuing = false;
         self.recount = None;
+        self.hot_blocked = false;
         if plan.is_some() {
             self.table.transplant();
         }
@@ -219,6 +220,8 @@ impl Debugger {
         self.replay_from = at.clone();
         self.shown_at = Some((inside.thread, inside.pc));
         self.continuing = true;
+        self.event_began = std::time::Instant::now();
+        self.hot_blocked = false;
         self.insert_waiting();
         let resumed = |follower: &Follower| {
             Follower::resumed_at(follower.goal(), at, &inside.followers)
@@ -334,6 +337,12 @@ impl Debugger {
         }
     }
 
+    /// Whether a step back is stepping or counting its thread's passes:
+    /// no other counter may run then, nor an int3 in its way.
+    pub(super) fn step_back_busy(&self) -> bool {
+        matches!(&self.mode, Mode::StepBack(back) if back.stepping || back.counting.is_some())
+    }
+
     /// Whether a step back single-steps its thread now.
     pub(super) fn stepping_back(&self) -> bool {
         matches!(&self.mode, Mode::StepBack(back) if back.stepping)
@@ -366,6 +375,8 @@ impl Debugger {
             }
         }
         self.event = event;
+        self.event_began = std::time::Instant::now();
+        self.hot_blocked = false;
         self.trail = Some(Position::boundary(event));
         self.insert_waiting();
         let progress = match &mut self.mode {
@@ -535,9 +546,9 @@ impl Debugger {
                 );
             }
         }
-        if !back.window.reached()
-            && back.window.observe_any_times(&seen, times) == Progress::Reached
-        {
+        let window_now = !back.window.reached()
+            && back.window.observe_any_times(&seen, times) == Progress::Reached;
+        if window_now {
             back.window_reached(self.trail.clone());
         }
         let progress = back.goal.observe_any_times(&seen, times);
@@ -561,7 +572,13 @@ impl Debugger {
                 }
             }
         }
-        self.advanced(progress, completed)
+        self.advanced(progress, completed)?;
+        if let (true, Some(pc), Some(thread)) = (window_now, rip, name.thread()) {
+            // Stepping begins here, deep in a long event: the step backs
+            // after this one begin here too.
+            self.copy_at_window(thread, pc)?;
+        }
+        Ok(())
     }
 
     /// After a follower counted an occurrence.
@@ -598,13 +615,16 @@ impl Debugger {
 
     /// Puts the followers' breakpoints and watchpoints in, and takes out
     /// those they are done with.
-    fn arm_wanted(&mut self) -> Result<(), ReplayError> {
-        let wanted: Vec<Trigger> = self
+    pub(super) fn arm_wanted(&mut self) -> Result<(), ReplayError> {
+        let mut wanted: Vec<Trigger> = self
             .mode
             .wanted()
             .into_iter()
             .filter(|t| matches!(t, Trigger::Arrival { .. } | Trigger::Watch { .. }))
             .collect();
+        if let Some(hot) = self.hot_trigger().filter(|hot| !wanted.contains(hot)) {
+            wanted.push(hot);
+        }
         if wanted == self.internal {
             return Ok(());
         }

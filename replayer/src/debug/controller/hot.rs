@@ -1,0 +1,72 @@
+//! Where an event's thread spends its time (ARCHITECTURE.md "Copies of
+//! the replay"): a thread that runs long inside one event is sampled once,
+//! and a follower's replay through that event later counts its arrivals at
+//! the sampled instruction with a chunked counter, so that it takes copies
+//! inside the stretch and names its instants by those arrivals.
+
+use std::time::Instant;
+
+use gdb_remote::ThreadId;
+use tracee::Task;
+
+use super::Debugger;
+use crate::debug::position::Trigger;
+
+/// Arrivals a counter for copies counts at most: never reached.
+pub(super) const HOT_ARRIVALS: u64 = u64::MAX / 4;
+
+impl Debugger {
+    /// When `thread`, resumed now, is to be stopped once to see where it
+    /// runs: after it has run about a copy interval in an event not
+    /// sampled yet, while nothing of the replay's own is in its code.
+    pub(super) fn sample_at(&self, thread: ThreadId) -> Option<Instant> {
+        let due = thread.pid == self.debugged
+            && !self.hot.contains_key(&self.event)
+            && self.counter.is_none()
+            && !self.trampoline_running;
+        due.then(|| self.event_began + self.chunks.target())
+    }
+
+    /// `thread` was stopped to be sampled: the instruction it stands at
+    /// is the event's hot one.
+    pub(super) fn learn_hot(&mut self, thread: ThreadId, task: &Task) {
+        let pc = task.regs().ok().map(|regs| (thread, regs.rip));
+        self.hot.insert(self.event, pc);
+    }
+
+    /// The arrival a follower's replay counts in this event for copies
+    /// inside it: at the event's hot instruction, unless counting there
+    /// was refused, gdb has a breakpoint there, or a step back steps or
+    /// counts (its names count other arrivals).
+    pub(super) fn hot_trigger(&self) -> Option<Trigger> {
+        let (thread, pc) = (*self.hot.get(&self.event)?)?;
+        let allowed = self.following()
+            && self.past_history_start
+            && !self.hot_blocked
+            && self.diversion.is_none()
+            && !self.step_back_busy()
+            && !self.table.gdb_software_at(pc);
+        allowed.then_some(Trigger::Arrival { thread, pc })
+    }
+
+    /// Whether the counter in the tracee counts hot arrivals (no follower
+    /// waits for them).
+    pub(super) fn counter_is_hot(&self) -> bool {
+        let counted = self.counted_mark();
+        counted.is_some()
+            && counted == self.hot_trigger()
+            && counted
+                .and_then(|t| self.mode.fewest_remaining(&t))
+                .is_none()
+    }
+
+    /// Counting hot arrivals cannot go on in this event: what was counted
+    /// is named, and the int3 comes out.
+    pub(super) fn block_hot(&mut self) -> Result<(), crate::error::ReplayError> {
+        if self.counter_is_hot() {
+            self.counter_out()?;
+        }
+        self.hot_blocked = true;
+        self.arm_wanted()
+    }
+}
