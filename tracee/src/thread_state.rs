@@ -175,6 +175,38 @@ fn syscall_bytes_before(task: &Task, rip: u64) -> Result<[u8; 2], TraceeError> {
 /// that entry in `entry`), back at the same entry, for a replay that
 /// skips it (SYSEMU). Fails if the instruction before is no `syscall`.
 pub fn enter_again(task: &Task, entry: &Registers) -> Result<(), TraceeError> {
+    enter_again_as(task, entry, Resume::Sysemu)
+}
+
+/// Leaves the syscall entry `task` stands at without running the syscall
+/// (its exit stop follows), for syscalls injected there: an injected
+/// syscall cannot start from an entry stop. Returns the registers at the
+/// entry, for `enter_again_as`.
+pub fn leave_entry(task: &Task) -> Result<Registers, TraceeError> {
+    let entry = task.regs()?;
+    let mut skipped = entry;
+    skipped.orig_rax = u64::MAX;
+    task.set_regs(&skipped)?;
+    let mut held = Vec::new();
+    let mut stop = task.step(Resume::Syscall, 0)?;
+    while let Stop::Signal(signal) = stop {
+        held.push(signal);
+        stop = task.step(Resume::Syscall, 0)?;
+    }
+    crate::signals::resend_held(task.tid, held)?;
+    if stop != Stop::Syscall || task.syscall_stop_kind()? != SyscallStopKind::Exit {
+        return Err(TraceeError::UnexpectedStop {
+            tid: task.tid,
+            expected: "the exit of a syscall left at its entry",
+            got: format!("{stop:?}"),
+        });
+    }
+    Ok(entry)
+}
+
+/// `enter_again`, resumed `how`: with `Resume::Syscall` the kernel runs
+/// the syscall when the thread is resumed from the entry.
+pub fn enter_again_as(task: &Task, entry: &Registers, how: Resume) -> Result<(), TraceeError> {
     let insn = syscall_bytes_before(task, entry.rip)?;
     let unexpected = |got: String| TraceeError::UnexpectedStop {
         tid: task.tid,
@@ -191,10 +223,10 @@ pub fn enter_again(task: &Task, entry: &Registers) -> Result<(), TraceeError> {
     // A signal pending now (SIGCHLD of a replayed child, which the replay
     // drops) is held back and sent again, as around injected syscalls.
     let mut held = Vec::new();
-    let mut stop = task.step(Resume::Sysemu, 0)?;
+    let mut stop = task.step(how, 0)?;
     while let Stop::Signal(signal) = stop {
         held.push(signal);
-        stop = task.step(Resume::Sysemu, 0)?;
+        stop = task.step(how, 0)?;
     }
     crate::signals::resend_held(task.tid, held)?;
     if stop != Stop::Syscall || task.syscall_stop_kind()? != SyscallStopKind::Entry {

@@ -381,6 +381,19 @@ impl BreakpointTable {
             .any(|(_, h)| h.watch.is_none() && (start..end).contains(&h.addr))
     }
 
+    /// Whether gdb has an instruction breakpoint at `addr`, software or
+    /// hardware, in force now or waiting for a replay to reach gdb's
+    /// program.
+    pub fn gdb_breakpoint_at(&self, addr: u64) -> (bool, bool) {
+        let software = self.software.get(&addr).is_some_and(|s| s.gdb);
+        let hardware = self
+            .hardware
+            .iter()
+            .flatten()
+            .any(|h| h.gdb && h.watch.is_none() && h.addr == addr);
+        (software, hardware)
+    }
+
     /// The slot that a DR6 value reports as triggered.
     pub fn triggered(&self, status: u64) -> Option<HardwareSlot> {
         self.armed_slots()

@@ -144,9 +144,10 @@ pub struct Debugger {
     /// follower's replay counts the arrivals there, to take copies
     /// inside the event (counting.rs).
     hot: HashMap<u64, Option<(ThreadId, u64)>>,
-    /// Counting the current event's hot arrivals was refused, or got in
-    /// a follower's way.
-    hot_blocked: bool,
+    /// Counting arrivals no follower waits for (the event's hot ones, a
+    /// scan's breakpoint hits) was refused in the current event, or got
+    /// in a follower's way.
+    background_blocked: bool,
     /// When the current event began to run.
     event_began: std::time::Instant,
     /// The copies of the replay kept (where each stands, and its
@@ -224,7 +225,7 @@ impl Debugger {
             chunks: counting::Chunks::new(copy_interval),
             recount: None,
             hot: HashMap::new(),
-            hot_blocked: false,
+            background_blocked: false,
             event_began: std::time::Instant::now(),
             copies: Vec::new(),
             replayed: Vec::new(),

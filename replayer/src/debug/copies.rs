@@ -203,26 +203,28 @@ impl<T> Copies<T> {
         serves: impl Fn(&Position, &T) -> bool,
     ) -> Option<(CopyAt, &mut T)> {
         let boundary = self.kept.range(..event).next_back().map(|(&at, _)| at);
-        let mut best: Option<usize> = None;
-        for (index, candidate) in self.inside.iter().enumerate() {
-            let in_reach = candidate.at.event <= event
-                && boundary.is_none_or(|b| candidate.at.event >= b)
-                && serves(&candidate.at, &candidate.copy);
-            if !in_reach {
-                continue;
-            }
-            let later = best.is_none_or(|b| {
-                let best = &self.inside[b];
-                if best.at.event != candidate.at.event {
-                    return best.at.event < candidate.at.event;
-                }
-                best.at.is_before(&candidate.at)
-                    || (!candidate.at.is_before(&best.at) && best.taken < candidate.taken)
-            });
-            if later {
-                best = Some(index);
-            }
-        }
+        let serving: Vec<usize> = (0..self.inside.len())
+            .filter(|&i| {
+                let c = &self.inside[i];
+                c.at.event <= event
+                    && boundary.is_none_or(|b| c.at.event >= b)
+                    && serves(&c.at, &c.copy)
+            })
+            .collect();
+        let before = |a: &InsideCopy<T>, b: &InsideCopy<T>| {
+            a.at.event < b.at.event || (a.at.event == b.at.event && a.at.is_before(&b.at))
+        };
+        // Those no other serving copy comes after; of them, the one
+        // taken last (names of different shapes do not tell their order).
+        let best = serving
+            .iter()
+            .copied()
+            .filter(|&i| {
+                !serving
+                    .iter()
+                    .any(|&j| before(&self.inside[i], &self.inside[j]))
+            })
+            .max_by_key(|&i| self.inside[i].taken);
         match best {
             Some(index) => {
                 let found = &mut self.inside[index];

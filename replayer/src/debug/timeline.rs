@@ -82,7 +82,10 @@ pub(super) fn run(
     let mut reader = Some(first);
     let mut plan: Option<Plan> = None;
     loop {
-        let copied = plan.as_ref().and_then(|plan| from_copy(&mut copies, plan));
+        let copied = plan.as_ref().and_then(|plan| {
+            let d = debugger.borrow();
+            from_copy(&mut copies, plan, &|inside| d.copy_serves(plan, inside))
+        });
         debugger.borrow_mut().begin(plan.take());
         let (mut session, resumed) = match copied {
             Some((session, resumed)) => (session, Some(resumed)),
@@ -116,9 +119,15 @@ pub(super) fn run(
 /// A replay from the latest copy `plan` can start from (ARCHITECTURE.md
 /// "Copies of the replay"); None if there is none, or it could not be
 /// copied again (it is dropped then).
-fn from_copy(copies: &mut Copies<Snapshot>, plan: &Plan) -> Option<(ReplaySession, Resumed)> {
+/// `usable` says whether gdb's breakpoints now allow a copy inside an
+/// event.
+fn from_copy(
+    copies: &mut Copies<Snapshot>,
+    plan: &Plan,
+    usable: &dyn Fn(&Inside) -> bool,
+) -> Option<(ReplaySession, Resumed)> {
     let serves = |_: &Position, snapshot: &Snapshot| match &snapshot.resumed.inside {
-        Some(inside) => plan.starts_at(&inside.at, &inside.followers),
+        Some(inside) => usable(inside) && plan.starts_at(&inside.at, &inside.followers),
         None => true,
     };
     let (at, snapshot) = copies.latest_serving(plan.earliest_event(), serves)?;

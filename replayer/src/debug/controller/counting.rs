@@ -8,9 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use gdb_remote::ThreadId;
+use gdb_remote::{StopReason, ThreadId};
 use tracee::{debugregs, Task, Tid};
 
+use super::travel::Mode;
 use super::{thread_of, Debugger, Outcome};
 use crate::debug::position::Trigger;
 use crate::debug::timeline::Inside;
@@ -79,11 +80,20 @@ pub(crate) struct ArmedCounter {
     /// first pass counts again.
     earlier: u64,
     installed: Instant,
+    /// gdb's int3 at the counted instruction is out of memory while the
+    /// counter's jump is there.
+    hides_gdb: bool,
 }
 
 enum Purpose {
     /// A follower's mark: the counter traps at the arrival that passes it.
-    Mark { trigger: Trigger, times: u64 },
+    /// Each arrival is a stop gdb would see, `shown`, where it is the hit
+    /// of a breakpoint of gdb's a scan notes.
+    Mark {
+        trigger: Trigger,
+        times: u64,
+        shown: Option<StopReason>,
+    },
     /// A step back counts the thread's passes (travel.rs).
     Count,
 }
@@ -105,6 +115,7 @@ impl Debugger {
         task: &Task,
         pc: u64,
         arrivals: u64,
+        except: Option<u64>,
     ) -> Result<Option<Counter>, ReplayError> {
         let table = &self.table;
         // The replay's own breakpoint at an execution point (point.rs)
@@ -118,7 +129,15 @@ impl Debugger {
             pc,
             arrivals,
             |start, end| {
-                !table.software_within(start, end)
+                // gdb's int3 at the counted instruction, if `except`, is
+                // out while the counter counts its hits.
+                let software = match except {
+                    Some(at) => {
+                        table.software_within(start, at) || table.software_within(at + 1, end)
+                    }
+                    None => table.software_within(start, end),
+                };
+                !software
                     && !table.hardware_breakpoint_within(start, end)
                     && !point.is_some_and(|at| (start..end).contains(&at))
             },
@@ -140,60 +159,93 @@ impl Debugger {
     ) -> Result<(), ReplayError> {
         let trigger = Trigger::Arrival { thread, pc };
         let hot = self.hot_trigger() == Some(trigger);
+        let gdb_here = self.table.gdb_software_at(pc);
+        // gdb's breakpoint hits: a scan notes each (unless gdb has a
+        // condition, which the replay evaluates at each); other moves show
+        // gdb nothing before their goal.
+        let scanning = matches!(self.mode, Mode::Scan { .. });
+        let shown = (gdb_here && scanning).then_some(StopReason::Breakpoint {
+            thread,
+            hardware: false,
+        });
         let times = match self.mode.fewest_remaining(&trigger) {
             Some(times) => times,
-            None if hot => super::hot::HOT_ARRIVALS,
+            // In the background: no follower waits for these.
+            None if (hot || shown.is_some()) && !self.background_blocked => {
+                super::hot::HOT_ARRIVALS
+            }
             None => return Ok(()),
         };
+        let background = self.mode.fewest_remaining(&trigger).is_none();
+        let armed_here = self.internal.contains(&trigger) || gdb_here;
+        // A counter that a step of the thread would take out at once
+        // costs more than it saves.
+        let stepped = self.mode.wants(&Trigger::Step { thread });
         if times < FEWEST_COUNTED
-            || !self.internal.contains(&trigger)
-            || self.table.gdb_software_at(pc)
+            || !armed_here
+            || stepped
+            || (gdb_here && self.conditions.contains_key(&(false, pc)))
         {
             return Ok(());
         }
         if hot && self.chunk_for(times).is_none() {
             // No copy can be taken here: counting would only slow the
             // thread.
-            return self.block_hot();
+            return self.block_background();
         }
-        if !hot && self.counter_is_hot() {
+        if !background && self.counter_in_background() {
             // A follower's count comes first.
-            self.block_hot()?;
+            self.block_background()?;
         }
         let Ok((memory, _)) = self.memory_and_threads() else {
             return Ok(());
         };
-        self.table.remove_internal_software(&memory, pc);
+        let internal = self.internal.contains(&trigger);
+        if internal {
+            self.table.remove_internal_software(&memory, pc);
+        }
+        if gdb_here {
+            self.table.disarm_software(&memory, pc)?;
+        }
         let chunk = self.chunk_for(times);
         let installed = match self.counter_task(thread) {
             // The thread stands at `pc`: its pass through the jump is
             // the arrival just counted.
-            Some(_) => self.install_counter(task, pc, chunk.unwrap_or(times) + 1)?,
+            Some(_) => {
+                let except = gdb_here.then_some(pc);
+                self.install_counter(task, pc, chunk.unwrap_or(times) + 1, except)?
+            }
             None => None,
         };
-        match installed {
-            Some(counter) => {
-                self.counter = Some(ArmedCounter {
-                    counter,
-                    tid: task.tid,
-                    purpose: Purpose::Mark { trigger, times },
-                    reported: 0,
-                    chunk,
-                    earlier: 0,
-                    installed: Instant::now(),
-                });
-                Ok(())
+        let Some(counter) = installed else {
+            if gdb_here {
+                self.table.rearm_software(&memory, pc)?;
             }
-            None if hot => {
+            if hot {
                 // Counted by an int3 each, it would cost a stop a pass.
                 self.internal.retain(|armed| *armed != trigger);
-                self.block_hot()
+                return self.block_background();
             }
-            None => self
-                .table
-                .insert_internal_software(&memory, pc)
-                .map_err(ReplayError::from),
-        }
+            if internal {
+                self.table.insert_internal_software(&memory, pc)?;
+            }
+            return Ok(());
+        };
+        self.counter = Some(ArmedCounter {
+            counter,
+            tid: task.tid,
+            purpose: Purpose::Mark {
+                trigger,
+                times,
+                shown,
+            },
+            reported: 0,
+            chunk,
+            earlier: 0,
+            installed: Instant::now(),
+            hides_gdb: gdb_here,
+        });
+        Ok(())
     }
 
     /// The mark a counter counts now, if one does.
@@ -230,7 +282,8 @@ impl Debugger {
             return Ok(false);
         };
         let chunk = self.chunk_for(u64::MAX);
-        let Some(counter) = self.install_counter(&task, pc, chunk.unwrap_or(u64::MAX))? else {
+        let Some(counter) = self.install_counter(&task, pc, chunk.unwrap_or(u64::MAX), None)?
+        else {
             return Ok(false);
         };
         self.counter = Some(ArmedCounter {
@@ -241,6 +294,7 @@ impl Debugger {
             chunk,
             earlier,
             installed: Instant::now(),
+            hides_gdb: false,
         });
         Ok(true)
     }
@@ -264,10 +318,14 @@ impl Debugger {
             Purpose::Count => Some(armed.earlier + armed.counter.arrivals(&task).unwrap_or(0)),
             Purpose::Mark { .. } => None,
         };
+        let point = armed.counter.point;
         // A thread that cannot be written to any more has exited (an
         // exit ends the event); one that still runs with the jump in its
         // code diverges at its next event, where verification says so.
         let _ = armed.counter.remove(&task, &task);
+        if armed.hides_gdb {
+            let _ = self.table.rearm_software(&task, point);
+        }
         Ok(counted)
     }
 
@@ -310,8 +368,12 @@ impl Debugger {
                 return Ok(Some(Outcome::Consumed));
             }
         }
-        let mark = match armed.purpose {
-            Purpose::Mark { trigger, times } => Some((trigger, times)),
+        let mark = match &armed.purpose {
+            Purpose::Mark {
+                trigger,
+                times,
+                shown,
+            } => Some((*trigger, *times, shown.clone())),
             Purpose::Count if armed.chunk.is_some() => None,
             Purpose::Count => return Ok(None),
         };
@@ -323,10 +385,13 @@ impl Debugger {
         };
         let pc = armed.counter.point;
         armed.counter.remove(task, task)?;
+        if armed.hides_gdb {
+            self.table.rearm_software(task, pc)?;
+        }
         if let Some(chunk) = armed.chunk {
             self.chunks.took(chunk, armed.installed.elapsed());
         }
-        let Some((trigger, times)) = mark else {
+        let Some((trigger, times, shown)) = mark else {
             // A chunk of a step back's count: the thread stands at its
             // latest pass.
             let counted = armed.earlier + armed.chunk.unwrap_or(0);
@@ -342,7 +407,7 @@ impl Debugger {
         // Counted: not one of the int3s `arm_wanted` takes out.
         self.internal.retain(|armed| *armed != trigger);
         let arrived = armed.chunk.unwrap_or(times);
-        self.stop_here_times(&[trigger], None, arrived - armed.reported)?;
+        self.stop_here_times(&[trigger], shown, arrived - armed.reported)?;
         if armed.chunk.is_some() {
             // The end of a chunk, not of the mark: the int3 there is back
             // in, and a counter counts on from it.
@@ -387,7 +452,7 @@ impl Debugger {
         counted: u64,
     ) -> Result<(), ReplayError> {
         let at = match &self.mode {
-            super::travel::Mode::StepBack(back) => back.counted_at(counted),
+            Mode::StepBack(back) => back.counted_at(counted),
             _ => None,
         };
         match at {
@@ -407,7 +472,12 @@ impl Debugger {
         at: crate::debug::position::Position,
         asked: bool,
     ) -> Result<(), ReplayError> {
-        let possible = self.restartable
+        // The copy's instant is the thread's arrival at `pc` (a replay
+        // from it does not count that arrival again), not another stop
+        // made at the same instant.
+        let arrived = at.last().map(|m| m.trigger) == Some(Trigger::Arrival { thread, pc });
+        let possible = arrived
+            && self.restartable
             && self.following()
             && self.step_done.is_none()
             && self.counter.is_none()
@@ -482,9 +552,10 @@ impl Debugger {
         let Some(armed) = &mut self.counter else {
             return Ok(());
         };
-        let Purpose::Mark { trigger, .. } = armed.purpose else {
+        let Purpose::Mark { trigger, shown, .. } = &armed.purpose else {
             return Ok(());
         };
+        let (trigger, shown) = (*trigger, shown.clone());
         let task = Task::new(armed.tid)?;
         // The counter's first pass is the arrival its int3 counted.
         let arrived = armed.counter.arrivals(&task)?.saturating_sub(1);
@@ -493,6 +564,6 @@ impl Debugger {
             return Ok(());
         }
         armed.reported += new;
-        self.stop_here_times(&[trigger], None, new)
+        self.stop_here_times(&[trigger], shown, new)
     }
 }

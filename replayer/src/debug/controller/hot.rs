@@ -42,31 +42,27 @@ impl Debugger {
         let (thread, pc) = (*self.hot.get(&self.event)?)?;
         let allowed = self.following()
             && self.past_history_start
-            && !self.hot_blocked
+            && !self.background_blocked
             && self.diversion.is_none()
             && !self.step_back_busy()
             && !self.table.gdb_software_at(pc);
         allowed.then_some(Trigger::Arrival { thread, pc })
     }
 
-    /// Whether the counter in the tracee counts hot arrivals (no follower
-    /// waits for them).
-    pub(super) fn counter_is_hot(&self) -> bool {
-        let counted = self.counted_mark();
-        counted.is_some()
-            && counted == self.hot_trigger()
-            && counted
-                .and_then(|t| self.mode.fewest_remaining(&t))
-                .is_none()
+    /// Whether the counter in the tracee counts arrivals no follower
+    /// waits for: the event's hot ones, or a scan's breakpoint hits.
+    pub(super) fn counter_in_background(&self) -> bool {
+        self.counted_mark()
+            .is_some_and(|t| self.mode.fewest_remaining(&t).is_none())
     }
 
-    /// Counting hot arrivals cannot go on in this event: what was counted
-    /// is named, and the int3 comes out.
-    pub(super) fn block_hot(&mut self) -> Result<(), crate::error::ReplayError> {
-        if self.counter_is_hot() {
+    /// Counting arrivals no follower waits for cannot go on in this event:
+    /// what was counted is named, and the hot int3 comes out.
+    pub(super) fn block_background(&mut self) -> Result<(), crate::error::ReplayError> {
+        if self.counter_in_background() {
             self.counter_out()?;
         }
-        self.hot_blocked = true;
+        self.background_blocked = true;
         self.arm_wanted()
     }
 }

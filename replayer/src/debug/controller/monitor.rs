@@ -162,16 +162,19 @@ impl Debugger {
             self.copies.iter().map(|(_, pids)| pids.as_slice()),
             &self.replayed,
         );
-        let inside = match inside.len() {
-            0 => String::new(),
-            _ => format!(" and inside events at {}", inside.join(", ")),
-        };
+        let mut places = Vec::new();
+        if !before.is_empty() {
+            places.push(format!("before events {}", before.join(", ")));
+        }
+        if !inside.is_empty() {
+            places.push(format!("inside events at {}", inside.join(", ")));
+        }
         match self.copies.len() {
             0 => "No copies of the replay yet.\n".to_owned(),
             count => format!(
-                "{count} copies of the replay, before events {}{inside}; they add {} KiB of \
-                 memory, the replayed processes {} KiB.\n",
-                before.join(", "),
+                "{count} copies of the replay, {}; they add {} KiB of memory, the replayed \
+                 processes {} KiB.\n",
+                places.join(" and "),
                 cost.copies_kib,
                 cost.replayed_kib
             ),

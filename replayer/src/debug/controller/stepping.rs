@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use gdb_remote::agent::{self, AgentContext};
 use gdb_remote::{StopReason, ThreadId};
-use tracee::{debugregs, extended_state, PtraceEvent, RemoteAddr, Resume, Stop, Task};
+use tracee::{
+    debugregs, extended_state, thread_state, PtraceEvent, RemoteAddr, Resume, Stop,
+    SyscallStopKind, Task,
+};
 
 use super::{Debugger, Outcome};
 use crate::debug::breakpoints::HardwareSlot;
@@ -97,10 +100,21 @@ impl Debugger {
         })?;
         self.ran(thread);
         let outcome = self.classify(thread, task, stop, debugged, following, watched);
-        if matches!(outcome, Ok(Outcome::Stop(_))) {
+        if let Ok(Outcome::Stop(stop)) = &outcome {
             // The replay looks at the thread now (a fault, a syscall, an
             // execution point): it must stand in the program's own code.
-            self.counter_out()?;
+            let at_entry =
+                *stop == Stop::Syscall && task.syscall_stop_kind()? == SyscallStopKind::Entry;
+            if at_entry && self.counter_active() {
+                // Taking the counter out runs a munmap, which cannot
+                // start at a syscall's entry: the thread leaves it and
+                // enters it again.
+                let entry = thread_state::leave_entry(task)?;
+                self.counter_out()?;
+                thread_state::enter_again_as(task, &entry, how)?;
+            } else {
+                self.counter_out()?;
+            }
         }
         outcome
     }
@@ -257,11 +271,15 @@ impl Debugger {
     ) -> Result<Outcome, ReplayError> {
         // A step runs the program's own code, never a counter's copy
         // (taking the counter out may move the thread there).
-        let rip = if stepping && self.counter_active() {
+        let (rip, over_breakpoint) = if stepping && self.counter_active() {
             self.counter_out()?;
-            task.regs()?.rip
+            // The counter's jump hid an int3 there (gdb's, the counter
+            // counting its hits): it is back in.
+            let rip = task.regs()?.rip;
+            let int3 = self.table.software_at(rip) && byte_at(task, rip) == Some(0xcc);
+            (rip, over_breakpoint || int3)
         } else {
-            rip
+            (rip, over_breakpoint)
         };
         if over_breakpoint {
             self.table.disarm_software(task, rip)?;

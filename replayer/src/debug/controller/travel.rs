@@ -22,7 +22,7 @@ pub(crate) enum Mode {
     },
     Scan {
         follower: Follower,
-        hits: Vec<Seen>,
+        hits: Hits,
     },
     StepBack(Box<StepBack>),
 }
@@ -36,7 +36,7 @@ impl Mode {
             },
             Plan::Scan { to } => Mode::Scan {
                 follower: Follower::new(to),
-                hits: Vec::new(),
+                hits: Hits::default(),
             },
             Plan::StepBack {
                 to,
@@ -78,6 +78,13 @@ impl Mode {
         }
     }
 
+    /// Whether a follower waits for `trigger` now.
+    pub(super) fn wants(&self, trigger: &Trigger) -> bool {
+        self.wanted().contains(trigger)
+            || matches!((self, trigger), (Mode::StepBack(back), Trigger::Step { thread })
+                if back.stepping && back.thread == *thread)
+    }
+
     /// The triggers the replay must stop at for the followers.
     fn wanted(&self) -> Vec<Trigger> {
         match self {
@@ -105,9 +112,41 @@ pub(crate) struct ScanMemo {
     /// The stop shown (None until the step back to a watchpoint's hit
     /// has named it).
     shown: Option<Position>,
-    earlier: Vec<Seen>,
+    earlier: Hits,
     entries: (Vec<u64>, Vec<crate::debug::breakpoints::HardwareSlot>),
     passed: Vec<i32>,
+}
+
+/// The stops a scan noted, in order: each a run of `n` stops at one
+/// instant after another, the `n` occurrences in a row of one trigger
+/// (the hits of a breakpoint in a loop an arrival counter counted),
+/// named by the last of them.
+#[derive(Default)]
+pub(crate) struct Hits {
+    runs: Vec<(Seen, u64)>,
+}
+
+impl Hits {
+    fn push(&mut self, seen: Seen, run: u64) {
+        if run > 0 {
+            self.runs.push((seen, run));
+        }
+    }
+
+    /// The latest stop noted, taken off.
+    fn pop(&mut self) -> Option<Seen> {
+        let (seen, run) = self.runs.pop()?;
+        if run > 1 {
+            if let Some(position) = seen.position.one_occurrence_earlier() {
+                let earlier = Seen {
+                    position,
+                    reason: seen.reason.clone(),
+                };
+                self.runs.push((earlier, run - 1));
+            }
+        }
+        Some(seen)
+    }
 }
 
 /// Where gdb is shown a noted hit, if known before the move: a
@@ -189,7 +228,7 @@ impl Debugger {
         self.copy_wanted = None;
         self.continuing = false;
         self.recount = None;
-        self.hot_blocked = false;
+        self.background_blocked = false;
         if plan.is_some() {
             self.table.transplant();
         }
@@ -221,7 +260,7 @@ impl Debugger {
         self.shown_at = Some((inside.thread, inside.pc));
         self.continuing = true;
         self.event_began = std::time::Instant::now();
-        self.hot_blocked = false;
+        self.background_blocked = false;
         self.insert_waiting();
         let resumed = |follower: &Follower| {
             Follower::resumed_at(follower.goal(), at, &inside.followers)
@@ -247,6 +286,19 @@ impl Debugger {
             false => Progress::Waiting,
         };
         self.advanced(progress, false)
+    }
+
+    /// Whether gdb's breakpoints now let a replay for `plan` begin from a
+    /// copy inside an event: its thread stands at `inside.pc` having
+    /// arrived there, so a debug register of gdb's there would fire again
+    /// when it goes on (an arrival too many), and a scan would not see
+    /// the hit of gdb's int3 there (the copy's instant is a stop gdb
+    /// would have seen, after the instant where the stretch before the
+    /// copy ends).
+    pub fn copy_serves(&self, plan: &Plan, inside: &Inside) -> bool {
+        let (software, hardware) = self.table.gdb_breakpoint_at(inside.pc);
+        let scan = matches!(plan, Plan::Scan { .. });
+        !(hardware || (software && scan))
     }
 
     /// A reverse-continue the last scan already answered: the latest hit
@@ -376,7 +428,7 @@ impl Debugger {
         }
         self.event = event;
         self.event_began = std::time::Instant::now();
-        self.hot_blocked = false;
+        self.background_blocked = false;
         self.trail = Some(Position::boundary(event));
         self.insert_waiting();
         let progress = match &mut self.mode {
@@ -464,8 +516,20 @@ impl Debugger {
                         }),
                     _ => None,
                 };
-                if let (Some(seen), false) = (noted, progress == Progress::Reached) {
-                    hits.push(seen);
+                match (noted, progress == Progress::Reached) {
+                    (Some(seen), false) => hits.push(seen, times),
+                    // The last of a run is the goal; those before it are
+                    // hits before it.
+                    (Some(seen), true) => {
+                        if let Some(position) = seen.position.one_occurrence_earlier() {
+                            let earlier = Seen {
+                                position,
+                                reason: seen.reason,
+                            };
+                            hits.push(earlier, times - 1);
+                        }
+                    }
+                    (None, _) => {}
                 }
                 progress
             }
