@@ -2,8 +2,8 @@
 //! (bench/programs/reverse_history.c): the time each move takes, from the
 //! end of the recording, and the copies of the replay it kept. Then one
 //! move in a threaded recording (bench/programs/reverse_threads.c), whose
-//! copies copy two threads, and step backs out of a stretch of about 2 s
-//! of computation (bench/programs/reverse_long.c).
+//! copies copy two threads, and step backs out of a stretch of two
+//! billion passes of a loop (bench/programs/reverse_long.c).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -51,7 +51,7 @@ info line *$pc
 /// Step backs out of a stretch of computation: the first replays it
 /// whole and takes copies inside it; the next ones start from those.
 const LONG_SCRIPT: &str = r#"break *after
-python timed("long: forward to the end of 2 s (continue)", "continue")
+python timed("long: forward to the end (continue)", "continue")
 python timed("long: reverse-stepi at the call", "reverse-stepi")
 python timed("long: reverse-stepi into the computation", "reverse-stepi")
 python timed("long: reverse-stepi again", "reverse-stepi")
