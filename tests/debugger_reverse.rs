@@ -49,6 +49,7 @@ both_ways!(
     stepping_back_out_of_a_loop_of_short_instructions,
     step_backs_in_a_long_computation_begin_from_copies_inside_it,
     reverse_continue_to_a_breakpoint_hit_millions_of_times,
+    a_scan_counting_hits_gives_way_to_the_name_it_follows,
     memory_a_fork_leaves_out_means_no_copies,
     conditions_and_ignore_counts_going_back,
     conditions_are_evaluated_in_the_replay,
@@ -804,8 +805,46 @@ fn reverse_continue_to_a_breakpoint_hit_millions_of_times(server_args: &[&str]) 
     assert!(out.contains("$3 = 1999994"), "{out}");
     // Forward again to the next hit, with the sum of 0 .. 1999994.
     assert!(out.contains("$4 = 1999995"), "{out}");
-    let sum: i64 = (0..1_999_995).sum();
+    // hit() adds i eight times; the call for 1999995 has not run yet.
+    let sum: i64 = 8 * (0..1_999_995).sum::<i64>() + 1;
     assert!(out.contains(&format!("$5 = {sum}")), "{out}");
+}
+
+/// A scan counting a breakpoint's hits in the background (those of the
+/// first loop) meets the stop its goal is named after (mid); from there
+/// its goal's name steps and counts the same hits one by one (gdb steps
+/// over each breakpoint it continues from): the count gives way, and
+/// each reverse-continue stops at the hit before, across mid too.
+fn a_scan_counting_hits_gives_way_to_the_name_it_follows(server_args: &[&str]) {
+    let served = serve_recording("rev-hits-mid", "rev_hits", server_args);
+    let out = served.server.gdb(&[
+        "break mid",
+        "continue",
+        "break hit",
+        "continue",
+        "continue",
+        "continue",
+        "continue",
+        "continue",
+        "print i",
+        "reverse-continue",
+        "print i",
+        "reverse-continue",
+        "reverse-continue",
+        "reverse-continue",
+        "print i",
+        "reverse-continue",
+        "print i",
+        "reverse-continue",
+        "print i",
+    ]);
+    assert!(out.contains("$1 = 1000004"), "{out}");
+    assert!(out.contains("$2 = 1000003"), "{out}");
+    assert!(out.contains("$3 = 1000000"), "{out}");
+    // Back to mid (breakpoint 1; no `i` to print there), then into the
+    // first loop.
+    assert_eq!(out.matches("Breakpoint 1, mid").count(), 2, "{out}");
+    assert!(out.contains("$4 = 999999"), "{out}");
 }
 
 /// The same in a second thread, while the first waits in pthread_join.

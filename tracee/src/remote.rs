@@ -8,6 +8,7 @@ use crate::error::TraceeError;
 use crate::ptrace::Resume;
 use crate::task::{SyscallStopKind, Task};
 use crate::wait::Stop;
+use crate::PtraceEvent;
 
 /// Two pages rewind maps at the same fixed address in every recorded and
 /// replayed process (rr uses the same address for its own page): a code
@@ -58,8 +59,15 @@ fn run_injected(task: &Task, nr: i64) -> Result<i64, TraceeError> {
     // registers: it is held back and sent again afterwards.
     let mut held = Vec::new();
     let mut stop = task.step(Resume::Syscall, 0)?;
-    while let Stop::Signal(signal) = stop {
-        held.push(signal);
+    loop {
+        match stop {
+            Stop::Signal(signal) => held.push(signal),
+            // An interrupt the tracer asked for that raced with the stop
+            // it got instead (a Ctrl-C, a sample) arrives now: nothing to
+            // do with this syscall.
+            Stop::Event(PtraceEvent::Stop, _) => {}
+            _ => break,
+        }
         stop = task.step(Resume::Syscall, 0)?;
     }
     let result = finish_injected(task, nr, stop, unexpected);

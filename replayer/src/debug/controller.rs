@@ -144,10 +144,11 @@ pub struct Debugger {
     /// follower's replay counts the arrivals there, to take copies
     /// inside the event (counting.rs).
     hot: HashMap<u64, Option<(ThreadId, u64)>>,
-    /// Counting arrivals no follower waits for (the event's hot ones, a
-    /// scan's breakpoint hits) was refused in the current event, or got
-    /// in a follower's way.
-    background_blocked: bool,
+    /// Counting the event's hot arrivals, or a scan's breakpoint hits, was
+    /// refused in the current event, or got in the way of a count that
+    /// comes first.
+    hot_blocked: bool,
+    hits_blocked: bool,
     /// When the current event began to run.
     event_began: std::time::Instant,
     /// The copies of the replay kept (where each stands, and its
@@ -225,7 +226,8 @@ impl Debugger {
             chunks: counting::Chunks::new(copy_interval),
             recount: None,
             hot: HashMap::new(),
-            background_blocked: false,
+            hot_blocked: false,
+            hits_blocked: false,
             event_began: std::time::Instant::now(),
             copies: Vec::new(),
             replayed: Vec::new(),

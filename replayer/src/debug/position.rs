@@ -282,6 +282,12 @@ impl Follower {
         if self.wanted().as_ref() != Some(trigger) {
             return Progress::Waiting;
         }
+        // More at once than the mark needs would pass its instant unseen:
+        // counters trap at the fewest any follower needs.
+        debug_assert!(
+            self.seen + times <= self.goal.marks[self.link].times,
+            "{times} occurrences at once overshoot a mark"
+        );
         self.seen += times;
         if self.seen < self.goal.marks[self.link].times {
             return Progress::Waiting;

@@ -66,10 +66,22 @@ pub(crate) struct Recount {
     counted: u64,
 }
 
+/// Who a counter counts for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A follower's mark, or a step back's count.
+    Follower,
+    /// A scan's hits of a breakpoint of gdb's no follower waits for.
+    Hits,
+    /// The event's hot arrivals, for copies inside it (hot.rs).
+    Hot,
+}
+
 pub(crate) struct ArmedCounter {
     counter: Counter,
     tid: Tid,
     purpose: Purpose,
+    kind: Kind,
     /// Arrivals already named (before another stop named meanwhile).
     reported: u64,
     /// The counter traps at the end of a chunk of this many arrivals, not
@@ -158,7 +170,6 @@ impl Debugger {
         pc: u64,
     ) -> Result<(), ReplayError> {
         let trigger = Trigger::Arrival { thread, pc };
-        let hot = self.hot_trigger() == Some(trigger);
         let gdb_here = self.table.gdb_software_at(pc);
         // gdb's breakpoint hits: a scan notes each (unless gdb has a
         // condition, which the replay evaluates at each); other moves show
@@ -168,15 +179,12 @@ impl Debugger {
             thread,
             hardware: false,
         });
-        let times = match self.mode.fewest_remaining(&trigger) {
-            Some(times) => times,
-            // In the background: no follower waits for these.
-            None if (hot || shown.is_some()) && !self.background_blocked => {
-                super::hot::HOT_ARRIVALS
-            }
+        let (kind, times) = match self.mode.fewest_remaining(&trigger) {
+            Some(times) => (Kind::Follower, times),
+            None if shown.is_some() && !self.hits_blocked => (Kind::Hits, super::hot::HOT_ARRIVALS),
+            None if self.hot_trigger() == Some(trigger) => (Kind::Hot, super::hot::HOT_ARRIVALS),
             None => return Ok(()),
         };
-        let background = self.mode.fewest_remaining(&trigger).is_none();
         let armed_here = self.internal.contains(&trigger) || gdb_here;
         // A counter that a step of the thread would take out at once
         // costs more than it saves.
@@ -188,14 +196,24 @@ impl Debugger {
         {
             return Ok(());
         }
-        if hot && self.chunk_for(times).is_none() {
+        if kind == Kind::Hot && self.chunk_for(times).is_none() {
             // No copy can be taken here: counting would only slow the
             // thread.
-            return self.block_background();
+            return self.block_background(Kind::Hot);
         }
-        if !background && self.counter_in_background() {
-            // A follower's count comes first.
-            self.block_background()?;
+        // A follower's count comes first, then a scan's hits; counting
+        // hot arrivals gives way to both.
+        if let Some(running) = self.counter.as_ref().map(|armed| armed.kind) {
+            match (kind, running) {
+                (Kind::Hot, _) => return self.block_background(Kind::Hot),
+                (_, Kind::Hot) => self.block_background(Kind::Hot)?,
+                (Kind::Follower, Kind::Hits) => self.block_background(Kind::Hits)?,
+                _ => {}
+            }
+        }
+        if kind == Kind::Hits && self.hot_trigger().is_some() {
+            // The hot int3 could lie in the code this counter copies.
+            self.block_background(Kind::Hot)?;
         }
         let Ok((memory, _)) = self.memory_and_threads() else {
             return Ok(());
@@ -208,28 +226,42 @@ impl Debugger {
             self.table.disarm_software(&memory, pc)?;
         }
         let chunk = self.chunk_for(times);
-        let installed = match self.counter_task(thread) {
+        let free = self.counter_task(thread).is_some();
+        let installed = match free {
             // The thread stands at `pc`: its pass through the jump is
             // the arrival just counted.
-            Some(_) => {
+            true => {
                 let except = gdb_here.then_some(pc);
-                self.install_counter(task, pc, chunk.unwrap_or(times) + 1, except)?
+                self.install_counter(task, pc, chunk.unwrap_or(times) + 1, except)
             }
-            None => None,
+            false => Ok(None),
+        };
+        let installed = match installed {
+            Ok(installed) => installed,
+            Err(e) => {
+                if gdb_here {
+                    let _ = self.table.rearm_software(&memory, pc);
+                }
+                return Err(e);
+            }
         };
         let Some(counter) = installed else {
             if gdb_here {
                 self.table.rearm_software(&memory, pc)?;
             }
-            if hot {
-                // Counted by an int3 each, it would cost a stop a pass.
-                self.internal.retain(|armed| *armed != trigger);
-                return self.block_background();
-            }
-            if internal {
+            if internal && kind != Kind::Hot {
                 self.table.insert_internal_software(&memory, pc)?;
             }
-            return Ok(());
+            return match kind {
+                // Counted by an int3 each, it would cost a stop a pass.
+                Kind::Hot => {
+                    self.internal.retain(|armed| *armed != trigger);
+                    self.block_background(Kind::Hot)
+                }
+                // Refused here: no use trying at each hit.
+                Kind::Hits if free => self.block_background(Kind::Hits),
+                Kind::Hits | Kind::Follower => Ok(()),
+            };
         };
         self.counter = Some(ArmedCounter {
             counter,
@@ -239,6 +271,7 @@ impl Debugger {
                 times,
                 shown,
             },
+            kind,
             reported: 0,
             chunk,
             earlier: 0,
@@ -247,7 +280,15 @@ impl Debugger {
         });
         Ok(())
     }
+}
 
+impl ArmedCounter {
+    pub(super) fn kind(&self) -> Kind {
+        self.kind
+    }
+}
+
+impl Debugger {
     /// The mark a counter counts now, if one does.
     pub(super) fn counted_mark(&self) -> Option<Trigger> {
         match self.counter.as_ref()?.purpose {
@@ -290,6 +331,7 @@ impl Debugger {
             counter,
             tid: task.tid,
             purpose: Purpose::Count,
+            kind: Kind::Follower,
             reported: 0,
             chunk,
             earlier,

@@ -9,6 +9,7 @@ use std::time::Instant;
 use gdb_remote::ThreadId;
 use tracee::Task;
 
+use super::counting::Kind;
 use super::Debugger;
 use crate::debug::position::Trigger;
 
@@ -42,27 +43,34 @@ impl Debugger {
         let (thread, pc) = (*self.hot.get(&self.event)?)?;
         let allowed = self.following()
             && self.past_history_start
-            && !self.background_blocked
+            && !self.hot_blocked
             && self.diversion.is_none()
             && !self.step_back_busy()
             && !self.table.gdb_software_at(pc);
         allowed.then_some(Trigger::Arrival { thread, pc })
     }
 
-    /// Whether the counter in the tracee counts arrivals no follower
-    /// waits for: the event's hot ones, or a scan's breakpoint hits.
-    pub(super) fn counter_in_background(&self) -> bool {
-        self.counted_mark()
-            .is_some_and(|t| self.mode.fewest_remaining(&t).is_none())
+    /// What the counter in the tracee counts for, if one is in and no
+    /// follower waits for its arrivals.
+    pub(super) fn counter_in_background(&self) -> Option<Kind> {
+        self.counter
+            .as_ref()
+            .map(|armed| armed.kind())
+            .filter(|&kind| kind != Kind::Follower)
     }
 
-    /// Counting arrivals no follower waits for cannot go on in this event:
-    /// what was counted is named, and the hot int3 comes out.
-    pub(super) fn block_background(&mut self) -> Result<(), crate::error::ReplayError> {
-        if self.counter_in_background() {
+    /// Counting arrivals of `kind` (hot ones, or a scan's hits) cannot go
+    /// on in this event: a counter of that kind is taken out (what it
+    /// counted named), and the hot int3 comes out.
+    pub(super) fn block_background(&mut self, kind: Kind) -> Result<(), crate::error::ReplayError> {
+        if self.counter_in_background() == Some(kind) {
             self.counter_out()?;
         }
-        self.background_blocked = true;
+        match kind {
+            Kind::Hot => self.hot_blocked = true,
+            Kind::Hits => self.hits_blocked = true,
+            Kind::Follower => {}
+        }
         self.arm_wanted()
     }
 }

@@ -108,9 +108,12 @@ impl Debugger {
             if at_entry && self.counter_active() {
                 // Taking the counter out runs a munmap, which cannot
                 // start at a syscall's entry: the thread leaves it and
-                // enters it again.
+                // enters it again. What it counted is named first, with
+                // the thread where it stands.
+                self.end_counting()?;
+                self.name_counted_so_far()?;
                 let entry = thread_state::leave_entry(task)?;
-                self.counter_out()?;
+                self.drop_counter()?;
                 thread_state::enter_again_as(task, &entry, how)?;
             } else {
                 self.counter_out()?;

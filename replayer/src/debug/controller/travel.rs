@@ -228,7 +228,8 @@ impl Debugger {
         self.copy_wanted = None;
         self.continuing = false;
         self.recount = None;
-        self.background_blocked = false;
+        self.hot_blocked = false;
+        self.hits_blocked = false;
         if plan.is_some() {
             self.table.transplant();
         }
@@ -260,7 +261,8 @@ impl Debugger {
         self.shown_at = Some((inside.thread, inside.pc));
         self.continuing = true;
         self.event_began = std::time::Instant::now();
-        self.background_blocked = false;
+        self.hot_blocked = false;
+        self.hits_blocked = false;
         self.insert_waiting();
         let resumed = |follower: &Follower| {
             Follower::resumed_at(follower.goal(), at, &inside.followers)
@@ -428,7 +430,8 @@ impl Debugger {
         }
         self.event = event;
         self.event_began = std::time::Instant::now();
-        self.background_blocked = false;
+        self.hot_blocked = false;
+        self.hits_blocked = false;
         self.trail = Some(Position::boundary(event));
         self.insert_waiting();
         let progress = match &mut self.mode {
@@ -688,6 +691,16 @@ impl Debugger {
             .collect();
         if let Some(hot) = self.hot_trigger().filter(|hot| !wanted.contains(hot)) {
             wanted.push(hot);
+        }
+        // A follower now waits for arrivals a background count counts
+        // (a scan's hits, hot ones): that count must not run past the
+        // follower's mark. What it counted is named (at this instant,
+        // named already), and the follower counts on from here.
+        let overtaken = self.counted_mark().filter(|t| self.mode.wants(t)).is_some()
+            && self.counter_in_background().is_some();
+        if overtaken {
+            self.counter_out()?;
+            return self.arm_wanted();
         }
         if wanted == self.internal {
             return Ok(());
