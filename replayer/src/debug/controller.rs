@@ -149,8 +149,10 @@ pub struct Debugger {
     /// comes first.
     hot_blocked: bool,
     hits_blocked: bool,
-    /// When the current event began to run.
+    /// When the current event began to run, and the samples of where its
+    /// thread runs taken since.
     event_began: std::time::Instant,
+    hot_samples: u32,
     /// The copies of the replay kept (where each stands, and its
     /// processes), and the replayed processes now: for `monitor copies`.
     copies: Vec<(Position, Vec<Tid>)>,
@@ -229,6 +231,7 @@ impl Debugger {
             hot_blocked: false,
             hits_blocked: false,
             event_began: std::time::Instant::now(),
+            hot_samples: 0,
             copies: Vec::new(),
             replayed: Vec::new(),
             scan_memo: None,

@@ -14,6 +14,33 @@ mod region;
 
 pub use counter::Counter;
 
+/// An instruction of the loop around `pc` (its head, from the target of
+/// the loop's backward jump up to `pc`, then on from `pc` up to that
+/// jump) that a counter's jump can replace alone: 5 bytes or longer and
+/// movable. `pc` itself if it is one.
+pub fn loop_instruction(task: &Task, pc: u64) -> Option<u64> {
+    in_loop_of(&region::region_at(task, pc), pc)
+}
+
+fn in_loop_of(region: &region::Region, pc: u64) -> Option<u64> {
+    let backward = |piece: &region::Piece| matches!(piece, region::Piece::Jump { target, .. } if *target <= pc);
+    if region.head.is_empty() && !region.body.iter().any(backward) {
+        return None;
+    }
+    let body = region
+        .body
+        .iter()
+        .take_while(|piece| !backward(piece))
+        .filter_map(|piece| match *piece {
+            region::Piece::Copy { addr, insn } => Some((addr, insn.len)),
+            region::Piece::Jump { .. } => None,
+        });
+    let head = region.head.iter().map(|&(addr, insn)| (addr, insn.len));
+    body.chain(head)
+        .find(|&(_, len)| len >= x86::JUMP_LEN)
+        .map(|(addr, _)| addr)
+}
+
 use trace_format::Registers;
 use tracee::maps;
 use tracee::x86;
@@ -249,6 +276,29 @@ impl Trampoline {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_hot_instruction_is_one_of_the_loop_a_jump_can_replace_alone() {
+        // cc -O1: 1143 mov rdx, [rip+x] (7); 114a add rdx, rax (3);
+        // 114d mov [rip+x], rdx (7); 1154 add rax, 1 (4); 1158 cmp rdi,
+        // rax (3); 115b jne 1143; 115d ret.
+        let code = [
+            0x48, 0x8b, 0x15, 0xd6, 0x2e, 0x00, 0x00, 0x48, 0x01, 0xc2, 0x48, 0x89, 0x15, 0xcc,
+            0x2e, 0x00, 0x00, 0x48, 0x83, 0xc0, 0x01, 0x48, 0x39, 0xc7, 0x75, 0xe6, 0xc3,
+        ];
+        let at = |pc: u64| {
+            let offset = (pc - 0x1143) as usize;
+            let region = super::region::build(pc, &code[offset..], 0x1143, &code[..offset]);
+            super::in_loop_of(&region, pc)
+        };
+        // Sampled after the load: the store after it.
+        assert_eq!(at(0x114a), Some(0x114d));
+        // At the loop's head itself.
+        assert_eq!(at(0x1143), Some(0x1143));
+        // After the store: back at the head.
+        assert_eq!(at(0x1154), Some(0x1143));
+        assert_eq!(at(0x115b), Some(0x1143));
+    }
+
     use super::*;
 
     #[test]

@@ -15,6 +15,8 @@ use crate::debug::position::Trigger;
 
 /// Arrivals a counter for copies counts at most: never reached.
 pub(super) const HOT_ARRIVALS: u64 = u64::MAX / 4;
+/// Samples of one event's thread before it is given up on.
+const HOT_SAMPLES: u32 = 8;
 
 impl Debugger {
     /// When `thread`, resumed now, is to be stopped once to see where it
@@ -28,11 +30,28 @@ impl Debugger {
         due.then(|| self.event_began + self.chunks.target())
     }
 
-    /// `thread` was stopped to be sampled: the instruction it stands at
-    /// is the event's hot one.
+    /// `thread` was stopped to be sampled: the event's hot instruction is
+    /// one of the loop it stands in that a counter's jump can replace
+    /// alone (5 bytes or longer, movable; a shorter one would need debug
+    /// registers to guard what the jump covers, or reach past the loop,
+    /// where a breakpoint keeps the counter out). Outside a loop, or in
+    /// one without such an instruction, the thread is sampled again at
+    /// the next period, a few times at most.
     pub(super) fn learn_hot(&mut self, thread: ThreadId, task: &Task) {
-        let pc = task.regs().ok().map(|regs| (thread, regs.rip));
-        self.hot.insert(self.event, pc);
+        self.hot_samples += 1;
+        let found = task
+            .regs()
+            .ok()
+            .and_then(|regs| crate::trampoline::loop_instruction(task, regs.rip));
+        match found {
+            Some(pc) => {
+                self.hot.insert(self.event, Some((thread, pc)));
+            }
+            None if self.hot_samples >= HOT_SAMPLES => {
+                self.hot.insert(self.event, None);
+            }
+            None => {}
+        }
     }
 
     /// The arrival a follower's replay counts in this event for copies

@@ -261,6 +261,7 @@ impl Debugger {
         self.shown_at = Some((inside.thread, inside.pc));
         self.continuing = true;
         self.event_began = std::time::Instant::now();
+        self.hot_samples = 0;
         self.hot_blocked = false;
         self.hits_blocked = false;
         self.insert_waiting();
@@ -430,6 +431,7 @@ impl Debugger {
         }
         self.event = event;
         self.event_began = std::time::Instant::now();
+        self.hot_samples = 0;
         self.hot_blocked = false;
         self.hits_blocked = false;
         self.trail = Some(Position::boundary(event));
