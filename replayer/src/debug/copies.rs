@@ -184,10 +184,10 @@ impl<T> Copies<T> {
     /// replay from it sees event `event` whole, from its boundary on.
     #[cfg(test)]
     pub fn latest_before(&mut self, event: u64) -> Option<(u64, &mut T)> {
-        self.kept
-            .range_mut(..event)
-            .next_back()
-            .map(|(&at, copy)| (at, copy))
+        match self.latest_serving(event, |_, _| false)? {
+            (CopyAt::Boundary(at), copy) => Some((at, copy)),
+            (CopyAt::Inside(_), _) => None,
+        }
     }
 
     /// The latest copy a replay whose first instant to see lies in event

@@ -12,6 +12,17 @@ pub struct Seen {
     pub reason: StopReason,
 }
 
+impl Seen {
+    /// The same stop at the previous occurrence of its last mark's
+    /// trigger, if that is still after the mark before (a run of hits).
+    pub fn one_occurrence_earlier(&self) -> Option<Seen> {
+        Some(Seen {
+            position: self.position.one_occurrence_earlier()?,
+            reason: self.reason.clone(),
+        })
+    }
+}
+
 /// What a replay started again is for.
 #[derive(Clone, Debug)]
 pub enum Plan {

@@ -136,14 +136,8 @@ impl Hits {
     /// The latest stop noted, taken off.
     fn pop(&mut self) -> Option<Seen> {
         let (seen, run) = self.runs.pop()?;
-        if run > 1 {
-            if let Some(position) = seen.position.one_occurrence_earlier() {
-                let earlier = Seen {
-                    position,
-                    reason: seen.reason.clone(),
-                };
-                self.runs.push((earlier, run - 1));
-            }
+        if let Some(earlier) = seen.one_occurrence_earlier().filter(|_| run > 1) {
+            self.runs.push((earlier, run - 1));
         }
         Some(seen)
     }
@@ -526,11 +520,7 @@ impl Debugger {
                     // The last of a run is the goal; those before it are
                     // hits before it.
                     (Some(seen), true) => {
-                        if let Some(position) = seen.position.one_occurrence_earlier() {
-                            let earlier = Seen {
-                                position,
-                                reason: seen.reason,
-                            };
+                        if let Some(earlier) = seen.one_occurrence_earlier() {
                             hits.push(earlier, times - 1);
                         }
                     }
