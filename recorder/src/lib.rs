@@ -9,6 +9,7 @@ mod handlers;
 mod header;
 mod outputs;
 mod point;
+pub mod preload;
 mod program;
 mod scheduler;
 mod scratch;

@@ -18,6 +18,9 @@ mod ptrace;
 pub mod remote;
 pub mod signals;
 pub mod spawn;
+/// The preload library's side of the agreement, from its own source.
+#[path = "../../syscallbuf/src/abi.rs"]
+pub mod syscallbuf_abi;
 pub mod syscalls;
 mod task;
 pub mod thread_state;

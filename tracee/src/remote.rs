@@ -6,24 +6,26 @@ use trace_format::Registers;
 use crate::addr::RemoteAddr;
 use crate::error::TraceeError;
 use crate::ptrace::Resume;
+use crate::syscallbuf_abi;
 use crate::task::{SyscallStopKind, Task};
 use crate::wait::Stop;
 use crate::PtraceEvent;
 
 /// Two pages rewind maps at the same fixed address in every recorded and
-/// replayed process (rr uses the same address for its own page): a code
-/// page holding a `syscall` instruction that remote syscalls run from, and
-/// a scratch page for their arguments. Mapping them in recording too keeps
-/// both address spaces alike.
-pub const REWIND_PAGE: u64 = 0x7000_0000;
+/// replayed process (`syscallbuf_abi::REWIND_PAGE`): a code page holding
+/// the `syscall` instruction that remote syscalls run from (and the
+/// preload library's untraced one), and a scratch page for their
+/// arguments. Mapping them in recording too keeps both address spaces
+/// alike.
+pub const REWIND_PAGE: u64 = syscallbuf_abi::REWIND_PAGE;
 pub const REWIND_REGION_LEN: u64 = 0x2000;
 /// The `syscall` instruction remote syscalls run.
-pub const REWIND_SYSCALL: u64 = REWIND_PAGE;
+pub const REWIND_SYSCALL: u64 = syscallbuf_abi::INJECTED_SYSCALL;
 /// A read-write page for strings and structs passed to remote syscalls.
 pub const REWIND_SCRATCH: u64 = REWIND_PAGE + 0x1000;
 pub const REWIND_SCRATCH_LEN: usize = 0x1000;
-/// syscall; int3 (never reached: registers are restored at the exit stop).
-const REWIND_CODE: [u8; 3] = [0x0f, 0x05, 0xcc];
+/// syscall, run once at the thread's own pc to map the page.
+const SYSCALL_BYTES: [u8; 2] = [0x0f, 0x05];
 
 /// Runs syscall `nr` with `args` in the stopped `task` from the
 /// instruction at `syscall_insn`, then restores every register. The task
@@ -131,7 +133,7 @@ pub fn install_rewind_page(task: &Task) -> Result<(), TraceeError> {
     let at = RemoteAddr(regs.rip);
     let mut original = [0u8; 2];
     task.read_bytes(at, &mut original)?;
-    task.write_bytes(at, &REWIND_CODE[..2])?;
+    task.write_bytes(at, &SYSCALL_BYTES)?;
     let installed = map_rewind_region(task, regs.rip);
     task.write_bytes(at, &original)?;
     installed
@@ -164,7 +166,7 @@ fn map_rewind_region(task: &Task, syscall_insn: u64) -> Result<(), TraceeError> 
         };
         return Err(failed("mmap of the rewind page", errno));
     }
-    task.write_bytes(RemoteAddr(REWIND_PAGE), &REWIND_CODE)?;
+    task.write_bytes(RemoteAddr(REWIND_PAGE), &syscallbuf_abi::REWIND_CODE)?;
     let protected = syscall_at(
         task,
         syscall_insn,

@@ -16,7 +16,13 @@ struct Xtask {
 #[argh(subcommand)]
 enum Task {
     Bench(BenchArgs),
+    BuildPreload(BuildPreloadArgs),
 }
+
+/// build the preload library (syscallbuf/) alone, as `cargo build` does for the binary that embeds it, and print its path
+#[derive(FromArgs)]
+#[argh(subcommand, name = "build-preload")]
+struct BuildPreloadArgs {}
 
 /// build in release mode and run benchmarks (all, or the named ones), printing ratios
 #[derive(FromArgs)]
@@ -27,10 +33,31 @@ struct BenchArgs {
     names: Vec<String>,
 }
 
+include!("../../syscallbuf/preload_build.rs");
+
 fn main() {
     let xtask: Xtask = argh::from_env();
-    let Task::Bench(args) = xtask.task;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let args = match xtask.task {
+        Task::Bench(args) => args,
+        Task::BuildPreload(BuildPreloadArgs {}) => {
+            let xtask_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            let root = xtask_dir.parent().unwrap_or(xtask_dir);
+            let built = build_preload(
+                cargo.as_ref(),
+                &root.join("syscallbuf"),
+                &root.join("target/syscallbuf"),
+            );
+            match built {
+                Ok(path) => println!("{}", path.display()),
+                Err(e) => {
+                    eprintln!("xtask: {e}");
+                    exit(1);
+                }
+            }
+            return;
+        }
+    };
     let status = Command::new(&cargo)
         .args(["build", "--release", "--quiet", "--workspace"])
         .status()

@@ -1,0 +1,391 @@
+//! What the preload library and rewind agree on: where the library enters
+//! the kernel, where it finds the running thread's buffer, and the layout
+//! of the records in that buffer (ARCHITECTURE.md "syscallbuf").
+//!
+//! Pure data and byte arithmetic, no_std and without unsafe: the library
+//! builds it as a module of its own, and `tracee` includes the same file
+//! (`tracee::syscallbuf_abi`), so both sides read one definition. Buffers
+//! live in the tracee's memory, which the program can overwrite, so the
+//! reader treats every byte as untrusted: a bad record is an error, never a
+//! panic or a read past the buffer.
+
+/// The rewind page: mapped by rewind at this fixed address in every
+/// recorded and replayed process, again after every exec (rr uses the same
+/// address for its own page).
+pub const REWIND_PAGE: u64 = 0x7000_0000;
+/// The `syscall` instruction rewind's injected syscalls run from, followed
+/// by an int3 that is never reached.
+pub const INJECTED_SYSCALL: u64 = REWIND_PAGE;
+/// The library's one way into the kernel: `syscall; ret`. The recording's
+/// seccomp filter lets calls from here through without a ptrace stop.
+pub const UNTRACED_SYSCALL: u64 = REWIND_PAGE + 0x10;
+/// The running thread's buffer: its address (u64, 0 for none) and length
+/// (u64). One slot for all threads: rewind runs one thread at a time and
+/// points the slot at that thread's buffer before it lets it run, as rr
+/// does with its thread-locals page.
+pub const THREAD_BUFFER: u64 = REWIND_PAGE + 0x2000;
+pub const THREAD_BUFFER_LEN: u64 = THREAD_BUFFER + 8;
+/// The bytes of the rewind page's code, from `REWIND_PAGE`.
+pub const REWIND_CODE: [u8; 0x13] = [
+    0x0f, 0x05, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, // syscall; int3 ...
+    0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, //
+    0x0f, 0x05, 0xc3, // syscall; ret
+];
+
+/// Identifies a buffer header; anything else at a buffer's start means the
+/// program overwrote it.
+pub const MAGIC: u32 = u32::from_le_bytes(*b"RWSB");
+/// Bumped with any change to the layout below.
+pub const VERSION: u32 = 1;
+
+/// A buffer's header, at its start:
+/// `magic u32, version u32, used u32, capacity u32, records u32, busy u32`,
+/// then 8 reserved bytes. `used` counts the record bytes after the header,
+/// `capacity` the bytes there are for them. `busy` is 1 while the library
+/// is inside a call, between reserving its record and committing it: a
+/// stop that finds it set knows the last record is not whole yet.
+pub const HEADER_LEN: usize = 32;
+const USED: usize = 8;
+const CAPACITY: usize = 12;
+const RECORDS: usize = 16;
+const BUSY: usize = 20;
+
+/// A record: `nr u32, out_len u32, args [u64; 6], result i64`, then
+/// `out_len` bytes the call wrote (what the library copies out to the
+/// program's memory), padded to 8.
+pub const RECORD_HEADER_LEN: usize = 64;
+
+/// Why a buffer could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Corrupt {
+    /// The header's magic or version is not ours.
+    Header,
+    /// `used` or `capacity` points past the buffer.
+    Length,
+    /// A record runs past `used`.
+    Record { index: u32 },
+}
+
+/// One buffered call as the buffer holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record<'a> {
+    pub nr: u32,
+    pub args: [u64; 6],
+    pub result: i64,
+    pub out: &'a [u8],
+}
+
+/// Writes an empty buffer's header over `buffer`; false if it is too small
+/// to hold even the header.
+pub fn init(buffer: &mut [u8]) -> bool {
+    let Some(capacity) = buffer.len().checked_sub(HEADER_LEN) else {
+        return false;
+    };
+    let Ok(capacity) = u32::try_from(capacity) else {
+        return false;
+    };
+    put_u32(buffer, 0, MAGIC);
+    put_u32(buffer, 4, VERSION);
+    put_u32(buffer, USED, 0);
+    put_u32(buffer, CAPACITY, capacity);
+    put_u32(buffer, RECORDS, 0);
+    put_u32(buffer, BUSY, 0);
+    true
+}
+
+/// Bytes a record with `out_len` bytes of output takes.
+pub fn record_len(out_len: usize) -> Option<usize> {
+    out_len
+        .checked_add(7 + RECORD_HEADER_LEN)
+        .map(|len| len / 8 * 8)
+}
+
+/// Reserves a record for a call that may write up to `out_max` bytes and
+/// marks the buffer busy. Returns the offset of its output area, where the
+/// kernel writes, or None when the buffer is full (the call then takes the
+/// traced way, and the stop flushes the buffer).
+pub fn reserve(buffer: &mut [u8], nr: u32, args: [u64; 6], out_max: usize) -> Option<usize> {
+    let used = get_u32(buffer, USED)? as usize;
+    let start = HEADER_LEN.checked_add(used)?;
+    let end = start.checked_add(record_len(out_max)?)?;
+    if end > buffer.len() || u32::try_from(out_max).is_err() {
+        return None;
+    }
+    put_u32(buffer, start, nr);
+    put_u32(buffer, start + 4, 0);
+    for (i, arg) in args.iter().enumerate() {
+        put_u64(buffer, start + 8 + 8 * i, *arg);
+    }
+    put_u64(buffer, start + 56, 0);
+    put_u32(buffer, BUSY, 1);
+    Some(start + RECORD_HEADER_LEN)
+}
+
+/// Completes the record reserved at `out` (what `reserve` returned) with
+/// the call's result and the bytes of output it keeps, and clears busy.
+pub fn commit(buffer: &mut [u8], out: usize, result: i64, out_len: usize) {
+    let (Some(start), Some(used)) = (out.checked_sub(RECORD_HEADER_LEN), get_u32(buffer, USED))
+    else {
+        return;
+    };
+    let Some(records) = get_u32(buffer, RECORDS) else {
+        return;
+    };
+    let Ok(out_len32) = u32::try_from(out_len) else {
+        return;
+    };
+    put_u32(buffer, start + 4, out_len32);
+    put_u64(buffer, start + 56, result as u64);
+    let Some(used) = record_len(out_len).and_then(|len| len.checked_add(used as usize)) else {
+        return;
+    };
+    put_u32(buffer, USED, u32::try_from(used).unwrap_or(u32::MAX));
+    put_u32(buffer, RECORDS, records.wrapping_add(1));
+    put_u32(buffer, BUSY, 0);
+}
+
+/// Empties the buffer after its records went into the trace.
+pub fn clear(buffer: &mut [u8]) {
+    put_u32(buffer, USED, 0);
+    put_u32(buffer, RECORDS, 0);
+}
+
+/// Whether a call is between `reserve` and `commit`.
+pub fn busy(buffer: &[u8]) -> bool {
+    get_u32(buffer, BUSY).is_some_and(|b| b != 0)
+}
+
+/// The committed records of `buffer`, checked against its own lengths.
+pub fn records(buffer: &[u8]) -> Result<Records<'_>, Corrupt> {
+    if get_u32(buffer, 0) != Some(MAGIC) || get_u32(buffer, 4) != Some(VERSION) {
+        return Err(Corrupt::Header);
+    }
+    let used = get_u32(buffer, USED).ok_or(Corrupt::Header)? as usize;
+    let capacity = get_u32(buffer, CAPACITY).ok_or(Corrupt::Header)? as usize;
+    let count = get_u32(buffer, RECORDS).ok_or(Corrupt::Header)?;
+    let end = HEADER_LEN.checked_add(used).ok_or(Corrupt::Length)?;
+    if used > capacity || end > buffer.len() {
+        return Err(Corrupt::Length);
+    }
+    Ok(Records {
+        bytes: buffer.get(HEADER_LEN..end).ok_or(Corrupt::Length)?,
+        index: 0,
+        count,
+        done: false,
+    })
+}
+
+/// Iterator over a buffer's records; stops after the first bad one.
+pub struct Records<'a> {
+    bytes: &'a [u8],
+    index: u32,
+    count: u32,
+    done: bool,
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Result<Record<'a>, Corrupt>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let bad = Corrupt::Record { index: self.index };
+        if self.index == self.count {
+            self.done = true;
+            // Bytes past the counted records: the count or a length lies.
+            return (!self.bytes.is_empty()).then_some(Err(bad));
+        }
+        match parse(self.bytes) {
+            Some((record, rest)) => {
+                self.bytes = rest;
+                self.index += 1;
+                Some(Ok(record))
+            }
+            None => {
+                self.done = true;
+                Some(Err(bad))
+            }
+        }
+    }
+}
+
+fn parse(bytes: &[u8]) -> Option<(Record<'_>, &[u8])> {
+    let nr = get_u32(bytes, 0)?;
+    let out_len = get_u32(bytes, 4)? as usize;
+    let mut args = [0u64; 6];
+    for (i, arg) in args.iter_mut().enumerate() {
+        *arg = get_u64(bytes, 8 + 8 * i)?;
+    }
+    let result = get_u64(bytes, 56)? as i64;
+    let out = bytes.get(RECORD_HEADER_LEN..RECORD_HEADER_LEN.checked_add(out_len)?)?;
+    let rest = bytes.get(record_len(out_len)?..)?;
+    Some((
+        Record {
+            nr,
+            args,
+            result,
+            out,
+        },
+        rest,
+    ))
+}
+
+fn get_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    let field = bytes.get(at..at.checked_add(4)?)?;
+    let mut le = [0u8; 4];
+    for (to, from) in le.iter_mut().zip(field) {
+        *to = *from;
+    }
+    Some(u32::from_le_bytes(le))
+}
+
+fn get_u64(bytes: &[u8], at: usize) -> Option<u64> {
+    let low = get_u32(bytes, at)?;
+    let high = get_u32(bytes, at.checked_add(4)?)?;
+    Some(u64::from(low) | (u64::from(high) << 32))
+}
+
+/// Writes what fits: callers checked the offsets, and a short buffer must
+/// lose bytes rather than panic inside the program.
+fn put_u32(bytes: &mut [u8], at: usize, value: u32) {
+    if let Some(field) = at.checked_add(4).and_then(|end| bytes.get_mut(at..end)) {
+        for (to, from) in field.iter_mut().zip(value.to_le_bytes()) {
+            *to = from;
+        }
+    }
+}
+
+fn put_u64(bytes: &mut [u8], at: usize, value: u64) {
+    put_u32(bytes, at, value as u32);
+    put_u32(bytes, at.wrapping_add(4), (value >> 32) as u32);
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::vec;
+    use std::vec::Vec;
+
+    use super::*;
+
+    fn buffer_with(calls: &[(u32, &[u8], i64)]) -> Vec<u8> {
+        let mut buffer = vec![0u8; 512];
+        assert!(init(&mut buffer));
+        for (nr, out, result) in calls {
+            let at = reserve(&mut buffer, *nr, [1, 2, 3, 4, 5, 6], out.len()).expect("room");
+            assert!(busy(&buffer));
+            buffer[at..at + out.len()].copy_from_slice(out);
+            commit(&mut buffer, at, *result, out.len());
+            assert!(!busy(&buffer));
+        }
+        buffer
+    }
+
+    #[test]
+    fn committed_records_read_back_in_order() {
+        let buffer = buffer_with(&[(0, b"hello", 5), (39, b"", 1234), (0, b"", -11)]);
+        let read: Vec<_> = records(&buffer).expect("header").collect();
+        assert_eq!(
+            read,
+            [
+                Ok(Record {
+                    nr: 0,
+                    args: [1, 2, 3, 4, 5, 6],
+                    result: 5,
+                    out: b"hello"
+                }),
+                Ok(Record {
+                    nr: 39,
+                    args: [1, 2, 3, 4, 5, 6],
+                    result: 1234,
+                    out: b""
+                }),
+                Ok(Record {
+                    nr: 0,
+                    args: [1, 2, 3, 4, 5, 6],
+                    result: -11,
+                    out: b""
+                }),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_call_kept_fewer_bytes_than_it_reserved_takes_only_those() {
+        let mut buffer = vec![0u8; 512];
+        init(&mut buffer);
+        let at = reserve(&mut buffer, 0, [0; 6], 200).expect("room");
+        buffer[at..at + 3].copy_from_slice(b"abc");
+        commit(&mut buffer, at, 3, 3);
+        let at = reserve(&mut buffer, 1, [0; 6], 0).expect("room");
+        assert_eq!(at, HEADER_LEN + record_len(3).unwrap() + RECORD_HEADER_LEN);
+        commit(&mut buffer, at, 0, 0);
+        let read: Vec<_> = records(&buffer).unwrap().map(|r| r.unwrap().out).collect();
+        assert_eq!(read, [&b"abc"[..], &b""[..]]);
+    }
+
+    #[test]
+    fn a_full_buffer_refuses_the_call_and_keeps_its_records() {
+        let mut buffer = vec![0u8; HEADER_LEN + record_len(16).unwrap()];
+        init(&mut buffer);
+        assert_eq!(reserve(&mut buffer, 0, [0; 6], 17), None);
+        assert!(!busy(&buffer));
+        let at = reserve(&mut buffer, 0, [0; 6], 16).expect("exactly fits");
+        commit(&mut buffer, at, 16, 16);
+        assert_eq!(reserve(&mut buffer, 39, [0; 6], 0), None);
+        assert_eq!(records(&buffer).unwrap().count(), 1);
+        clear(&mut buffer);
+        assert_eq!(records(&buffer).unwrap().count(), 0);
+        assert!(reserve(&mut buffer, 39, [0; 6], 0).is_some());
+    }
+
+    #[test]
+    fn a_buffer_too_small_for_its_header_is_refused() {
+        assert!(!init(&mut [0u8; HEADER_LEN - 1]));
+        assert_eq!(reserve(&mut [0u8; 4], 0, [0; 6], 0), None);
+        assert!(records(&[0u8; 8]).is_err());
+    }
+
+    #[test]
+    fn overwritten_headers_and_lengths_are_errors() {
+        let good = buffer_with(&[(0, b"hello", 5)]);
+        let mut bad = good.clone();
+        bad[0] ^= 1;
+        assert_eq!(records(&bad).err(), Some(Corrupt::Header));
+        let mut bad = good.clone();
+        bad[4] = 9;
+        assert_eq!(records(&bad).err(), Some(Corrupt::Header));
+        let mut bad = good.clone();
+        bad[USED..USED + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(records(&bad).err(), Some(Corrupt::Length));
+        let mut bad = good.clone();
+        // The record's out_len runs past `used`.
+        bad[HEADER_LEN + 4..HEADER_LEN + 8].copy_from_slice(&300u32.to_le_bytes());
+        let read: Vec<_> = records(&bad).unwrap().collect();
+        assert_eq!(read, [Err(Corrupt::Record { index: 0 })]);
+        let mut bad = good;
+        bad[RECORDS..RECORDS + 4].copy_from_slice(&0u32.to_le_bytes());
+        let read: Vec<_> = records(&bad).unwrap().collect();
+        assert_eq!(read, [Err(Corrupt::Record { index: 0 })]);
+    }
+
+    #[test]
+    fn no_scribbling_on_a_buffer_makes_the_reader_panic_or_loop() {
+        let good = buffer_with(&[(0, b"hello", 5), (1, b"", 3), (0, b"0123456789", 10)]);
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..20_000 {
+            let mut bad = good.clone();
+            for _ in 0..3 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let at = (state % 200) as usize;
+                bad[at] = (state >> 32) as u8;
+            }
+            if let Ok(read) = records(&bad) {
+                assert!(read.take(1000).count() <= 64);
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! The library's entry into the kernel: the rewind page's untraced
+//! `syscall`, which the recording's seccomp filter lets through without a
+//! ptrace stop. Every call the library makes goes through here, so replay
+//! has one instruction to stand in for the kernel.
+
+use crate::abi::UNTRACED_SYSCALL;
+
+/// Runs syscall `nr` from the untraced instruction and returns the
+/// kernel's raw result (a negative errno on failure).
+///
+/// # Safety
+/// The rewind page must be mapped, and the call must be one whose memory
+/// effects the caller accounts for (it writes only where `args` point).
+pub unsafe fn untraced(nr: i64, args: [u64; 6]) -> i64 {
+    let result: i64;
+    // SAFETY: the caller guarantees the page is mapped; the entry is
+    // `syscall; ret`, which clobbers rcx and r11 (the kernel's) and pushes
+    // one return address, so the asm must not be `nostack`.
+    unsafe {
+        core::arch::asm!(
+            "call {entry}",
+            entry = in(reg) UNTRACED_SYSCALL,
+            inlateout("rax") nr => result,
+            in("rdi") args[0],
+            in("rsi") args[1],
+            in("rdx") args[2],
+            in("r10") args[3],
+            in("r8") args[4],
+            in("r9") args[5],
+            lateout("rcx") _,
+            lateout("r11") _,
+        );
+    }
+    result
+}
