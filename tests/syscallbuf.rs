@@ -71,14 +71,19 @@ fn the_preload_library_needs_nothing_and_exports_only_its_hook() {
 }
 
 #[test]
-fn the_hook_runs_buffered_calls_through_the_thread_buffer() {
+fn the_hook_runs_buffered_calls_through_the_thread_buffer_and_replays_them() {
     let dir = TempDir::new("syscallbuf-hook");
     let library = library_file(&dir);
     let dump = dir.path().join("buffer");
     let program = compile("syscallbuf_hook", &["-ldl"]);
+    let replay_entry: String = syscallbuf_abi::REPLAY_ENTRY
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let ran = Command::new(&program)
         .arg(&library)
         .arg(&dump)
+        .arg(&replay_entry)
         .output()
         .expect("run the hook's driver");
     assert!(ran.status.success(), "driver failed: {}", text(&ran.stderr));
@@ -86,25 +91,36 @@ fn the_hook_runs_buffered_calls_through_the_thread_buffer() {
     let pid: i64 = stdout
         .lines()
         .find_map(|line| line.strip_prefix("pid "))
-        .and_then(|rest| rest.split(' ').next())
         .and_then(|pid| pid.parse().ok())
         .expect("the driver prints its pid");
-    let lines: Vec<&str> = stdout.lines().collect();
-    let expected_calls = [
-        "39 0 0".to_string(), // no buffer in the thread slot yet
+    let lines = |label: &str| -> Vec<String> {
+        stdout
+            .lines()
+            .filter_map(|line| line.strip_prefix(label))
+            .map(str::to_string)
+            .collect()
+    };
+    // Without rewind to register a buffer with, nothing is buffered.
+    assert_eq!(lines("alone "), ["39 0 0"]);
+    let expected = [
         format!("39 1 {pid}"),
         "0 1 18".to_string(),
         "1 1 1".to_string(),
         format!("0 1 -{}", libc::EBADF),
         "257 0 0".to_string(), // openat stays on the traced path
         "0 0 0".to_string(),   // more than the buffer holds
+        "read 'through the buffer'".to_string(),
     ];
-    assert_eq!(lines[..expected_calls.len()], expected_calls);
-    assert!(stdout.contains("read 'through the buffer'"), "{stdout}");
+    assert_eq!(lines("record "), expected);
+    // The replay entry gave the recorded results and the record's bytes,
+    // from a pipe that is empty now.
+    assert_eq!(lines("replay "), expected);
 
-    let buffer = std::fs::read(&dump).expect("the driver wrote its buffer");
-    assert!(!syscallbuf_abi::busy(&buffer));
-    let records: Vec<Record> = syscallbuf_abi::records(&buffer)
+    let dumped = std::fs::read(&dump).expect("the driver wrote its buffers");
+    assert_eq!(dumped.len(), 2 * 4096);
+    let (recorded, replayed) = dumped.split_at(4096);
+    assert!(!syscallbuf_abi::busy(recorded));
+    let records: Vec<Record> = syscallbuf_abi::records(recorded)
         .expect("a whole header")
         .collect::<Result<_, _>>()
         .expect("whole records");
@@ -121,4 +137,10 @@ fn the_hook_runs_buffered_calls_through_the_thread_buffer() {
     // The record holds the program's own pointer, not the buffer's.
     assert_ne!(records[1].args[1], 0);
     assert_eq!(records[1].args[2], 64);
+    // What replay verifies at the flush: the same records, call by call.
+    let again: Vec<Record> = syscallbuf_abi::records(replayed)
+        .expect("a whole header")
+        .collect::<Result<_, _>>()
+        .expect("whole records");
+    assert_eq!(again, records);
 }

@@ -16,8 +16,10 @@ pub const REWIND_PAGE: u64 = 0x7000_0000;
 /// The `syscall` instruction rewind's injected syscalls run from, followed
 /// by an int3 that is never reached.
 pub const INJECTED_SYSCALL: u64 = REWIND_PAGE;
-/// The library's one way into the kernel: `syscall; ret`. The recording's
-/// seccomp filter lets calls from here through without a ptrace stop.
+/// The library's one way into the kernel for the calls it buffers: in
+/// recording `syscall; ret`, which the recording's seccomp filter lets
+/// through without a ptrace stop; in replay `REPLAY_ENTRY`. The library
+/// passes the call's record in r12 (the kernel ignores it).
 pub const UNTRACED_SYSCALL: u64 = REWIND_PAGE + 0x10;
 /// The running thread's buffer: its address (u64, 0 for none) and length
 /// (u64). One slot for all threads: rewind runs one thread at a time and
@@ -25,11 +27,27 @@ pub const UNTRACED_SYSCALL: u64 = REWIND_PAGE + 0x10;
 /// does with its thread-locals page.
 pub const THREAD_BUFFER: u64 = REWIND_PAGE + 0x2000;
 pub const THREAD_BUFFER_LEN: u64 = THREAD_BUFFER + 8;
-/// The bytes of the rewind page's code, from `REWIND_PAGE`.
+/// The syscall by which the library hands rewind a thread's new buffer
+/// (address, length): no kernel has this number, so without rewind it
+/// fails with ENOSYS. rewind answers 0 and keeps the buffer.
+pub const REGISTER_BUFFER: u64 = 1024;
+/// The length of the buffer the library maps for a thread.
+pub const BUFFER_LEN: u64 = 1 << 20;
+/// The bytes of the rewind page's code, from `REWIND_PAGE`, in recording.
 pub const REWIND_CODE: [u8; 0x13] = [
     0x0f, 0x05, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, // syscall; int3 ...
     0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, //
     0x0f, 0x05, 0xc3, // syscall; ret
+];
+/// The untraced entry in replay, where the buffer already holds the
+/// recorded records: it leaves what `syscall` leaves (rcx the return
+/// address, r11 the flags) and the recorded result from the record at r12.
+pub const REPLAY_ENTRY: [u8; 14] = [
+    0xb9, 0x12, 0x00, 0x00, 0x70, // mov ecx, UNTRACED_SYSCALL + 2
+    0x9c, // pushfq
+    0x41, 0x5b, // pop r11
+    0x49, 0x8b, 0x44, 0x24, 0x38, // mov rax, [r12 + 56]: the record's result
+    0xc3, // ret
 ];
 
 /// Identifies a buffer header; anything else at a buffer's start means the
@@ -103,7 +121,9 @@ pub fn record_len(out_len: usize) -> Option<usize> {
 /// Reserves a record for a call that may write up to `out_max` bytes and
 /// marks the buffer busy. Returns the offset of its output area, where the
 /// kernel writes, or None when the buffer is full (the call then takes the
-/// traced way, and the stop flushes the buffer).
+/// traced way, and the stop flushes the buffer). The result field is left
+/// as it is: in replay it holds the recorded result, which the replay
+/// entry returns.
 pub fn reserve(buffer: &mut [u8], nr: u32, args: [u64; 6], out_max: usize) -> Option<usize> {
     let used = get_u32(buffer, USED)? as usize;
     let start = HEADER_LEN.checked_add(used)?;
@@ -116,7 +136,6 @@ pub fn reserve(buffer: &mut [u8], nr: u32, args: [u64; 6], out_max: usize) -> Op
     for (i, arg) in args.iter().enumerate() {
         put_u64(buffer, start + 8 + 8 * i, *arg);
     }
-    put_u64(buffer, start + 56, 0);
     put_u32(buffer, BUSY, 1);
     Some(start + RECORD_HEADER_LEN)
 }
@@ -142,6 +161,26 @@ pub fn commit(buffer: &mut [u8], out: usize, result: i64, out_len: usize) {
     put_u32(buffer, USED, u32::try_from(used).unwrap_or(u32::MAX));
     put_u32(buffer, RECORDS, records.wrapping_add(1));
     put_u32(buffer, BUSY, 0);
+}
+
+/// Lays the recorded records of a thread's next flush into its buffer
+/// before the replay lets the thread run: the library reserves each call's
+/// record where it lies, the replay entry returns its result, and the
+/// output is already in place for the library to copy out. False if they
+/// do not fit.
+pub fn prefill(buffer: &mut [u8], recorded: &[u8]) -> bool {
+    let Some(area) = HEADER_LEN
+        .checked_add(recorded.len())
+        .and_then(|end| buffer.get_mut(HEADER_LEN..end))
+    else {
+        return false;
+    };
+    for (to, from) in area.iter_mut().zip(recorded) {
+        *to = *from;
+    }
+    clear(buffer);
+    put_u32(buffer, BUSY, 0);
+    true
 }
 
 /// Empties the buffer after its records went into the trace.
@@ -338,6 +377,40 @@ mod tests {
         clear(&mut buffer);
         assert_eq!(records(&buffer).unwrap().count(), 0);
         assert!(reserve(&mut buffer, 39, [0; 6], 0).is_some());
+    }
+
+    #[test]
+    fn the_entries_are_where_the_constants_say() {
+        assert_eq!(&REWIND_CODE[..2], &[0x0f, 0x05]);
+        let untraced = (UNTRACED_SYSCALL - REWIND_PAGE) as usize;
+        assert_eq!(&REWIND_CODE[untraced..], &[0x0f, 0x05, 0xc3]);
+        let after_syscall = u32::from_le_bytes(REPLAY_ENTRY[1..5].try_into().unwrap());
+        assert_eq!(u64::from(after_syscall), UNTRACED_SYSCALL + 2);
+        assert_eq!(REPLAY_ENTRY[12], 56, "the result's offset in a record");
+    }
+
+    #[test]
+    fn a_prefilled_buffer_gives_the_library_the_recorded_results_and_bytes() {
+        let recorded = buffer_with(&[(0, b"hello", 5), (39, b"", 1234)]);
+        let used = u32::from_le_bytes(recorded[USED..USED + 4].try_into().unwrap()) as usize;
+        let mut replay = vec![0u8; 512];
+        init(&mut replay);
+        assert!(prefill(
+            &mut replay,
+            &recorded[HEADER_LEN..HEADER_LEN + used]
+        ));
+        assert_eq!(records(&replay).unwrap().count(), 0);
+        // The library reserves as in the recording; the entry reads the
+        // result at the record's offset 56, and the output is in place.
+        let at = reserve(&mut replay, 0, [1, 2, 3, 4, 5, 6], 5).unwrap();
+        let result = i64::from_le_bytes(replay[at - 8..at].try_into().unwrap());
+        assert_eq!((result, &replay[at..at + 5]), (5, &b"hello"[..]));
+        commit(&mut replay, at, result, 5);
+        let at = reserve(&mut replay, 39, [1, 2, 3, 4, 5, 6], 0).unwrap();
+        let result = i64::from_le_bytes(replay[at - 8..at].try_into().unwrap());
+        commit(&mut replay, at, result, 0);
+        assert_eq!(&replay[..HEADER_LEN + used], &recorded[..HEADER_LEN + used]);
+        assert!(!prefill(&mut replay, &[0u8; 512]));
     }
 
     #[test]

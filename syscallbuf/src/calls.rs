@@ -46,6 +46,11 @@ fn plan(nr: i64, args: &[u64; 6]) -> Option<Plan> {
 /// `buffer` must be the running thread's alone; the call's pointers are
 /// the program's, as the kernel would have used them.
 pub unsafe fn buffered(buffer: &mut [u8], nr: i64, args: [u64; 6]) -> Option<i64> {
+    // A call from a signal handler that interrupted another inside the
+    // library would reserve the same record: it takes the traced way.
+    if abi::busy(buffer) {
+        return None;
+    }
     let plan = plan(nr, &args)?;
     let nr32 = u32::try_from(nr).ok()?;
     let max = match &plan {
@@ -58,9 +63,10 @@ pub unsafe fn buffered(buffer: &mut [u8], nr: i64, args: [u64; 6]) -> Option<i64
     if let Plan::Writes(out) = &plan {
         *kernel_args.get_mut(out.pointer_arg)? = out_area as u64;
     }
+    let record = out_area.wrapping_sub(abi::RECORD_HEADER_LEN);
     // SAFETY: the only pointer the kernel may write through is the
     // record's output area, `max` bytes reserved in the buffer.
-    let result = unsafe { kernel::untraced(nr, kernel_args) };
+    let result = unsafe { kernel::untraced(nr, kernel_args, record) };
     let kept = match &plan {
         Plan::Writes(out) if result > 0 => {
             let kept = usize::try_from(result).unwrap_or(0).min(out.max);

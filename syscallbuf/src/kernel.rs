@@ -5,13 +5,14 @@
 
 use crate::abi::UNTRACED_SYSCALL;
 
-/// Runs syscall `nr` from the untraced instruction and returns the
-/// kernel's raw result (a negative errno on failure).
+/// Runs syscall `nr`, whose record is at `record`, from the untraced
+/// instruction and returns the kernel's raw result (a negative errno on
+/// failure); in replay, the recorded result.
 ///
 /// # Safety
 /// The rewind page must be mapped, and the call must be one whose memory
 /// effects the caller accounts for (it writes only where `args` point).
-pub unsafe fn untraced(nr: i64, args: [u64; 6]) -> i64 {
+pub unsafe fn untraced(nr: i64, args: [u64; 6], record: *const u8) -> i64 {
     let result: i64;
     // SAFETY: the caller guarantees the page is mapped; the entry is
     // `syscall; ret`, which clobbers rcx and r11 (the kernel's) and pushes
@@ -27,8 +28,36 @@ pub unsafe fn untraced(nr: i64, args: [u64; 6]) -> i64 {
             in("r10") args[3],
             in("r8") args[4],
             in("r9") args[5],
+            in("r12") record,
             lateout("rcx") _,
             lateout("r11") _,
+        );
+    }
+    result
+}
+
+/// Runs syscall `nr` from the library's own instruction, which rewind
+/// traces like any of the program's.
+///
+/// # Safety
+/// As for the syscall itself: whatever it does to memory is the caller's.
+pub unsafe fn traced(nr: u64, args: [u64; 6]) -> i64 {
+    let result: i64;
+    // SAFETY: a syscall clobbers rcx and r11 only; its effects are the
+    // caller's to account for.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("rax") nr => result,
+            in("rdi") args[0],
+            in("rsi") args[1],
+            in("rdx") args[2],
+            in("r10") args[3],
+            in("r8") args[4],
+            in("r9") args[5],
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
         );
     }
     result

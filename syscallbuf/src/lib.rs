@@ -13,7 +13,7 @@ mod calls;
 mod kernel;
 mod mem;
 
-use abi::{THREAD_BUFFER, THREAD_BUFFER_LEN};
+use abi::{BUFFER_LEN, REGISTER_BUFFER, THREAD_BUFFER, THREAD_BUFFER_LEN};
 
 /// A syscall as the patched call site hands it over: its number and
 /// arguments, and the result when the library ran it.
@@ -35,8 +35,9 @@ pub struct Call {
 pub unsafe extern "C" fn rewind_syscall_hook(call: *mut Call) -> bool {
     // SAFETY: the caller passes a valid, exclusive `Call`.
     let call = unsafe { &mut *call };
-    // SAFETY: the caller guarantees the slot's contract.
-    let Some(buffer) = (unsafe { thread_buffer() }) else {
+    // SAFETY: the caller guarantees the slot's contract; a buffer the
+    // library maps and registers is the thread's alone.
+    let Some(buffer) = (unsafe { thread_buffer().or_else(|| register_buffer()) }) else {
         return false;
     };
     // SAFETY: the slot's buffer is the running thread's alone.
@@ -71,6 +72,57 @@ unsafe fn thread_buffer() -> Option<&'static mut [u8]> {
     // the running thread's alone.
     Some(unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len as usize) })
 }
+
+/// Maps a buffer for the running thread and hands it to rewind, which
+/// keeps it as that thread's; both are traced syscalls, so replay maps the
+/// same buffer at the same address. Without rewind (ENOSYS) the buffer is
+/// unmapped again and nothing is buffered.
+///
+/// # Safety
+/// The rewind page must be mapped.
+unsafe fn register_buffer() -> Option<&'static mut [u8]> {
+    const PROT_READ_WRITE: u64 = 0x3;
+    const MAP_PRIVATE_ANONYMOUS: u64 = 0x22;
+    // SAFETY: a new anonymous mapping touches no existing memory.
+    let addr = unsafe {
+        kernel::traced(
+            SYS_MMAP,
+            [
+                0,
+                BUFFER_LEN,
+                PROT_READ_WRITE,
+                MAP_PRIVATE_ANONYMOUS,
+                u64::MAX,
+                0,
+            ],
+        )
+    };
+    if !(0..=0x7fff_ffff_ffff).contains(&addr) {
+        return None;
+    }
+    // SAFETY: the mapping is new, BUFFER_LEN long and the thread's alone.
+    let buffer = unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, BUFFER_LEN as usize) };
+    abi::init(buffer);
+    // SAFETY: rewind's call reads nothing of the program's memory; without
+    // rewind the kernel has no such call.
+    let registered =
+        unsafe { kernel::traced(REGISTER_BUFFER, [addr as u64, BUFFER_LEN, 0, 0, 0, 0]) };
+    if registered != 0 {
+        // SAFETY: the mapping is the library's own, no longer used.
+        unsafe { kernel::traced(SYS_MUNMAP, [addr as u64, BUFFER_LEN, 0, 0, 0, 0]) };
+        return None;
+    }
+    // SAFETY: the page is mapped (caller); rewind points the slot at each
+    // thread's buffer when it switches threads, the library at its own.
+    unsafe {
+        core::ptr::write_volatile(THREAD_BUFFER as *mut u64, addr as u64);
+        core::ptr::write_volatile(THREAD_BUFFER_LEN as *mut u64, BUFFER_LEN);
+    }
+    Some(buffer)
+}
+
+const SYS_MMAP: u64 = 9;
+const SYS_MUNMAP: u64 = 11;
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
