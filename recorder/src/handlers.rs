@@ -94,6 +94,20 @@ impl Session {
             .get_mut(&tid)
             .ok_or_else(|| internal(format!("syscall entry of unknown thread {tid}")))?;
         let regs = record.task.regs()?;
+        if crate::syscallbuf::is_untraced(&regs) {
+            // A buffered call, which its record in the buffer describes.
+            record.in_untraced_call = true;
+            record.task.resume(Resume::Syscall, 0)?;
+            return self.entered_kernel(tid, true);
+        }
+        // Flushes happen only where replay stops the thread too: at a
+        // traced syscall's entry (the buffer fills, and then the library
+        // takes the traced way) and at the thread's end.
+        self.flush_buffer(tid)?;
+        let record = self
+            .tasks
+            .get_mut(&tid)
+            .ok_or_else(|| internal(format!("syscall entry of unknown thread {tid}")))?;
         let mut pending = syscall::on_entry(&record.task, regs, &self.shared)?;
         let exclusive = pending.shared_write.is_some();
         if let (Some(scratch), true) = (record.scratch, Rc::strong_count(&record.space) > 1) {
@@ -122,6 +136,10 @@ impl Session {
             .tasks
             .get_mut(&tid)
             .ok_or_else(|| internal(format!("syscall exit of unknown thread {tid}")))?;
+        if std::mem::take(&mut record.in_untraced_call) {
+            record.state = TaskState::Stopped;
+            return Ok(());
+        }
         let Some(pending) = record.pending.take() else {
             // The exit half of an injected or restarted syscall.
             record.state = TaskState::Stopped;
@@ -147,7 +165,16 @@ impl Session {
             .tasks
             .get_mut(&tid)
             .ok_or_else(|| internal(format!("syscall exit of unknown thread {tid}")))?;
-        let exit_regs = record.task.regs()?;
+        let mut exit_regs = record.task.regs()?;
+        if pending.is_register_buffer() {
+            exit_regs.rax = 0;
+            record.task.set_regs(&exit_regs)?;
+            self.register_buffer(tid, pending.regs.syscall_args())?;
+        }
+        let record = self
+            .tasks
+            .get_mut(&tid)
+            .ok_or_else(|| internal(format!("syscall exit of unknown thread {tid}")))?;
         let result = exit_regs.rax as i64;
         scratch::restore(&record.task, &pending.redirects, result)?;
         let masked_wait =
@@ -351,6 +378,7 @@ impl Session {
     /// A thread is about to die. Its exit syscall, which never returns, is
     /// written now, then its end.
     fn on_exit_event(&mut self, tid: Tid) -> Result<(), RecordError> {
+        self.flush_buffer(tid)?;
         let record = self.task(tid)?;
         let status = exit_status(record.task.event_msg()? as i32);
         let tgid = record.tgid;
@@ -480,8 +508,13 @@ impl Session {
                 child_writes,
             }),
         )?;
-        self.tasks
-            .insert(child_tid, RecordTask::new(child_task, tgid, space));
+        let mut child = RecordTask::new(child_task, tgid, space);
+        if kind == CloneKind::Fork {
+            // The child's copy of the buffer, empty: the fork's stop
+            // flushed it.
+            child.buffer = self.task(tid)?.buffer;
+        }
+        self.tasks.insert(child_tid, child);
         let parent = self.task(tid)?;
         if kind == CloneKind::Vfork {
             parent.vfork_child = Some(child_tid);

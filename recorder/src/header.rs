@@ -3,16 +3,19 @@
 use std::ffi::OsString;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use trace_format::{Header, TickSourceKind};
 
-pub fn build(argv: &[OsString]) -> Header {
+/// The header of a recording of `argv`, whose environment gets `preload`
+/// in front of any LD_PRELOAD it has.
+pub fn build(argv: &[OsString], preload: Option<&Path>) -> Header {
     let mut uuid = [0u8; 16];
     if let Ok(mut urandom) = std::fs::File::open("/dev/urandom") {
         let _ = urandom.read_exact(&mut uuid);
     }
-    let env = std::env::vars_os()
+    let mut env: Vec<Vec<u8>> = std::env::vars_os()
         .map(|(key, value)| {
             let mut pair = key.as_bytes().to_vec();
             pair.push(b'=');
@@ -20,6 +23,9 @@ pub fn build(argv: &[OsString]) -> Header {
             pair
         })
         .collect();
+    if let Some(preload) = preload {
+        crate::preload::add_to_env(&mut env, preload);
+    }
     Header {
         uuid,
         recorder_version: format!("rewind {}", env!("CARGO_PKG_VERSION")),

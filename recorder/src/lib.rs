@@ -17,6 +17,7 @@ mod session;
 mod shared;
 mod signals;
 mod syscall;
+mod syscallbuf;
 mod task;
 mod vdso;
 
@@ -39,6 +40,8 @@ pub struct RecordOptions {
     /// Where to write the trace; by default a new `<exe>-<N>` in the trace
     /// root, which then becomes the latest trace.
     pub output_dir: Option<PathBuf>,
+    /// Preload the syscall-buffering library (`preload`).
+    pub syscall_buffer: bool,
 }
 
 pub struct RecordOutcome {
@@ -72,7 +75,24 @@ pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
         trace_dir: &trace_dir,
         root: root.as_deref(),
     };
-    match record_into(started, &program, &argv, options.chaos_seed) {
+    let preload = if options.syscall_buffer {
+        match preload::write_into(&trace_dir) {
+            Ok(path) => Some(path),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&trace_dir);
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
+    match record_into(
+        started,
+        &program,
+        &argv,
+        options.chaos_seed,
+        preload.as_deref(),
+    ) {
         Ok(recorded) => Ok(RecordOutcome {
             trace_dir,
             status: recorded.status,
@@ -147,13 +167,14 @@ fn record_into(
     program: &Path,
     argv: &[OsString],
     chaos_seed: Option<u64>,
+    preload: Option<&Path>,
 ) -> Result<Recorded, RecordFailure> {
     // Before any thread exists (they inherit the mask): the record loop
     // waits for tracee stops on a signalfd for SIGCHLD, which no thread may
     // consume, and takes the signals meant for the recorder there too.
     tracee::waiter::block_signals(&[libc::SIGCHLD]);
     tracee::waiter::block_signals(&RECORDER_SIGNALS);
-    let header = header::build(argv);
+    let header = header::build(argv, preload);
     let writer = TraceWriter::create(started.trace_dir, &header)?;
     let spec = SpawnSpec {
         program: c_string(program.as_os_str().as_bytes())?,

@@ -56,13 +56,22 @@ impl Session {
         let first = task.regs()?;
         let first_hash = fingerprint::stack_hash(task, &first);
         // Scratch areas: written by other threads' blocking syscalls while
-        // this one runs, and absent from the replay.
+        // this one runs, and absent from the replay. Syscall buffers: the
+        // replay lays in a flush's records before the calls are made.
         let skipped: Vec<(u64, u64)> = record
             .space
             .scratch_areas
             .borrow()
             .iter()
             .map(|&at| (at, at + crate::scratch::SCRATCH_LEN))
+            .chain(
+                record
+                    .space
+                    .buffers
+                    .borrow()
+                    .iter()
+                    .map(|&(at, len)| (at, at.saturating_add(len))),
+            )
             .collect();
         // Other threads of this address space inside syscalls that the
         // replay completes only at their exit events.

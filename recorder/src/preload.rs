@@ -1,9 +1,65 @@
 //! The preload library (`syscallbuf/`), built by `build.rs` and carried
 //! inside the binary, so one file is all a user copies to a server.
 //!
-//! Recording does not preload it yet: the seccomp filter, the patching of
-//! syscall sites and the flush into the trace come next (ARCHITECTURE.md
-//! "syscallbuf", "What exists of it").
+//! Recording preloads it (unless `-n`): written into the trace directory,
+//! named first in the program's LD_PRELOAD. Nothing reaches its hook yet
+//! but a program that calls it: the patching of syscall sites and the
+//! seccomp filter come next (ARCHITECTURE.md "syscallbuf", "What exists of
+//! it").
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::RecordError;
 
 /// The library's bytes, as the build made them.
 pub const LIBRARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/librewind_syscallbuf.so"));
+
+/// The library's file name in the trace directory.
+pub const FILE_NAME: &str = "librewind_syscallbuf.so";
+
+/// Writes the library into `trace_dir` and returns its path.
+pub fn write_into(trace_dir: &Path) -> Result<PathBuf, RecordError> {
+    let path = trace_dir.join(FILE_NAME);
+    std::fs::write(&path, LIBRARY)
+        .map_err(|e| RecordError::Trace(trace_format::TraceError::io(&path, e)))?;
+    Ok(path)
+}
+
+/// Puts `library` first in the LD_PRELOAD of `env` (entries `KEY=VALUE`).
+pub fn add_to_env(env: &mut Vec<Vec<u8>>, library: &Path) {
+    let ours = library.as_os_str().as_bytes();
+    let existing = env.iter().position(|pair| pair.starts_with(b"LD_PRELOAD="));
+    let mut entry = b"LD_PRELOAD=".to_vec();
+    entry.extend_from_slice(ours);
+    match existing {
+        Some(at) => {
+            let others = env[at][b"LD_PRELOAD=".len()..].to_vec();
+            if !others.is_empty() {
+                entry.push(b':');
+                entry.extend_from_slice(&others);
+            }
+            env[at] = entry;
+        }
+        None => env.push(entry),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_library_comes_first_in_ld_preload() {
+        let library = Path::new("/t/lib.so");
+        let mut env = vec![b"A=1".to_vec()];
+        add_to_env(&mut env, library);
+        assert_eq!(env, [b"A=1".to_vec(), b"LD_PRELOAD=/t/lib.so".to_vec()]);
+        let mut env = vec![b"LD_PRELOAD=/x.so /y.so".to_vec(), b"B=2".to_vec()];
+        add_to_env(&mut env, library);
+        assert_eq!(env[0], b"LD_PRELOAD=/t/lib.so:/x.so /y.so".to_vec());
+        let mut env = vec![b"LD_PRELOAD=".to_vec()];
+        add_to_env(&mut env, library);
+        assert_eq!(env, [b"LD_PRELOAD=/t/lib.so".to_vec()]);
+    }
+}

@@ -164,6 +164,7 @@ impl Session {
             record.space.spare_scratch.borrow_mut().push(area);
         }
         record.space = AddressSpace::new(capture.brk_end);
+        record.buffer = None;
         self.emit(tid, Event::Exec(capture.event))
     }
 
@@ -324,6 +325,7 @@ impl Session {
             Slice::Time(duration) => duration,
             Slice::Steps(steps) => return self.run_steps(tid, steps),
         };
+        self.point_slot(tid)?;
         let record = self.task(tid)?;
         let signal = std::mem::take(&mut record.resume_signal);
         record.state = TaskState::Running;
@@ -337,6 +339,7 @@ impl Session {
     /// own (a syscall) ends the stepping; the thread then runs normally
     /// into it.
     fn run_steps(&mut self, tid: Tid, steps: u32) -> Result<(), RecordError> {
+        self.point_slot(tid)?;
         self.task(tid)?.state = TaskState::Running;
         for _ in 0..steps {
             let record = self.task(tid)?;
@@ -362,6 +365,7 @@ impl Session {
     /// Resumes `tid` (which was running user code when it stopped) to go
     /// on running it without a scheduling decision.
     pub(crate) fn keep_running(&mut self, tid: Tid) -> Result<(), RecordError> {
+        self.point_slot(tid)?;
         let record = self.task(tid)?;
         let signal = std::mem::take(&mut record.resume_signal);
         record.state = TaskState::Running;

@@ -9,7 +9,7 @@ use trace_format::{
     TraceWriter,
 };
 use tracee::syscalls::{self, commands, Handling, Output, Special, SyscallSpec};
-use tracee::{maps, Task};
+use tracee::{maps, syscallbuf_abi, Task};
 
 use crate::error::RecordError;
 use crate::files::FileCapture;
@@ -106,6 +106,11 @@ impl PendingSyscall {
         outputs::write_bounds(task, &self.outputs, self.regs.syscall_args())
     }
 
+    /// Whether it is the preload library handing over a thread's buffer.
+    pub fn is_register_buffer(&self) -> bool {
+        std::ptr::eq(self.spec, &REGISTER_BUFFER)
+    }
+
     /// Whether the recorder skipped it as a syscall no kernel it knows has.
     pub fn is_unknown(&self) -> bool {
         std::ptr::eq(self.spec, &UNKNOWN)
@@ -121,6 +126,15 @@ static UNKNOWN: SyscallSpec = SyscallSpec {
     handling: Handling::Special(Special::Rseq),
 };
 
+/// The preload library's registration of a thread's buffer: skipped by the
+/// kernel like an unknown number, answered 0 at its exit, and emulated so
+/// in replay (`crate::syscallbuf`).
+static REGISTER_BUFFER: SyscallSpec = SyscallSpec {
+    number: syscallbuf_abi::REGISTER_BUFFER as u32,
+    name: "rewind_register_buffer",
+    handling: Handling::Special(Special::Rseq),
+};
+
 fn syscall_label(spec: &SyscallSpec) -> String {
     format!("syscall {} ({})", spec.name, spec.number)
 }
@@ -132,7 +146,11 @@ pub fn on_entry(
     regs: Registers,
     shared: &SharedFiles,
 ) -> Result<PendingSyscall, RecordError> {
-    let spec = syscalls::lookup(regs.orig_rax).unwrap_or(&UNKNOWN);
+    let spec = if regs.orig_rax == syscallbuf_abi::REGISTER_BUFFER {
+        &REGISTER_BUFFER
+    } else {
+        syscalls::lookup(regs.orig_rax).unwrap_or(&UNKNOWN)
+    };
     let args = regs.syscall_args();
     let (plan, outputs) = match spec.handling {
         Handling::Unsupported(reason) => {

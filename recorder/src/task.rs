@@ -22,6 +22,11 @@ pub struct AddressSpace {
     /// Those of them no live thread uses, for the next thread that needs
     /// one.
     pub spare_scratch: RefCell<Vec<u64>>,
+    /// The syscall buffers threads registered here (`crate::syscallbuf`);
+    /// while there are any, the slot must name the running thread's.
+    pub buffers: RefCell<Vec<(u64, u64)>>,
+    /// The thread whose buffer the slot names now, as far as rewind knows.
+    pub slot_owner: Cell<Option<Tid>>,
 }
 
 impl AddressSpace {
@@ -30,6 +35,8 @@ impl AddressSpace {
             brk_end: Cell::new(brk_end),
             scratch_areas: RefCell::new(Vec::new()),
             spare_scratch: RefCell::new(Vec::new()),
+            buffers: RefCell::new(Vec::new()),
+            slot_owner: Cell::new(None),
         })
     }
 
@@ -40,6 +47,8 @@ impl AddressSpace {
             brk_end: Cell::new(self.brk_end.get()),
             scratch_areas: self.scratch_areas.clone(),
             spare_scratch: self.scratch_areas.clone(),
+            buffers: self.buffers.clone(),
+            slot_owner: Cell::new(None),
         })
     }
 
@@ -128,6 +137,11 @@ pub struct RecordTask {
     pub pre_exec_tid: Option<Tid>,
     /// Its scratch area (see `scratch`), once its address space is shared.
     pub scratch: Option<u64>,
+    /// Its syscall buffer (address, length), once the preload library
+    /// registered one.
+    pub buffer: Option<(u64, u64)>,
+    /// Inside a call from the library's untraced entry, between its stops.
+    pub in_untraced_call: bool,
 }
 
 impl RecordTask {
@@ -147,6 +161,8 @@ impl RecordTask {
             vfork_child: None,
             pre_exec_tid: None,
             scratch: None,
+            buffer: None,
+            in_untraced_call: false,
         }
     }
 

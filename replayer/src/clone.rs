@@ -3,7 +3,7 @@
 //! (ids as the program's namespaces number them, a pidfd) replaces what
 //! the replay's wrote.
 
-use trace_format::{CloneEvent, Registers, SyscallEvent};
+use trace_format::{CloneEvent, CloneKind, Registers, SyscallEvent};
 use tracee::syscalls::{self, CloneWord};
 use tracee::{PtraceEvent, RemoteAddr, Resume, Stop, SyscallStopKind, Task, Tid};
 
@@ -111,6 +111,9 @@ impl ReplaySession {
             event.child_tid,
             ReplayTask::new(child, event.child_tid, process),
         );
+        if event.kind == CloneKind::Fork {
+            self.fork_buffer(number, tid, event.child_tid)?;
+        }
         Ok(())
     }
 

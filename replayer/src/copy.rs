@@ -246,6 +246,7 @@ fn copy_threads(
         };
         let mut copied = ReplayTask::new(task, original.recorded_tid, original.recorded_process);
         copied.serial = original.serial;
+        copied.buffers = original.buffers.clone();
         let given = states[i].give(&copied.task, i > 0);
         copies.push((copied, waiting[i]));
         if let Err(e) = given {

@@ -6,8 +6,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use trace_format::{ExecEvent, MappingSource, TraceReader};
-use tracee::maps;
 use tracee::remote::{self, REWIND_PAGE, REWIND_REGION_LEN, REWIND_SCRATCH};
+use tracee::{maps, syscallbuf_abi, RemoteAddr};
 use tracee::{PtraceEvent, Resume, Stop, SyscallStopKind, Task, Tid, TraceeError};
 
 use crate::error::ReplayError;
@@ -90,6 +90,11 @@ pub fn rebuild(
     exec: &ExecEvent,
 ) -> Result<(), ReplayError> {
     remote::install_rewind_page(task)?;
+    // Buffered calls get their recorded results, not the kernel's.
+    task.write_bytes(
+        RemoteAddr(syscallbuf_abi::UNTRACED_SYSCALL),
+        &syscallbuf_abi::REPLAY_ENTRY,
+    )?;
     for entry in maps::read_maps(task.tid)? {
         if in_rewind_region(entry.start) || entry.name == "[vsyscall]" {
             continue;

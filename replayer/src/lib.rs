@@ -15,6 +15,7 @@ mod point;
 mod session;
 mod shared;
 mod syscall;
+mod syscallbuf;
 mod task;
 mod trampoline;
 mod unshare;

@@ -116,13 +116,12 @@ fn pass_by_breakpoint(
     number: u64,
     point: &ExecutionPoint,
 ) -> Result<Registers, ReplayError> {
-    let tid = task.recorded_tid;
     debugregs::set_exec_breakpoint(task.tid(), REPLAY_SLOT, point.regs.rip)?;
     let outcome = task.resume(number, Resume::Sysemu, Some(libc::SIGTRAP));
     debugregs::clear_slot(task.tid(), REPLAY_SLOT)?;
     let stop = outcome?;
     if stop != Stop::Signal(libc::SIGTRAP) {
-        return Err(never_reached(number, tid, point.regs.rip, stop));
+        return Err(never_reached(task, number, point.regs.rip, stop));
     }
     // The breakpoint is gone; its RF has nothing left to do.
     let mut regs = task.task.regs()?;
@@ -185,12 +184,20 @@ fn run_to_debugged(
     }
 }
 
-fn never_reached(number: u64, tid: i32, rip: u64, stop: Stop) -> ReplayError {
+fn never_reached(task: &ReplayTask, number: u64, rip: u64, stop: Stop) -> ReplayError {
+    let at = match (stop, task.task.regs()) {
+        (Stop::Syscall, Ok(regs)) => format!(
+            " (syscall {} at rip {:#x})",
+            tracee::syscalls::name(regs.orig_rax),
+            regs.rip
+        ),
+        _ => String::new(),
+    };
     verify::diverged(
         number,
-        tid,
+        task.recorded_tid,
         "preemption point",
-        format!("the thread stopped with {stop:?} before reaching rip {rip:#x}"),
+        format!("the thread stopped with {stop:?}{at} before reaching rip {rip:#x}"),
     )
 }
 
@@ -237,7 +244,7 @@ fn run_trampolined(
             continue;
         }
         if stop != Stop::Signal(libc::SIGTRAP) || regs.rip != trampoline.trap_return {
-            return Err(never_reached(number, tid, point.regs.rip, stop));
+            return Err(never_reached(task, number, point.regs.rip, stop));
         }
         // All general registers matched; the trampoline restored the stack
         // pointer and flags before trapping.
@@ -271,7 +278,7 @@ fn run_with_breakpoint(
             }
             let stop = task.resume(number, Resume::Sysemu, Some(libc::SIGTRAP))?;
             if stop != Stop::Signal(libc::SIGTRAP) {
-                return Err(never_reached(number, tid, point.regs.rip, stop));
+                return Err(never_reached(task, number, point.regs.rip, stop));
             }
             let regs = task.task.regs()?;
             if fingerprint::matches(&task.task, &regs, &point.regs, want) {

@@ -21,6 +21,7 @@ use crate::debug::DebugLink;
 use crate::error::ReplayError;
 
 use crate::shared::SharedObjects;
+use crate::syscallbuf::FlushIndex;
 use crate::task::ReplayTask;
 use crate::{exec, memory, point, verify};
 
@@ -42,6 +43,8 @@ pub struct ReplaySession {
     pub(crate) created: u64,
     /// The replay's copies of the recording's shared objects.
     pub(crate) objects: SharedObjects,
+    /// Where threads' syscall buffers were flushed, once one registered.
+    pub(crate) flushes: Option<Rc<FlushIndex>>,
 }
 
 impl ReplaySession {
@@ -57,6 +60,7 @@ impl ReplaySession {
             waiter: None,
             created: 0,
             objects: SharedObjects::default(),
+            flushes: None,
         }
     }
 
@@ -65,6 +69,7 @@ impl ReplaySession {
         task.debug = self.debugger.clone();
         task.waiter = self.waiter.clone();
         task.serial = self.created;
+        task.buffers.slot_in_use = self.flushes.is_some();
         self.created += 1;
         self.tasks.insert(recorded_tid, task);
     }
@@ -104,6 +109,36 @@ impl ReplaySession {
     ) -> Result<(), ReplayError> {
         let tid = record.tid;
         match &record.event {
+            Event::BufferedSyscalls(flush) => {
+                task_in(&mut self.tasks, number, tid)?.buffers.due = Some((number, *flush));
+                return Ok(());
+            }
+            // The thread's memory goes with it: nothing left to check.
+            Event::Exit(_) | Event::Exec(_) => {
+                if let Some(task) = self.tasks.get_mut(&tid) {
+                    task.buffers.due = None;
+                }
+            }
+            _ => {}
+        }
+        self.replay_thread_event(number, record)?;
+        if self
+            .tasks
+            .get(&tid)
+            .is_some_and(|t| t.buffers.due.is_some())
+        {
+            self.check_flush(number, tid)?;
+        }
+        Ok(())
+    }
+
+    fn replay_thread_event(
+        &mut self,
+        number: u64,
+        record: &EventRecord,
+    ) -> Result<(), ReplayError> {
+        let tid = record.tid;
+        match &record.event {
             Event::Exec(e) => self.replay_exec(number, tid, e),
             Event::SyscallEntry(e) => self.replay_syscall_entry(number, tid, e),
             Event::Syscall(e) => self.replay_syscall(number, tid, e),
@@ -134,6 +169,11 @@ impl ReplaySession {
             self.main_tid = Some(tid);
         }
         let task = task_in(&mut self.tasks, number, tid)?;
+        // The new program has the library afresh, with no buffer yet.
+        task.buffers = crate::syscallbuf::ThreadBuffer {
+            slot_in_use: self.flushes.is_some(),
+            ..Default::default()
+        };
         exec::rebuild(&mut task.task, &mut self.reader, &mut self.objects, exec)
     }
 

@@ -54,7 +54,8 @@ impl ReplaySession {
         if executed {
             tracee::syscalls::apply_rewrites(&task.task, &replayed)?;
         }
-        Ok(())
+        // A traced syscall's entry is where the recording flushed.
+        self.check_flush(number, tid)
     }
 
     pub(crate) fn replay_syscall_entry(
@@ -77,6 +78,9 @@ impl ReplaySession {
         self.follow_syscall(number, tid, event)?;
         for change in &event.file_changes {
             self.objects.apply(&mut self.reader, change)?;
+        }
+        if event.regs.orig_rax == tracee::syscallbuf_abi::REGISTER_BUFFER && event.result == 0 {
+            self.register_buffer(number, tid, event.regs.syscall_args())?;
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ use tracee::{cputime, PtraceEvent, Resume, Stop, SyscallStopKind, Task, Tid};
 use crate::debug::controller::Outcome;
 use crate::debug::DebugLink;
 use crate::error::ReplayError;
+use crate::syscallbuf::ThreadBuffer;
 use crate::verify;
 
 /// Where a replayed thread is stopped.
@@ -48,6 +49,8 @@ pub struct ReplayTask {
     /// While set, a resume that is still running user code when the
     /// thread's user CPU time passes the limit ends as a divergence.
     pub cpu_limit: Option<CpuLimit>,
+    /// Its syscall buffer, and the flush it owes (`crate::syscallbuf`).
+    pub buffers: ThreadBuffer,
 }
 
 /// The watchdog of a run to an execution point: the software tick source
@@ -95,6 +98,7 @@ impl ReplayTask {
             serial: 0,
             waiter: None,
             cpu_limit: None,
+            buffers: ThreadBuffer::default(),
         }
     }
 
@@ -132,6 +136,7 @@ impl ReplayTask {
             }
         }
         self.at_emulated_entry = false;
+        self.buffers.point_slot(&self.task)?;
         let mut signal = std::mem::take(&mut self.resume_signal);
         let mut first = true;
         loop {

@@ -87,19 +87,23 @@ pub fn event_details(event: &Event) -> String {
     }
 }
 
-fn syscall_details(e: &SyscallEvent) -> String {
-    let args = e.regs.syscall_args();
-    let mut line = format!(
+/// `name(args) = result`, as a syscall event and a buffered call show.
+pub fn call_line(number: u64, args: [u64; 6], result_value: i64) -> String {
+    format!(
         "{}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {}",
-        tracee::syscalls::name(e.number()),
+        tracee::syscalls::name(number),
         args[0],
         args[1],
         args[2],
         args[3],
         args[4],
         args[5],
-        result(e.result)
-    );
+        result(result_value)
+    )
+}
+
+fn syscall_details(e: &SyscallEvent) -> String {
+    let mut line = call_line(e.number(), e.regs.syscall_args(), e.result);
     match &e.action {
         SyscallAction::Emulate => {}
         SyscallAction::Execute => line.push_str(" [execute]"),

@@ -39,6 +39,23 @@ pub fn run(args: &DumpArgs) -> Result<i32, Failure> {
             super::describe::event_details(&record.event)
         );
         writeln!(out, "{}", line.trim_end()).map_err(|e| stdout_closed(&e))?;
+        if let Event::BufferedSyscalls(flush) = &record.event {
+            let bytes = reader.data().read(flush.records)?;
+            for call in tracee::syscallbuf_abi::flushed(&bytes, flush.count) {
+                let line = match call {
+                    Ok(call) => {
+                        let mut line =
+                            super::describe::call_line(u64::from(call.nr), call.args, call.result);
+                        if !call.out.is_empty() {
+                            line.push_str(&format!(" [{} bytes out]", call.out.len()));
+                        }
+                        line
+                    }
+                    Err(bad) => format!("(unreadable: {bad:?})"),
+                };
+                writeln!(out, "    {line}").map_err(|e| stdout_closed(&e))?;
+            }
+        }
         if args.data {
             for write in memory_writes(&record.event) {
                 let bytes = reader.data().read(write.data)?;

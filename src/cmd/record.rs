@@ -26,6 +26,10 @@ pub struct RecordArgs {
     /// seed for --chaos (default: a random one, printed)
     #[argh(option)]
     chaos_seed: Option<u64>,
+    /// record without the syscall-buffering library (every syscall then
+    /// takes ptrace stops)
+    #[argh(switch, short = 'n')]
+    no_syscall_buffer: bool,
     /// the program to record, then its arguments (put -- before them when
     /// they start with a dash)
     #[argh(positional, greedy)]
@@ -53,6 +57,7 @@ pub fn run(args: RecordArgs) -> Result<i32, Failure> {
         program,
         args: command.collect(),
         output_dir: args.output,
+        syscall_buffer: !args.no_syscall_buffer,
     };
     let started = Instant::now();
     match recorder::record(&options) {

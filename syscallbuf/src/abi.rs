@@ -27,6 +27,20 @@ pub const UNTRACED_SYSCALL: u64 = REWIND_PAGE + 0x10;
 /// does with its thread-locals page.
 pub const THREAD_BUFFER: u64 = REWIND_PAGE + 0x2000;
 pub const THREAD_BUFFER_LEN: u64 = THREAD_BUFFER + 8;
+/// What rewind writes at `THREAD_BUFFER` for a thread with `buffer`
+/// (address, length), or without one.
+pub fn slot_bytes(buffer: Option<(u64, u64)>) -> [u8; 16] {
+    let (addr, len) = buffer.unwrap_or((0, 0));
+    let mut slot = [0u8; 16];
+    for (to, from) in slot
+        .iter_mut()
+        .zip(addr.to_le_bytes().into_iter().chain(len.to_le_bytes()))
+    {
+        *to = from;
+    }
+    slot
+}
+
 /// The syscall by which the library hands rewind a thread's new buffer
 /// (address, length): no kernel has this number, so without rewind it
 /// fails with ENOSYS. rewind answers 0 and keeps the buffer.
@@ -189,6 +203,14 @@ pub fn clear(buffer: &mut [u8]) {
     put_u32(buffer, RECORDS, 0);
 }
 
+/// A buffer header's committed bytes and records, if it is one of ours.
+pub fn header_counts(header: &[u8]) -> Option<(usize, u32)> {
+    if get_u32(header, 0)? != MAGIC || get_u32(header, 4)? != VERSION {
+        return None;
+    }
+    Some((get_u32(header, USED)? as usize, get_u32(header, RECORDS)?))
+}
+
 /// Whether a call is between `reserve` and `commit`.
 pub fn busy(buffer: &[u8]) -> bool {
     get_u32(buffer, BUSY).is_some_and(|b| b != 0)
@@ -206,12 +228,21 @@ pub fn records(buffer: &[u8]) -> Result<Records<'_>, Corrupt> {
     if used > capacity || end > buffer.len() {
         return Err(Corrupt::Length);
     }
-    Ok(Records {
-        bytes: buffer.get(HEADER_LEN..end).ok_or(Corrupt::Length)?,
+    Ok(flushed(
+        buffer.get(HEADER_LEN..end).ok_or(Corrupt::Length)?,
+        count,
+    ))
+}
+
+/// The records of a flush as the trace keeps them: a buffer's committed
+/// bytes after its header, and how many records they hold.
+pub fn flushed(bytes: &[u8], count: u32) -> Records<'_> {
+    Records {
+        bytes,
         index: 0,
         count,
         done: false,
-    })
+    }
 }
 
 /// Iterator over a buffer's records; stops after the first bad one.

@@ -11,14 +11,14 @@ use crate::task::{SyscallStopKind, Task};
 use crate::wait::Stop;
 use crate::PtraceEvent;
 
-/// Two pages rewind maps at the same fixed address in every recorded and
+/// Three pages rewind maps at the same fixed address in every recorded and
 /// replayed process (`syscallbuf_abi::REWIND_PAGE`): a code page holding
 /// the `syscall` instruction that remote syscalls run from (and the
-/// preload library's untraced one), and a scratch page for their
-/// arguments. Mapping them in recording too keeps both address spaces
-/// alike.
+/// preload library's untraced entry), a scratch page for their arguments,
+/// and the page of the syscall buffer slot. Mapping them in recording too
+/// keeps both address spaces alike.
 pub const REWIND_PAGE: u64 = syscallbuf_abi::REWIND_PAGE;
-pub const REWIND_REGION_LEN: u64 = 0x2000;
+pub const REWIND_REGION_LEN: u64 = 0x3000;
 /// The `syscall` instruction remote syscalls run.
 pub const REWIND_SYSCALL: u64 = syscallbuf_abi::INJECTED_SYSCALL;
 /// A read-write page for strings and structs passed to remote syscalls.

@@ -1,0 +1,85 @@
+//! The recorder's side of the preload library (ARCHITECTURE.md
+//! "syscallbuf"): the buffers threads register, the slot that names the
+//! running thread's, calls from the untraced entry that pass without a
+//! record of their own, and the flush of a buffer into the trace at its
+//! thread's stops.
+
+use trace_format::{BufferedSyscalls, Event, Registers};
+use tracee::syscallbuf_abi::{self, HEADER_LEN, THREAD_BUFFER, UNTRACED_SYSCALL};
+use tracee::{RemoteAddr, Tid};
+
+use crate::error::RecordError;
+use crate::session::Session;
+
+/// Whether a syscall stop is at the library's untraced entry: a buffered
+/// call, which the buffer records. Such calls stop only where the process
+/// is resumed with PTRACE_SYSCALL.
+pub fn is_untraced(regs: &Registers) -> bool {
+    regs.rip == UNTRACED_SYSCALL + 2
+}
+
+impl Session {
+    /// The library handed over `tid`'s buffer (`REGISTER_BUFFER`, answered
+    /// 0): the thread's from now on, and the slot points at it (the library
+    /// wrote it).
+    pub(crate) fn register_buffer(&mut self, tid: Tid, args: [u64; 6]) -> Result<(), RecordError> {
+        let record = self.task(tid)?;
+        record.buffer = Some((args[0], args[1]));
+        record.space.buffers.borrow_mut().push((args[0], args[1]));
+        record.space.slot_owner.set(Some(tid));
+        Ok(())
+    }
+
+    /// Points the slot at the buffer of `tid`, about to run user code in a
+    /// process where threads have buffers, or at none: the library must
+    /// never see another thread's.
+    pub(crate) fn point_slot(&mut self, tid: Tid) -> Result<(), RecordError> {
+        let record = self.task(tid)?;
+        if record.space.buffers.borrow().is_empty() || record.space.slot_owner.get() == Some(tid) {
+            return Ok(());
+        }
+        let slot = syscallbuf_abi::slot_bytes(record.buffer);
+        record.task.write_bytes(RemoteAddr(THREAD_BUFFER), &slot)?;
+        record.space.slot_owner.set(Some(tid));
+        Ok(())
+    }
+
+    /// At a stop of `tid`: the calls its buffer committed since the last
+    /// flush go into the trace, ahead of the stop's own event, and the
+    /// buffer starts over. A buffer inside a call (busy: a signal came
+    /// between its record's reservation and commit) waits for a later stop.
+    pub(crate) fn flush_buffer(&mut self, tid: Tid) -> Result<(), RecordError> {
+        let record = self.task(tid)?;
+        let Some((addr, len)) = record.buffer else {
+            return Ok(());
+        };
+        let mut header = [0u8; HEADER_LEN];
+        record.task.read_bytes(RemoteAddr(addr), &mut header)?;
+        let overwritten = || RecordError::CannotRecord {
+            what: format!("the syscall buffer at {addr:#x}"),
+            reason: "the program overwrote rewind's syscall buffer",
+        };
+        let (used, count) = syscallbuf_abi::header_counts(&header).ok_or_else(overwritten)?;
+        if count == 0 || syscallbuf_abi::busy(&header) {
+            return Ok(());
+        }
+        if used as u64 > len {
+            return Err(overwritten());
+        }
+        let mut buffer = vec![0u8; HEADER_LEN + used];
+        record.task.read_bytes(RemoteAddr(addr), &mut buffer)?;
+        if syscallbuf_abi::records(&buffer)
+            .map_err(|_| overwritten())?
+            .any(|r| r.is_err())
+        {
+            return Err(overwritten());
+        }
+        syscallbuf_abi::clear(&mut header);
+        record.task.write_bytes(RemoteAddr(addr), &header)?;
+        let records = self.writer.append_data(&buffer[HEADER_LEN..])?;
+        self.emit(
+            tid,
+            Event::BufferedSyscalls(BufferedSyscalls { records, count }),
+        )
+    }
+}
