@@ -103,7 +103,7 @@ impl Session {
         // Flushes happen only where replay stops the thread too: at a
         // traced syscall's entry (the buffer fills, and then the library
         // takes the traced way) and at the thread's end.
-        self.flush_buffer(tid)?;
+        self.flush_buffer(tid, false)?;
         let record = self
             .tasks
             .get_mut(&tid)
@@ -378,7 +378,7 @@ impl Session {
     /// A thread is about to die. Its exit syscall, which never returns, is
     /// written now, then its end.
     fn on_exit_event(&mut self, tid: Tid) -> Result<(), RecordError> {
-        self.flush_buffer(tid)?;
+        self.flush_buffer(tid, true)?;
         let record = self.task(tid)?;
         let status = exit_status(record.task.event_msg()? as i32);
         let tgid = record.tgid;

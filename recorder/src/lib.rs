@@ -77,7 +77,7 @@ pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
     };
     let preload = if options.syscall_buffer {
         match preload::write_into(&trace_dir) {
-            Ok(path) => Some(path),
+            Ok(path) => path,
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&trace_dir);
                 return Err(e);

@@ -7,6 +7,7 @@
 //! seccomp filter come next (ARCHITECTURE.md "syscallbuf", "What exists of
 //! it").
 
+use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -18,12 +19,30 @@ pub const LIBRARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/librewind_s
 /// The library's file name in the trace directory.
 pub const FILE_NAME: &str = "librewind_syscallbuf.so";
 
-/// Writes the library into `trace_dir` and returns its path.
-pub fn write_into(trace_dir: &Path) -> Result<PathBuf, RecordError> {
+/// Writes the library into `trace_dir` and returns its absolute path (the
+/// program may change directory before an exec), or None with a warning
+/// where LD_PRELOAD cannot name it: it splits at spaces and colons.
+pub fn write_into(trace_dir: &Path) -> Result<Option<PathBuf>, RecordError> {
     let path = trace_dir.join(FILE_NAME);
-    std::fs::write(&path, LIBRARY)
-        .map_err(|e| RecordError::Trace(trace_format::TraceError::io(&path, e)))?;
-    Ok(path)
+    let io_error = |e| RecordError::Trace(trace_format::TraceError::io(&path, e));
+    std::fs::write(&path, LIBRARY).map_err(io_error)?;
+    let path = std::fs::canonicalize(&path).map_err(io_error)?;
+    if path
+        .as_os_str()
+        .as_bytes()
+        .iter()
+        .any(|b| matches!(b, b' ' | b':'))
+    {
+        // Not eprintln!: a hung-up terminal must not end the recording.
+        let _ = writeln!(
+            std::io::stderr(),
+            "rewind: warning: the trace directory {} has a space or colon in its path, which \
+             LD_PRELOAD cannot name; recording without the syscall buffer",
+            trace_dir.display()
+        );
+        return Ok(None);
+    }
+    Ok(Some(path))
 }
 
 /// Puts `library` first in the LD_PRELOAD of `env` (entries `KEY=VALUE`).

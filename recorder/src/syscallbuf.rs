@@ -47,8 +47,10 @@ impl Session {
     /// At a stop of `tid`: the calls its buffer committed since the last
     /// flush go into the trace, ahead of the stop's own event, and the
     /// buffer starts over. A buffer inside a call (busy: a signal came
-    /// between its record's reservation and commit) waits for a later stop.
-    pub(crate) fn flush_buffer(&mut self, tid: Tid) -> Result<(), RecordError> {
+    /// between its record's reservation and commit) waits for a later
+    /// stop, unless the thread is ending (`at_end`): its commit would
+    /// count from the cleared header, but it never comes.
+    pub(crate) fn flush_buffer(&mut self, tid: Tid, at_end: bool) -> Result<(), RecordError> {
         let record = self.task(tid)?;
         let Some((addr, len)) = record.buffer else {
             return Ok(());
@@ -60,10 +62,10 @@ impl Session {
             reason: "the program overwrote rewind's syscall buffer",
         };
         let (used, count) = syscallbuf_abi::header_counts(&header).ok_or_else(overwritten)?;
-        if count == 0 || syscallbuf_abi::busy(&header) {
+        if count == 0 || (syscallbuf_abi::busy(&header) && !at_end) {
             return Ok(());
         }
-        if used as u64 > len {
+        if (HEADER_LEN + used) as u64 > len {
             return Err(overwritten());
         }
         let mut buffer = vec![0u8; HEADER_LEN + used];

@@ -83,6 +83,8 @@ impl ReplaySession {
         copy.main_status = self.main_status;
         copy.main_tid = self.main_tid;
         copy.created = self.created;
+        // Threads the copy creates keep the slot, as in the original.
+        copy.flushes = self.flushes.clone();
         Ok(Some(copy))
     }
 

@@ -54,12 +54,10 @@ pub const REWIND_CODE: [u8; 0x13] = [
     0x0f, 0x05, 0xc3, // syscall; ret
 ];
 /// The untraced entry in replay, where the buffer already holds the
-/// recorded records: it leaves what `syscall` leaves (rcx the return
-/// address, r11 the flags) and the recorded result from the record at r12.
-pub const REPLAY_ENTRY: [u8; 14] = [
-    0xb9, 0x12, 0x00, 0x00, 0x70, // mov ecx, UNTRACED_SYSCALL + 2
-    0x9c, // pushfq
-    0x41, 0x5b, // pop r11
+/// recorded records: the recorded result, from the record at r12. It
+/// writes nothing (no stack word, no flags): the library clears rcx and
+/// r11, which `syscall` sets, after either entry returns.
+pub const REPLAY_ENTRY: [u8; 6] = [
     0x49, 0x8b, 0x44, 0x24, 0x38, // mov rax, [r12 + 56]: the record's result
     0xc3, // ret
 ];
@@ -415,9 +413,7 @@ mod tests {
         assert_eq!(&REWIND_CODE[..2], &[0x0f, 0x05]);
         let untraced = (UNTRACED_SYSCALL - REWIND_PAGE) as usize;
         assert_eq!(&REWIND_CODE[untraced..], &[0x0f, 0x05, 0xc3]);
-        let after_syscall = u32::from_le_bytes(REPLAY_ENTRY[1..5].try_into().unwrap());
-        assert_eq!(u64::from(after_syscall), UNTRACED_SYSCALL + 2);
-        assert_eq!(REPLAY_ENTRY[12], 56, "the result's offset in a record");
+        assert_eq!(REPLAY_ENTRY[4], 56, "the result's offset in a record");
     }
 
     #[test]
