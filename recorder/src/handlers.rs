@@ -104,6 +104,7 @@ impl Session {
         // traced syscall's entry (the buffer fills, and then the library
         // takes the traced way) and at the thread's end.
         self.flush_buffer(tid, false)?;
+        // The field, not `self.task`: `self.shared` is borrowed beside it.
         let record = self
             .tasks
             .get_mut(&tid)
@@ -171,10 +172,7 @@ impl Session {
             record.task.set_regs(&exit_regs)?;
             self.register_buffer(tid, pending.regs.syscall_args())?;
         }
-        let record = self
-            .tasks
-            .get_mut(&tid)
-            .ok_or_else(|| internal(format!("syscall exit of unknown thread {tid}")))?;
+        let record = self.task(tid)?;
         let result = exit_regs.rax as i64;
         scratch::restore(&record.task, &pending.redirects, result)?;
         let masked_wait =

@@ -68,17 +68,16 @@ impl Session {
         if (HEADER_LEN + used) as u64 > len {
             return Err(overwritten());
         }
-        let mut buffer = vec![0u8; HEADER_LEN + used];
-        record.task.read_bytes(RemoteAddr(addr), &mut buffer)?;
-        if syscallbuf_abi::records(&buffer)
-            .map_err(|_| overwritten())?
-            .any(|r| r.is_err())
-        {
+        let mut committed = vec![0u8; used];
+        record
+            .task
+            .read_bytes(RemoteAddr(addr + HEADER_LEN as u64), &mut committed)?;
+        if syscallbuf_abi::flushed(&committed, count).any(|r| r.is_err()) {
             return Err(overwritten());
         }
         syscallbuf_abi::clear(&mut header);
         record.task.write_bytes(RemoteAddr(addr), &header)?;
-        let records = self.writer.append_data(&buffer[HEADER_LEN..])?;
+        let records = self.writer.append_data(&committed)?;
         self.emit(
             tid,
             Event::BufferedSyscalls(BufferedSyscalls { records, count }),

@@ -129,19 +129,20 @@ impl ReplaySession {
     /// Lays the records of `tid`'s next flush after event `number` into
     /// its buffer (or empties it, when there is none before its end).
     fn prefill_next(&mut self, number: u64, tid: Tid) -> Result<(), ReplayError> {
+        let Some((addr, len)) = task_in(&mut self.tasks, number, tid)?.buffers.buffer else {
+            return Ok(());
+        };
         let index = self.flush_index()?;
         let recorded = match index.next_flush(tid, number) {
             Some(flush) => self.reader.data().read(flush.records)?,
             None => Vec::new(),
         };
         let task = task_in(&mut self.tasks, number, tid)?;
-        let Some((addr, len)) = task.buffers.buffer else {
-            return Ok(());
-        };
-        let mut header = [0u8; HEADER_LEN];
-        task.task.read_bytes(RemoteAddr(addr), &mut header)?;
-        let mut buffer = header.to_vec();
-        buffer.extend_from_slice(&recorded);
+        // The header as the library wrote it (magic, capacity), then the
+        // records: what `prefill` lays out over it.
+        let mut buffer = vec![0u8; HEADER_LEN + recorded.len()];
+        task.task
+            .read_bytes(RemoteAddr(addr), &mut buffer[..HEADER_LEN])?;
         if buffer.len() as u64 > len || !syscallbuf_abi::prefill(&mut buffer, &recorded) {
             return Err(ReplayError::BadTrace {
                 event: number,

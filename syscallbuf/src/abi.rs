@@ -216,12 +216,8 @@ pub fn busy(buffer: &[u8]) -> bool {
 
 /// The committed records of `buffer`, checked against its own lengths.
 pub fn records(buffer: &[u8]) -> Result<Records<'_>, Corrupt> {
-    if get_u32(buffer, 0) != Some(MAGIC) || get_u32(buffer, 4) != Some(VERSION) {
-        return Err(Corrupt::Header);
-    }
-    let used = get_u32(buffer, USED).ok_or(Corrupt::Header)? as usize;
+    let (used, count) = header_counts(buffer).ok_or(Corrupt::Header)?;
     let capacity = get_u32(buffer, CAPACITY).ok_or(Corrupt::Header)? as usize;
-    let count = get_u32(buffer, RECORDS).ok_or(Corrupt::Header)?;
     let end = HEADER_LEN.checked_add(used).ok_or(Corrupt::Length)?;
     if used > capacity || end > buffer.len() {
         return Err(Corrupt::Length);
