@@ -85,6 +85,7 @@ fn the_hook_runs_buffered_calls_through_the_thread_buffer_and_replays_them() {
         .arg(&library)
         .arg(&dump)
         .arg(&replay_entry)
+        .arg(dir.path().join("scratch-file"))
         .output()
         .expect("run the hook's driver");
     assert!(ran.status.success(), "driver failed: {}", text(&ran.stderr));
@@ -107,14 +108,18 @@ fn the_hook_runs_buffered_calls_through_the_thread_buffer_and_replays_them() {
         format!("39 1 {pid}"),
         "0 1 18".to_string(),
         "1 1 1".to_string(),
-        format!("0 1 -{}", libc::EBADF),
+        "0 0 0".to_string(),   // a bad descriptor: the traced way gives EBADF
+        "0 0 0".to_string(),   // a pipe, which may block
         "257 0 0".to_string(), // openat stays on the traced path
         "0 0 0".to_string(),   // more than the buffer holds
-        "read 'through the buffer'".to_string(),
+        "5 1 0".to_string(),
+        "228 1 0".to_string(),
+        "0 0 0".to_string(), // a null pointer
+        "read 'through the buffer', size 19, time set".to_string(),
     ];
     assert_eq!(lines("record "), expected);
     // The replay entry gave the recorded results and the record's bytes,
-    // from a pipe that is empty now.
+    // from a file that is empty now.
     assert_eq!(lines("replay "), expected);
 
     let dumped = std::fs::read(&dump).expect("the driver wrote its buffers");
@@ -125,19 +130,31 @@ fn the_hook_runs_buffered_calls_through_the_thread_buffer_and_replays_them() {
         .expect("a whole header")
         .collect::<Result<_, _>>()
         .expect("whole records");
-    let summary: Vec<(u32, i64, &[u8])> = records.iter().map(|r| (r.nr, r.result, r.out)).collect();
+    let summary: Vec<(u32, i64, usize)> = records
+        .iter()
+        .map(|r| (r.nr, r.result, r.out.len()))
+        .collect();
+    let ebadf = -i64::from(libc::EBADF);
     assert_eq!(
         summary,
         [
-            (39, pid, &b""[..]),
-            (0, 18, &b"through the buffer"[..]),
-            (1, 1, &b""[..]),
-            (0, -i64::from(libc::EBADF), &b""[..]),
+            (39, pid, 0),
+            (5, 0, 144), // each read and write asks fstat first
+            (0, 18, 18),
+            (5, 0, 144),
+            (1, 1, 0),
+            (5, ebadf, 0),
+            (5, 0, 144), // the pipe's
+            (5, 0, 144), // before the read too large
+            (5, 0, 144),
+            (228, 0, 16),
+            (5, 0, 144), // before the null pointer
         ]
     );
+    assert_eq!(records[2].out, b"through the buffer");
     // The record holds the program's own pointer, not the buffer's.
-    assert_ne!(records[1].args[1], 0);
-    assert_eq!(records[1].args[2], 64);
+    assert_ne!(records[2].args[1], 0);
+    assert_eq!(records[2].args[2], 64);
     // What replay verifies at the flush: the same records, call by call.
     let again: Vec<Record> = syscallbuf_abi::records(replayed)
         .expect("a whole header")
@@ -153,7 +170,7 @@ fn record_calls(tag: &str, mode: &str, extra: &[&str]) -> (String, String) {
 }
 
 fn record_calls_with(tag: &str, args: &[&str], extra: &[&str]) -> (String, String) {
-    let traces = Traces::new(tag);
+    let traces = Traces::with_syscall_buffer(tag);
     let program = compile("syscallbuf_calls", &["-ldl"]);
     let scratch = traces.root.path().join("scratch-file");
     let scratch = scratch.to_str().expect("utf-8 path");
@@ -200,20 +217,31 @@ fn buffered_calls_replay_with_their_results_and_dump_one_per_line() {
     let (stdout, dump) = record_calls("syscallbuf-calls", "plain", &[]);
     assert!(stdout.starts_with("hook found\n"), "{stdout}");
     assert!(
-        stdout.contains("wrote 5000, at 5000, read back 12 '0000 tid 000', bad fd -9"),
+        stdout.contains(
+            "wrote 5000, at 3, read back 12 '0000 tid 000', bad fd -1, pipe 8, buffered some"
+        ),
         "{stdout}"
     );
-    assert!(stdout.contains("bad fd -9, buffered some"), "{stdout}");
-    // 200 rounds of gettid, write, read, write, flushed at the pipe's
-    // close; then two lseeks and two reads, flushed at unlink.
+    // 200 rounds of gettid, fstat, pwrite, fstat, pread; a write, two
+    // lseeks, an fstat and a read, and the fstat that fails for the bad
+    // descriptor, flushed at its read, which takes the traced way. The
+    // pipe's write and read do too, each after its buffered fstat.
     let flushes: Vec<(u32, usize)> = flushes(&dump).iter().map(|f| (f.1, f.2)).collect();
-    assert_eq!(flushes, [(800, 800), (4, 4)], "{dump}");
+    assert_eq!(flushes, [(1007, 1007), (1, 1), (1, 1)], "{dump}");
     assert!(
         dump.contains("syscall syscall_1024("),
         "the registration: {dump}"
     );
-    assert!(dump.contains("    read(0x3e7, "), "the failed read: {dump}");
-    assert!(dump.contains(" = 25 [25 bytes out]"), "a pipe read: {dump}");
+    assert!(
+        dump.contains("    fstat(0x3e7, "),
+        "the failed fstat: {dump}"
+    );
+    assert!(
+        dump.contains(" syscall read(0x3e7, "),
+        "the traced read: {dump}"
+    );
+    assert!(dump.contains(" = 25 [25 bytes out]"), "a file read: {dump}");
+    assert!(dump.contains(" = 0 [144 bytes out]"), "an fstat: {dump}");
 }
 
 #[test]
@@ -232,7 +260,7 @@ fn threads_each_buffer_their_own_calls() {
         "flushes of the main thread and both workers: {dump}"
     );
     let calls: u32 = flushes(&dump).iter().map(|f| f.1).sum();
-    assert_eq!(calls, 2 * 1200 + 804);
+    assert_eq!(calls, 2 * 5 * 300 + 1007 + 2);
 }
 
 #[test]
@@ -270,6 +298,58 @@ fn a_forked_child_buffers_in_its_copy_of_the_parent_buffer() {
 }
 
 #[test]
+fn writes_to_a_file_mapped_shared_stay_traced() {
+    let (stdout, dump) = record_calls("syscallbuf-shared", "shared", &[]);
+    // The mapping shows the traced write, which the replay's shared object
+    // reproduces; a file nobody maps takes the buffer.
+    assert!(
+        stdout.contains("shared map XYZd (3), shared write traced, other write buffered (3)"),
+        "{stdout}"
+    );
+    assert!(
+        dump.contains(" memory-writes ") && dump.contains("@0x70002010"),
+        "the table of shared files, as an event: {dump}"
+    );
+    assert!(
+        dump.contains(" syscall pwrite64(0x3, ") && dump.contains("[shared object 0:"),
+        "the traced write: {dump}"
+    );
+    assert!(
+        dump.contains("    pwrite64(0x4, "),
+        "the buffered write: {dump}"
+    );
+}
+
+#[test]
+fn a_program_with_its_own_seccomp_filter_keeps_it_and_buffers() {
+    // Its filter's errno rule would answer before rewind's trace rule: the
+    // recorder goes back to stopping at every entry for that process.
+    let (stdout, dump) = record_calls("syscallbuf-seccomp", "seccomp", &[]);
+    assert!(
+        stdout.contains("own filter 0, getcpu -1 Operation not permitted"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("buffered some"), "{stdout}");
+    assert_eq!(flushes(&dump)[0].1, 1007, "{dump}");
+}
+
+#[test]
+fn signals_inside_buffered_calls_replay_as_recorded() {
+    // SIGALRM every 2 ms lands inside the library, at points between
+    // buffered calls that look alike but for the buffer's count of calls,
+    // and its handler calls the library again, while a call is under way
+    // (the traced way) or not (buffered).
+    for run in 0..3 {
+        let (stdout, dump) = record_calls(&format!("syscallbuf-signals-{run}"), "signals", &[]);
+        assert!(
+            stdout.contains("rounds under signals wrote 100000, alarms some"),
+            "{stdout}"
+        );
+        assert!(dump.contains(" signal SIGALRM "), "{dump}");
+    }
+}
+
+#[test]
 fn without_the_syscall_buffer_nothing_is_preloaded() {
     for flag in ["-n", "--no-syscall-buffer"] {
         let (stdout, dump) = record_calls("syscallbuf-off", "plain", &[flag]);
@@ -277,21 +357,43 @@ fn without_the_syscall_buffer_nothing_is_preloaded() {
         assert!(stdout.contains("buffered none"), "{stdout}");
         assert!(flushes(&dump).is_empty());
     }
+    // The environment's switch, which the suite's second run uses.
+    let traces = Traces::with_syscall_buffer("syscallbuf-off-env");
+    let scratch = traces.root.path().join("scratch-file");
+    let recorded = traces
+        .command()
+        .env(support::NO_SYSCALL_BUFFER, "1")
+        .arg("record")
+        .arg(compile("syscallbuf_calls", &["-ldl"]))
+        .arg(&scratch)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run rewind record");
+    assert!(recorded.status.success(), "{}", text(&recorded.stderr));
+    assert!(
+        text(&recorded.stdout).starts_with("hook absent\n"),
+        "{}",
+        text(&recorded.stdout)
+    );
     // The default recording has it; a program that never calls the hook
     // runs as before.
-    let traces = Traces::new("syscallbuf-hello");
+    let traces = Traces::with_syscall_buffer("syscallbuf-hello");
     record_and_replay(&traces, &compile("hello", &[]), &[]);
 }
 
 #[test]
 fn gdb_goes_back_and_forth_over_buffered_calls() {
-    let served = support::gdb::serve_recording("syscallbuf-gdb", "syscallbuf_calls", &[]);
+    let served = support::gdb::serve_recording_in(
+        Traces::with_syscall_buffer("syscallbuf-gdb"),
+        "syscallbuf_calls",
+        &[],
+    );
     assert!(
         served.recorded.contains("buffered some"),
         "{}",
         served.recorded
     );
-    // rounds() makes 800 buffered calls; going back before them and
+    // rounds() makes 1000 buffered calls; going back before them and
     // forward again replays them from a copy, with the same results.
     let out = served.server.gdb(&[
         "break rounds",

@@ -54,9 +54,13 @@ impl Session {
             Stop::Event(PtraceEvent::Fork, _) => self.on_clone_event(tid, CloneKind::Fork),
             Stop::Event(PtraceEvent::Vfork, _) => self.on_clone_event(tid, CloneKind::Vfork),
             Stop::Event(PtraceEvent::Stop, signal) => self.on_interrupt_stop(tid, signal),
-            Stop::Event(PtraceEvent::VforkDone | PtraceEvent::Seccomp, _) => {
-                self.resume_as_before(tid)
-            }
+            Stop::Event(PtraceEvent::Seccomp, _) => match self.task(tid)?.state {
+                // Resumed with PTRACE_CONT: the filter's stop is the entry.
+                TaskState::Running => self.on_syscall_entry(tid),
+                // After the entry stop of PTRACE_SYSCALL: the same syscall.
+                _ => self.resume_as_before(tid),
+            },
+            Stop::Event(PtraceEvent::VforkDone, _) => self.resume_as_before(tid),
             Stop::Exited(code) => self.on_death(tid, ExitStatus::Exited(code)),
             Stop::Killed {
                 signal,
@@ -69,6 +73,17 @@ impl Session {
                 },
             ),
         }
+    }
+
+    /// The program installed a seccomp filter of its own in `tid`'s process
+    /// (for all its threads, with TSYNC): from now on they, and whatever
+    /// they start, stop at every syscall entry before any filter runs.
+    fn leave_filter(&mut self, tid: Tid) -> Result<(), RecordError> {
+        let tgid = self.task(tid)?.tgid;
+        for record in self.tasks.values_mut().filter(|t| t.tgid == tgid) {
+            record.filtered = false;
+        }
+        Ok(())
     }
 
     /// Resumes a thread that stopped for something the recording ignores,
@@ -167,10 +182,27 @@ impl Session {
             .get_mut(&tid)
             .ok_or_else(|| internal(format!("syscall exit of unknown thread {tid}")))?;
         let mut exit_regs = record.task.regs()?;
-        if pending.is_register_buffer() {
-            exit_regs.rax = 0;
+        if pending.is_refused() {
+            // Skipping it took its number away; the replay, which emulates
+            // it, keeps the number, and a signal delivered right here
+            // compares the two.
+            exit_regs.orig_rax = pending.regs.orig_rax;
             record.task.set_regs(&exit_regs)?;
-            self.register_buffer(tid, pending.regs.syscall_args())?;
+        }
+        if pending.is_register_buffer() {
+            // A signal handler's call can register a buffer while the
+            // interrupted call is between mapping its own and registering
+            // it: the later one is refused, and the library unmaps it.
+            let first = record.buffer.is_none();
+            exit_regs.rax = if first {
+                0
+            } else {
+                -i64::from(libc::EEXIST) as u64
+            };
+            record.task.set_regs(&exit_regs)?;
+            if first {
+                self.register_buffer(tid, pending.regs.syscall_args())?;
+            }
         }
         let record = self.task(tid)?;
         let result = exit_regs.rax as i64;
@@ -179,6 +211,9 @@ impl Session {
             tracee::syscalls::temporary_sigmask(&record.task, &pending.regs).is_some();
         if RESTART_CODES.contains(&result) || (masked_wait && result == -i64::from(libc::EINTR)) {
             return self.on_interrupted_syscall(tid, pending, result, masked_wait);
+        }
+        if result >= 0 && installs_seccomp_filter(&pending.regs) {
+            self.leave_filter(tid)?;
         }
         let event = self.syscall_event(tid, &pending, result)?;
         let record = self.task(tid)?;
@@ -507,6 +542,8 @@ impl Session {
             }),
         )?;
         let mut child = RecordTask::new(child_task, tgid, space);
+        // Seccomp filters are inherited by threads and processes alike.
+        child.filtered = self.task(tid)?.filtered;
         if kind == CloneKind::Fork {
             // The child's copy of the buffer, empty: the fork's stop
             // flushed it.
@@ -589,6 +626,20 @@ fn clone_flags(
             _ => libc::SIGCHLD as u64,
         },
     })
+}
+
+/// Whether the syscall (at its entry registers) installs a seccomp filter
+/// of the program's own, when it succeeds.
+fn installs_seccomp_filter(regs: &trace_format::Registers) -> bool {
+    let args = regs.syscall_args();
+    match regs.orig_rax as i64 {
+        libc::SYS_seccomp => args[0] == u64::from(libc::SECCOMP_SET_MODE_FILTER),
+        libc::SYS_prctl => {
+            args[0] == libc::PR_SET_SECCOMP as u64
+                && args[1] == u64::from(libc::SECCOMP_MODE_FILTER)
+        }
+        _ => false,
+    }
 }
 
 /// Waits for one specific thread's next stop.

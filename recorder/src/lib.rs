@@ -22,6 +22,7 @@ mod task;
 mod vdso;
 
 use std::ffi::{CString, OsString};
+use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -189,20 +190,32 @@ fn record_into(
             .collect::<Result<_, _>>()?,
         detached: false,
         stack_limit: None,
+        seccomp_filter: preload.is_some(),
     };
     let mut task = spawn::spawn_stopped(&spec)?;
     let pid = task.tid;
     let outcome = (|| {
-        if let FirstExec::Failed(errno) = spawn::run_to_first_exec(&mut task)? {
-            return Err(RecordFailure::BeforeStart(RecordError::NotExecutable {
-                path: program.to_path_buf(),
-                reason: std::io::Error::from_raw_os_error(errno).to_string(),
-            }));
+        let filtered = match spawn::run_to_first_exec(&mut task)? {
+            FirstExec::Done { filtered } => filtered,
+            FirstExec::Failed(errno) => {
+                return Err(RecordFailure::BeforeStart(RecordError::NotExecutable {
+                    path: program.to_path_buf(),
+                    reason: std::io::Error::from_raw_os_error(errno).to_string(),
+                }))
+            }
+        };
+        if preload.is_some() && !filtered {
+            // Not eprintln!: see the record loop's warnings.
+            let _ = writeln!(
+                std::io::stderr(),
+                "rewind: warning: the kernel refused rewind's seccomp filter, so every \
+                 buffered syscall still stops the program; recording works, only slower"
+            );
         }
         let shared = started.root.map(dir::shared_files);
         let files = files::FileCapture::new(writer.files_dir(), shared);
         let mut session =
-            session::Session::new(task, writer, files, chaos_seed, &RECORDER_SIGNALS)?;
+            session::Session::new(task, writer, files, chaos_seed, &RECORDER_SIGNALS, filtered)?;
         // From the program's first instruction on, the trace is worth
         // keeping whatever happens: it is the latest.
         if let Some(root) = started.root {

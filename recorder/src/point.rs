@@ -24,9 +24,10 @@ use crate::task::TaskState;
 /// How long the thread may run looking for its next pass through the
 /// point before the attempt is given up (and made again later).
 const NEXT_PASS_WAIT: Duration = Duration::from_millis(50);
-/// Memory words kept in a fingerprint; one changing word (a counter)
-/// already tells the passes apart.
-const MAX_WORDS: usize = 16;
+/// Memory words kept in a fingerprint from the two passes' difference;
+/// one changing word (a counter) already tells the passes apart. With the
+/// syscall buffer's counts word, they fill the replay trampoline's 16.
+const MAX_WORDS: usize = 15;
 /// Writable memory compared between two passes, at most.
 const MAX_SNAPSHOT: u64 = 256 << 20;
 /// Data mappings the fingerprint hashes: each at most this long, and this
@@ -53,6 +54,19 @@ impl Session {
             .get(&tid)
             .ok_or_else(|| crate::session::internal(format!("thread {tid} is not tracked")))?;
         let task = &record.task;
+        let resume = record.user_resume();
+        // Passes that buffered calls separate can look the same in
+        // registers and the top of the stack (a loop around libc calls with
+        // no event in between): the buffer's count of calls tells them apart.
+        let counts_word = record
+            .buffer
+            .map(|(addr, _)| addr + tracee::syscallbuf_abi::COUNTS_WORD);
+        let counts = || -> Result<Vec<(u64, u64)>, RecordError> {
+            counts_word
+                .map(|addr| Ok((addr, task.read_u64(RemoteAddr(addr))?)))
+                .into_iter()
+                .collect()
+        };
         let first = task.regs()?;
         let first_hash = fingerprint::stack_hash(task, &first);
         // Scratch areas: written by other threads' blocking syscalls while
@@ -125,26 +139,33 @@ impl Session {
         let mut leaving = first;
         leaving.eflags |= fingerprint::RESUME_FLAG;
         task.set_regs(&leaving)?;
+        let first_counts = counts()?;
         let outcome = (|| -> Result<Settled, RecordError> {
-            if let Pass::Stopped(stop) = next_pass(task, &self.waiter, first.rip)? {
+            if let Pass::Stopped(stop) = next_pass(task, resume, &self.waiter, first.rip)? {
                 return Ok(Settled::Elsewhere(stop));
             }
             let second = task.regs()?;
-            if !same(&second, &first) || fingerprint::stack_hash(task, &second) != first_hash {
-                let point = point_here(task, &second, Vec::new(), &context)?;
+            let second_counts = counts()?;
+            if !same(&second, &first)
+                || fingerprint::stack_hash(task, &second) != first_hash
+                || second_counts != first_counts
+            {
+                let point = point_here(task, &second, second_counts, &context)?;
                 return Ok(Settled::At(Box::new(point)));
             }
             let before = snapshot(task, &skipped)?;
-            if let Pass::Stopped(stop) = next_pass(task, &self.waiter, first.rip)? {
+            if let Pass::Stopped(stop) = next_pass(task, resume, &self.waiter, first.rip)? {
                 return Ok(Settled::Elsewhere(stop));
             }
             let third = task.regs()?;
-            if !same(&third, &first) {
-                let point = point_here(task, &third, Vec::new(), &context)?;
+            let third_counts = counts()?;
+            if !same(&third, &first) || third_counts != first_counts {
+                let point = point_here(task, &third, third_counts, &context)?;
                 return Ok(Settled::At(Box::new(point)));
             }
             let after = snapshot(task, &skipped)?;
-            let mut words = changed_words(&before, &after);
+            let mut words = third_counts;
+            words.extend(changed_words(&before, &after));
             words.retain(|&(addr, _)| {
                 !in_place
                     .iter()
@@ -246,18 +267,15 @@ enum Pass {
 /// the breakpoint), or to whatever stops it first.
 fn next_pass(
     task: &Task,
+    resume: Resume,
     waiter: &tracee::waiter::ChildWaiter,
     rip: u64,
 ) -> Result<Pass, RecordError> {
     let started = Instant::now();
     debugregs::clear_status(task.tid)?;
-    let stop = task.step_interruptible(
-        Resume::Syscall,
-        0,
-        waiter,
-        Duration::from_millis(10),
-        &|| started.elapsed() > NEXT_PASS_WAIT,
-    )?;
+    let stop = task.step_interruptible(resume, 0, waiter, Duration::from_millis(10), &|| {
+        started.elapsed() > NEXT_PASS_WAIT
+    })?;
     if stop == Stop::Signal(libc::SIGTRAP)
         && debugregs::status(task.tid)? & 1 != 0
         && task.regs()?.rip == rip

@@ -82,10 +82,13 @@ impl Session {
         files: FileCapture,
         chaos_seed: Option<u64>,
         recorder_signals: &[i32],
+        filtered: bool,
     ) -> Result<Session, RecordError> {
         let tid = task.tid;
         let mut tasks = BTreeMap::new();
-        tasks.insert(tid, RecordTask::new(task, tid, AddressSpace::new(0)));
+        let mut first = RecordTask::new(task, tid, AddressSpace::new(0));
+        first.filtered = filtered;
+        tasks.insert(tid, first);
         Ok(Session {
             tasks,
             writer,
@@ -329,7 +332,7 @@ impl Session {
         let record = self.task(tid)?;
         let signal = std::mem::take(&mut record.resume_signal);
         record.state = TaskState::Running;
-        record.task.resume(Resume::Syscall, signal)?;
+        record.task.resume(record.user_resume(), signal)?;
         self.running = Some((tid, Instant::now(), slice));
         Ok(())
     }
@@ -369,7 +372,7 @@ impl Session {
         let record = self.task(tid)?;
         let signal = std::mem::take(&mut record.resume_signal);
         record.state = TaskState::Running;
-        record.task.resume(Resume::Syscall, signal)?;
+        record.task.resume(record.user_resume(), signal)?;
         let slice = match self.running {
             Some((_, since, slice)) => (since, slice),
             None => match self.scheduler.slice() {

@@ -30,6 +30,12 @@ impl FileKey {
         }
     }
 
+    /// The device as fstat's st_dev encodes it (glibc's makedev).
+    pub fn st_dev(&self) -> u64 {
+        let (major, minor) = (u64::from(self.device.0), u64::from(self.device.1));
+        ((major & 0xfff) << 8) | ((major & !0xfff) << 32) | (minor & 0xff) | ((minor & !0xff) << 12)
+    }
+
     pub fn of_metadata(meta: &std::fs::Metadata) -> FileKey {
         let dev = meta.dev();
         // glibc's encoding of dev_t, as the kernel's new_encode_dev.
@@ -104,6 +110,23 @@ impl SharedFiles {
                 Backing::New(object)
             }
         }
+    }
+
+    /// How many objects there have been; the list only grows.
+    pub fn count(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// The files of all objects as fstat names them (st_dev, st_ino): the
+    /// preload library's writes must not reach them.
+    pub fn files(&self) -> Vec<(u64, u64)> {
+        let mut files: Vec<(u64, u64)> = self
+            .objects
+            .keys()
+            .map(|key| (key.st_dev(), key.inode))
+            .collect();
+        files.sort_unstable();
+        files
     }
 
     /// The object of the file `stat` names `key`, if it has one.

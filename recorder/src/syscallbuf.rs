@@ -4,8 +4,10 @@
 //! record of their own, and the flush of a buffer into the trace at its
 //! thread's stops.
 
-use trace_format::{BufferedSyscalls, Event, Registers};
-use tracee::syscallbuf_abi::{self, HEADER_LEN, THREAD_BUFFER, UNTRACED_SYSCALL};
+use trace_format::{BufferedSyscalls, Event, MemoryWrite, Registers};
+use tracee::syscallbuf_abi::{
+    self, HEADER_LEN, SHARED_FILES, SHARED_FILES_LEN, THREAD_BUFFER, UNTRACED_SYSCALL_END,
+};
 use tracee::{RemoteAddr, Tid};
 
 use crate::error::RecordError;
@@ -15,17 +17,24 @@ use crate::session::Session;
 /// call, which the buffer records. Such calls stop only where the process
 /// is resumed with PTRACE_SYSCALL.
 pub fn is_untraced(regs: &Registers) -> bool {
-    regs.rip == UNTRACED_SYSCALL + 2
+    regs.rip == UNTRACED_SYSCALL_END
 }
 
 impl Session {
     /// The library handed over `tid`'s buffer (`REGISTER_BUFFER`, answered
-    /// 0): the thread's from now on, and the slot points at it (the library
-    /// wrote it).
+    /// 0): the thread's from now on, and the slot points at it before the
+    /// thread runs again. The library writes the slot too, but only after
+    /// the call returns; replay points it at the buffer from here on, and a
+    /// signal handler running before the library's write must see the same.
     pub(crate) fn register_buffer(&mut self, tid: Tid, args: [u64; 6]) -> Result<(), RecordError> {
         let record = self.task(tid)?;
-        record.buffer = Some((args[0], args[1]));
-        record.space.buffers.borrow_mut().push((args[0], args[1]));
+        let buffer = (args[0], args[1]);
+        record.task.write_bytes(
+            RemoteAddr(THREAD_BUFFER),
+            &syscallbuf_abi::slot_bytes(Some(buffer)),
+        )?;
+        record.buffer = Some(buffer);
+        record.space.buffers.borrow_mut().push(buffer);
         record.space.slot_owner.set(Some(tid));
         Ok(())
     }
@@ -34,6 +43,7 @@ impl Session {
     /// process where threads have buffers, or at none: the library must
     /// never see another thread's.
     pub(crate) fn point_slot(&mut self, tid: Tid) -> Result<(), RecordError> {
+        self.publish_shared_files(tid)?;
         let record = self.task(tid)?;
         if record.space.buffers.borrow().is_empty() || record.space.slot_owner.get() == Some(tid) {
             return Ok(());
@@ -42,6 +52,36 @@ impl Session {
         record.task.write_bytes(RemoteAddr(THREAD_BUFFER), &slot)?;
         record.space.slot_owner.set(Some(tid));
         Ok(())
+    }
+
+    /// Brings the library's table of shared files in `tid`'s process up to
+    /// date before the thread runs, as an event of its own, so that replay
+    /// writes the same table at the same moment: the library's choice
+    /// between the buffer and the traced way depends on it.
+    fn publish_shared_files(&mut self, tid: Tid) -> Result<(), RecordError> {
+        let count = self.shared.count();
+        let record = self
+            .tasks
+            .get(&tid)
+            .ok_or_else(|| crate::session::internal(format!("thread {tid} is not tracked")))?;
+        let space = &record.space;
+        if space.buffers.borrow().is_empty() || space.shared_files_published.get() == count {
+            return Ok(());
+        }
+        let mut table = [0u8; SHARED_FILES_LEN];
+        let len = syscallbuf_abi::shared_files_table(&self.shared.files(), &mut table);
+        record
+            .task
+            .write_bytes(RemoteAddr(SHARED_FILES), &table[..len])?;
+        space.shared_files_published.set(count);
+        let data = self.writer.append_data(&table[..len])?;
+        self.emit(
+            tid,
+            Event::MemoryWrites(vec![MemoryWrite {
+                addr: SHARED_FILES,
+                data,
+            }]),
+        )
     }
 
     /// At a stop of `tid`: the calls its buffer committed since the last
@@ -73,6 +113,14 @@ impl Session {
             .task
             .read_bytes(RemoteAddr(addr + HEADER_LEN as u64), &mut committed)?;
         if syscallbuf_abi::flushed(&committed, count).any(|r| r.is_err()) {
+            eprintln!(
+                "DEBUG flush header {:?} used {used} count {count} at_end {at_end} errs {:?}",
+                &header,
+                syscallbuf_abi::flushed(&committed, count)
+                    .filter(|r| r.is_err())
+                    .take(2)
+                    .collect::<Vec<_>>()
+            );
             return Err(overwritten());
         }
         syscallbuf_abi::clear(&mut header);

@@ -27,6 +27,9 @@ pub struct AddressSpace {
     pub buffers: RefCell<Vec<(u64, u64)>>,
     /// The thread whose buffer the slot names now, as far as rewind knows.
     pub slot_owner: Cell<Option<Tid>>,
+    /// How many shared objects the library's table here names
+    /// (`syscallbuf_abi::SHARED_FILES`).
+    pub shared_files_published: Cell<usize>,
 }
 
 impl AddressSpace {
@@ -37,6 +40,7 @@ impl AddressSpace {
             spare_scratch: RefCell::new(Vec::new()),
             buffers: RefCell::new(Vec::new()),
             slot_owner: Cell::new(None),
+            shared_files_published: Cell::new(0),
         })
     }
 
@@ -49,6 +53,7 @@ impl AddressSpace {
             spare_scratch: self.scratch_areas.clone(),
             buffers: self.buffers.clone(),
             slot_owner: Cell::new(None),
+            shared_files_published: Cell::new(self.shared_files_published.get()),
         })
     }
 
@@ -142,6 +147,9 @@ pub struct RecordTask {
     pub buffer: Option<(u64, u64)>,
     /// Inside a call from the library's untraced entry, between its stops.
     pub in_untraced_call: bool,
+    /// rewind's seccomp filter decides which of its syscalls stop, and no
+    /// filter of the program's own does (`Session::user_resume`).
+    pub filtered: bool,
 }
 
 impl RecordTask {
@@ -163,10 +171,25 @@ impl RecordTask {
             scratch: None,
             buffer: None,
             in_untraced_call: false,
+            filtered: false,
         }
     }
 
     pub fn tid(&self) -> Tid {
         self.task.tid
+    }
+
+    /// How to resume the thread into user code: where rewind's filter
+    /// traces every syscall but the buffered ones, PTRACE_CONT, and the
+    /// filter's stops are the syscall entries; otherwise PTRACE_SYSCALL.
+    /// A program's own filter can outrank the trace rule (an errno rule
+    /// answers before any stop), so a process that installs one is resumed
+    /// with PTRACE_SYSCALL, whose entry stops come before every filter.
+    pub fn user_resume(&self) -> tracee::Resume {
+        if self.filtered {
+            tracee::Resume::Continue
+        } else {
+            tracee::Resume::Syscall
+        }
     }
 }

@@ -189,6 +189,7 @@ impl ReplaySession {
             envp: Vec::new(),
             detached: true,
             stack_limit: self.reader.header().stack_limit,
+            seccomp_filter: false,
         };
         let mut task = spawn::spawn_stopped(&spec)?;
         if let FirstExec::Failed(errno) = spawn::run_to_first_exec(&mut task)? {

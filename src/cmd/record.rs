@@ -27,13 +27,21 @@ pub struct RecordArgs {
     #[argh(option)]
     chaos_seed: Option<u64>,
     /// record without the syscall-buffering library (every syscall then
-    /// takes ptrace stops)
+    /// takes ptrace stops); so does REWIND_NO_SYSCALL_BUFFER=1 in the
+    /// environment
     #[argh(switch, short = 'n')]
     no_syscall_buffer: bool,
     /// the program to record, then its arguments (put -- before them when
     /// they start with a dash)
     #[argh(positional, greedy)]
     command: Vec<OsString>,
+}
+
+/// REWIND_NO_SYSCALL_BUFFER set (to anything but empty or 0) is `-n` for
+/// every recording made beneath it: a test suite that records, run once
+/// each way.
+fn buffer_off_by_environment() -> bool {
+    std::env::var_os("REWIND_NO_SYSCALL_BUFFER").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 pub fn run(args: RecordArgs) -> Result<i32, Failure> {
@@ -57,7 +65,7 @@ pub fn run(args: RecordArgs) -> Result<i32, Failure> {
         program,
         args: command.collect(),
         output_dir: args.output,
-        syscall_buffer: !args.no_syscall_buffer,
+        syscall_buffer: !args.no_syscall_buffer && !buffer_off_by_environment(),
     };
     let started = Instant::now();
     match recorder::record(&options) {

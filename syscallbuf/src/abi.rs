@@ -9,6 +9,8 @@
 //! reader treats every byte as untrusted: a bad record is an error, never a
 //! panic or a read past the buffer.
 
+use core::sync::atomic::{compiler_fence, Ordering};
+
 /// The rewind page: mapped by rewind at this fixed address in every
 /// recorded and replayed process, again after every exec (rr uses the same
 /// address for its own page).
@@ -17,10 +19,18 @@ pub const REWIND_PAGE: u64 = 0x7000_0000;
 /// by an int3 that is never reached.
 pub const INJECTED_SYSCALL: u64 = REWIND_PAGE;
 /// The library's one way into the kernel for the calls it buffers: in
-/// recording `syscall; ret`, which the recording's seccomp filter lets
-/// through without a ptrace stop; in replay `REPLAY_ENTRY`. The library
-/// passes the call's record in r12 (the kernel ignores it).
+/// recording `syscall`, which the recording's seccomp filter lets through
+/// without a ptrace stop; in replay `REPLAY_ENTRY`. Either clears rcx and
+/// r11 and returns, so the library's registers after it are the same in
+/// both. The library passes the call's record in r12 (the kernel ignores
+/// it).
 pub const UNTRACED_SYSCALL: u64 = REWIND_PAGE + 0x10;
+/// The instruction pointers the seccomp filter sees for the two syscalls it
+/// lets through (the kernel reports the address after `syscall`).
+pub const UNTRACED_SYSCALL_END: u64 = UNTRACED_SYSCALL + 2;
+pub const INJECTED_SYSCALL_END: u64 = INJECTED_SYSCALL + 2;
+/// The untraced entry's code in either half, to the end of its `ret`.
+pub const UNTRACED_ENTRY_LEN: u64 = REPLAY_ENTRY.len() as u64;
 /// The running thread's buffer: its address (u64, 0 for none) and length
 /// (u64). One slot for all threads: rewind runs one thread at a time and
 /// points the slot at that thread's buffer before it lets it run, as rr
@@ -41,6 +51,51 @@ pub fn slot_bytes(buffer: Option<(u64, u64)>) -> [u8; 16] {
     slot
 }
 
+/// The files that writes through the buffer must not reach: those some
+/// recorded process maps shared, whose pages change with every write and
+/// which the replay backs with objects of its own that only the recorder's
+/// sight of a write keeps up to date. rewind writes the table (and the
+/// trace says when, so that replay writes it alike); the library reads it
+/// before buffering a write. Layout: `count u64`, then `count` pairs
+/// `st_dev u64, st_ino u64` as fstat reports them. A count above
+/// `SHARED_FILES_MAX` means that no write may go through the buffer.
+pub const SHARED_FILES: u64 = THREAD_BUFFER + 16;
+pub const SHARED_FILES_MAX: usize = 200;
+pub const SHARED_FILES_LEN: usize = 8 + 16 * SHARED_FILES_MAX;
+
+/// Lays out the table for `files` (st_dev, st_ino) in `out`; returns how
+/// many of its bytes are the table.
+pub fn shared_files_table(files: &[(u64, u64)], out: &mut [u8; SHARED_FILES_LEN]) -> usize {
+    if files.len() > SHARED_FILES_MAX {
+        out[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+        return 8;
+    }
+    out[..8].copy_from_slice(&(files.len() as u64).to_le_bytes());
+    for (entry, &(dev, ino)) in out[8..].chunks_exact_mut(16).zip(files) {
+        entry[..8].copy_from_slice(&dev.to_le_bytes());
+        entry[8..].copy_from_slice(&ino.to_le_bytes());
+    }
+    8 + 16 * files.len()
+}
+
+/// Whether a write to the file (st_dev, st_ino) may go through the buffer,
+/// as `table` (the bytes at `SHARED_FILES`) says.
+pub fn may_write_through(table: &[u8], dev: u64, ino: u64) -> bool {
+    let Some(count) = get_u64(table, 0) else {
+        return false;
+    };
+    if count > SHARED_FILES_MAX as u64 {
+        return false;
+    }
+    (0..count as usize).all(|i| {
+        let at = 8 + 16 * i;
+        match (get_u64(table, at), get_u64(table, at + 8)) {
+            (Some(named_dev), Some(named_ino)) => (named_dev, named_ino) != (dev, ino),
+            _ => false,
+        }
+    })
+}
+
 /// The syscall by which the library hands rewind a thread's new buffer
 /// (address, length): no kernel has this number, so without rewind it
 /// fails with ENOSYS. rewind answers 0 and keeps the buffer.
@@ -48,17 +103,25 @@ pub const REGISTER_BUFFER: u64 = 1024;
 /// The length of the buffer the library maps for a thread.
 pub const BUFFER_LEN: u64 = 1 << 20;
 /// The bytes of the rewind page's code, from `REWIND_PAGE`, in recording.
-pub const REWIND_CODE: [u8; 0x13] = [
+pub const REWIND_CODE: [u8; 0x18] = [
     0x0f, 0x05, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, // syscall; int3 ...
     0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, //
-    0x0f, 0x05, 0xc3, // syscall; ret
+    0x0f, 0x05, // syscall
+    0x31, 0xc9, // xor ecx, ecx
+    0x45, 0x31, 0xdb, // xor r11d, r11d
+    0xc3, // ret
 ];
 /// The untraced entry in replay, where the buffer already holds the
 /// recorded records: the recorded result, from the record at r12. It
-/// writes nothing (no stack word, no flags): the library clears rcx and
-/// r11, which `syscall` sets, after either entry returns.
-pub const REPLAY_ENTRY: [u8; 6] = [
+/// writes no memory (no stack word). rcx and r11, which `syscall` sets,
+/// are cleared by both entries, and so are the status flags: a thread
+/// stopped anywhere past either entry's `ret` has the same registers in
+/// recording and replay. (A thread stopped inside the recording's entry is
+/// stepped out of it before its point is taken.)
+pub const REPLAY_ENTRY: [u8; 11] = [
     0x49, 0x8b, 0x44, 0x24, 0x38, // mov rax, [r12 + 56]: the record's result
+    0x31, 0xc9, // xor ecx, ecx
+    0x45, 0x31, 0xdb, // xor r11d, r11d
     0xc3, // ret
 ];
 
@@ -79,6 +142,12 @@ const USED: usize = 8;
 const CAPACITY: usize = 12;
 const RECORDS: usize = 16;
 const BUSY: usize = 20;
+/// The header's word of `records` and `busy`: it changes with every
+/// buffered call and evolves alike in recording and replay (where the rest
+/// of the buffer holds the whole flush ahead of time), so an execution
+/// point's fingerprint includes it to tell apart passes that buffered
+/// calls separate.
+pub const COUNTS_WORD: u64 = RECORDS as u64;
 
 /// A record: `nr u32, out_len u32, args [u64; 6], result i64`, then
 /// `out_len` bytes the call wrote (what the library copies out to the
@@ -137,6 +206,23 @@ pub fn record_len(out_len: usize) -> Option<usize> {
 /// as it is: in replay it holds the recorded result, which the replay
 /// entry returns.
 pub fn reserve(buffer: &mut [u8], nr: u32, args: [u64; 6], out_max: usize) -> Option<usize> {
+    // Busy first: a signal handler that calls the library from here on
+    // takes the traced way; one that ran before saw the buffer free and
+    // committed its own record, whose end is read only now. The fences
+    // keep the compiler from moving these stores across each other (a
+    // handler runs on this same thread, so no processor fence is needed).
+    get_u32(buffer, BUSY)?;
+    put_u32(buffer, BUSY, 1);
+    compiler_fence(Ordering::SeqCst);
+    let reserved = reserve_record(buffer, nr, args, out_max);
+    if reserved.is_none() {
+        compiler_fence(Ordering::SeqCst);
+        put_u32(buffer, BUSY, 0);
+    }
+    reserved
+}
+
+fn reserve_record(buffer: &mut [u8], nr: u32, args: [u64; 6], out_max: usize) -> Option<usize> {
     let used = get_u32(buffer, USED)? as usize;
     let start = HEADER_LEN.checked_add(used)?;
     let end = start.checked_add(record_len(out_max)?)?;
@@ -148,7 +234,6 @@ pub fn reserve(buffer: &mut [u8], nr: u32, args: [u64; 6], out_max: usize) -> Op
     for (i, arg) in args.iter().enumerate() {
         put_u64(buffer, start + 8 + 8 * i, *arg);
     }
-    put_u32(buffer, BUSY, 1);
     Some(start + RECORD_HEADER_LEN)
 }
 
@@ -172,6 +257,7 @@ pub fn commit(buffer: &mut [u8], out: usize, result: i64, out_len: usize) {
     };
     put_u32(buffer, USED, u32::try_from(used).unwrap_or(u32::MAX));
     put_u32(buffer, RECORDS, records.wrapping_add(1));
+    compiler_fence(Ordering::SeqCst);
     put_u32(buffer, BUSY, 0);
 }
 
@@ -405,11 +491,33 @@ mod tests {
     }
 
     #[test]
+    fn the_shared_files_table_stops_writes_to_the_files_it_names() {
+        let mut table = [0u8; SHARED_FILES_LEN];
+        let len = shared_files_table(&[(0x803, 12), (0x803, 40)], &mut table);
+        assert_eq!(len, 8 + 32);
+        assert!(!may_write_through(&table[..len], 0x803, 40));
+        assert!(may_write_through(&table[..len], 0x803, 41));
+        assert!(may_write_through(&table[..len], 0x804, 12));
+        assert!(may_write_through(&[0; 8], 1, 2), "an empty table");
+        assert!(!may_write_through(&[0; 4], 1, 2), "a cut table");
+        let many = [(1, 1); SHARED_FILES_MAX + 1];
+        let len = shared_files_table(&many, &mut table);
+        assert!(!may_write_through(&table[..len], 5, 5), "an overfull table");
+        let mut cut = [0u8; 24];
+        cut[0] = 2;
+        assert!(!may_write_through(&cut, 5, 5), "a count past the bytes");
+        assert!((SHARED_FILES - THREAD_BUFFER) as usize + SHARED_FILES_LEN <= 0x1000);
+    }
+
+    #[test]
     fn the_entries_are_where_the_constants_say() {
         assert_eq!(&REWIND_CODE[..2], &[0x0f, 0x05]);
         let untraced = (UNTRACED_SYSCALL - REWIND_PAGE) as usize;
-        assert_eq!(&REWIND_CODE[untraced..], &[0x0f, 0x05, 0xc3]);
+        assert_eq!(&REWIND_CODE[untraced..untraced + 2], &[0x0f, 0x05]);
+        // Both entries end alike: the same registers after either.
+        assert_eq!(REWIND_CODE[untraced + 2..], REPLAY_ENTRY[5..]);
         assert_eq!(REPLAY_ENTRY[4], 56, "the result's offset in a record");
+        assert!(untraced as u64 + UNTRACED_ENTRY_LEN <= 0x1000);
     }
 
     #[test]

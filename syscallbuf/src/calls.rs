@@ -2,6 +2,12 @@
 //! the program: the kernel writes into the record, and the library copies
 //! it out afterwards, so no other thread sees the call's writes before the
 //! recorder could record them (the scratch-buffer rule).
+//!
+//! A buffered call never stops the thread, so the recorder cannot see it
+//! block: until rewind arms a context-switch event around such calls, the
+//! library buffers reads and writes only on descriptors that cannot block
+//! (regular files, and the character devices that never wait), which an
+//! fstat through the buffer tells it first.
 
 use crate::abi;
 use crate::kernel;
@@ -11,6 +17,9 @@ use crate::kernel;
 struct Output {
     pointer_arg: usize,
     max: usize,
+    /// The kernel fills all `max` bytes when the call succeeds (a struct);
+    /// otherwise the result counts the bytes it wrote.
+    fixed: bool,
 }
 
 enum Plan {
@@ -19,25 +28,68 @@ enum Plan {
     Writes(Output),
 }
 
-fn plan(nr: i64, args: &[u64; 6]) -> Option<Plan> {
+/// What the descriptor in the first argument must be for the call to go
+/// through the buffer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Descriptor {
+    Any,
+    /// One whose reads cannot block.
+    Readable,
+    /// One whose writes cannot block, and not a file mapped shared.
+    Writable,
+}
+
+const STAT_LEN: usize = 144;
+const STATX_LEN: usize = 256;
+const TIMESPEC_LEN: usize = 16;
+
+fn counted(pointer_arg: usize, max: u64) -> Option<Plan> {
+    Some(Plan::Writes(Output {
+        pointer_arg,
+        max: usize::try_from(max).ok()?,
+        fixed: false,
+    }))
+}
+
+fn fixed(pointer_arg: usize, len: usize) -> Option<Plan> {
+    Some(Plan::Writes(Output {
+        pointer_arg,
+        max: len,
+        fixed: true,
+    }))
+}
+
+fn plan(nr: i64, args: &[u64; 6]) -> Option<(Plan, Descriptor)> {
+    use Descriptor::{Any, Readable, Writable};
+    let any = |plan: Option<Plan>| plan.map(|plan| (plan, Any));
     match nr {
-        libc_nr::READ | libc_nr::PREAD64 => Some(Plan::Writes(Output {
-            pointer_arg: 1,
-            max: usize::try_from(args[2]).ok()?,
-        })),
+        nr::READ | nr::PREAD64 => Some((counted(1, args[2])?, Readable)),
         // Output to the standard streams stays traced: replay echoes it
         // from the syscall's event.
-        libc_nr::WRITE | libc_nr::PWRITE64 if args[0] <= 2 => None,
-        libc_nr::WRITE
-        | libc_nr::PWRITE64
-        | libc_nr::LSEEK
-        | libc_nr::GETPID
-        | libc_nr::GETPPID
-        | libc_nr::GETTID
-        | libc_nr::GETUID
-        | libc_nr::GETEUID
-        | libc_nr::GETGID
-        | libc_nr::GETEGID => Some(Plan::ResultOnly),
+        nr::WRITE | nr::PWRITE64 if args[0] <= 2 => None,
+        nr::WRITE | nr::PWRITE64 => Some((Plan::ResultOnly, Writable)),
+        nr::FSTAT => any(fixed(1, STAT_LEN)),
+        nr::STAT | nr::LSTAT => any(fixed(1, STAT_LEN)),
+        nr::NEWFSTATAT => any(fixed(2, STAT_LEN)),
+        nr::STATX => any(fixed(4, STATX_LEN)),
+        nr::GETDENTS64 => any(counted(1, args[2])),
+        nr::READLINK => any(counted(1, args[2])),
+        nr::READLINKAT => any(counted(2, args[3])),
+        nr::CLOCK_GETTIME => any(fixed(1, TIMESPEC_LEN)),
+        // Only without the obsolete time zone, which would be a second
+        // output.
+        nr::GETTIMEOFDAY if args[1] == 0 => any(fixed(0, TIMESPEC_LEN)),
+        nr::ACCESS
+        | nr::FACCESSAT
+        | nr::FACCESSAT2
+        | nr::LSEEK
+        | nr::GETPID
+        | nr::GETPPID
+        | nr::GETTID
+        | nr::GETUID
+        | nr::GETEUID
+        | nr::GETGID
+        | nr::GETEGID => Some((Plan::ResultOnly, Any)),
         _ => None,
     }
 }
@@ -54,30 +106,91 @@ pub unsafe fn buffered(buffer: &mut [u8], nr: i64, args: [u64; 6]) -> Option<i64
     if abi::busy(buffer) {
         return None;
     }
-    let plan = plan(nr, &args)?;
+    let (plan, descriptor) = plan(nr, &args)?;
+    // SAFETY: the buffer is the thread's (caller).
+    if descriptor != Descriptor::Any && !unsafe { descriptor_allows(buffer, args[0], descriptor) } {
+        return None;
+    }
+    // SAFETY: as for this function.
+    unsafe { run(buffer, nr, args, &plan) }
+}
+
+/// Whether the descriptor `fd` is one whose reads (or writes) may go
+/// through the buffer: an fstat, itself buffered, says what it is.
+///
+/// # Safety
+/// As for `buffered`.
+unsafe fn descriptor_allows(buffer: &mut [u8], fd: u64, descriptor: Descriptor) -> bool {
+    let mut stat = [0u8; STAT_LEN];
+    let args = [fd, stat.as_mut_ptr() as u64, 0, 0, 0, 0];
+    let Some(plan) = fixed(1, STAT_LEN) else {
+        return false;
+    };
+    // SAFETY: fstat writes `stat`, which the record's area stands in for.
+    if unsafe { run(buffer, nr::FSTAT, args, &plan) } != Some(0) {
+        return false;
+    }
+    let word = |at: usize| {
+        stat.get(at..at + 8)
+            .and_then(|bytes| bytes.try_into().ok())
+            .map_or(0, u64::from_le_bytes)
+    };
+    let (dev, ino, mode, rdev) = (word(0), word(8), word(24) as u32, word(40));
+    match mode & S_IFMT {
+        S_IFREG => match descriptor {
+            Descriptor::Writable => {
+                // SAFETY: the rewind page is mapped (the caller's contract),
+                // and rewind writes the table only while no thread runs.
+                let table = unsafe {
+                    core::slice::from_raw_parts(
+                        abi::SHARED_FILES as *const u8,
+                        abi::SHARED_FILES_LEN,
+                    )
+                };
+                abi::may_write_through(table, dev, ino)
+            }
+            _ => true,
+        },
+        S_IFCHR => NEVER_WAITING_DEVICES.contains(&rdev),
+        _ => false,
+    }
+}
+
+/// Runs the call through a record of `buffer`, as `plan` says.
+///
+/// # Safety
+/// As for `buffered`.
+unsafe fn run(buffer: &mut [u8], nr: i64, args: [u64; 6], plan: &Plan) -> Option<i64> {
     let nr32 = u32::try_from(nr).ok()?;
-    let max = match &plan {
+    let max = match plan {
         Plan::ResultOnly => 0,
+        // A null pointer gets EFAULT from the kernel, where the record's
+        // area would not: the traced way gives it.
+        Plan::Writes(out) if *args.get(out.pointer_arg)? == 0 => return None,
         Plan::Writes(out) => out.max,
     };
     let out_at = abi::reserve(buffer, nr32, args, max)?;
     let out_area = buffer.get_mut(out_at..)?.as_mut_ptr();
     let mut kernel_args = args;
-    if let Plan::Writes(out) = &plan {
+    if let Plan::Writes(out) = plan {
         *kernel_args.get_mut(out.pointer_arg)? = out_area as u64;
     }
     let record = out_area.wrapping_sub(abi::RECORD_HEADER_LEN);
     // SAFETY: the only pointer the kernel may write through is the
     // record's output area, `max` bytes reserved in the buffer.
     let result = unsafe { kernel::untraced(nr, kernel_args, record) };
-    let kept = match &plan {
-        Plan::Writes(out) if result > 0 => {
-            let kept = usize::try_from(result).unwrap_or(0).min(out.max);
+    let kept = match plan {
+        Plan::Writes(out) if result >= 0 => {
+            let written = if out.fixed {
+                out.max
+            } else {
+                usize::try_from(result).unwrap_or(0).min(out.max)
+            };
             let to = *args.get(out.pointer_arg)? as *mut u8;
-            // SAFETY: the program asked the kernel to write `kept` bytes
+            // SAFETY: the program asked the kernel to write `written` bytes
             // at `to`; the record's area holds them and does not overlap.
-            unsafe { core::ptr::copy_nonoverlapping(out_area, to, kept) };
-            kept
+            unsafe { core::ptr::copy_nonoverlapping(out_area, to, written) };
+            written
         }
         _ => 0,
     };
@@ -85,18 +198,39 @@ pub unsafe fn buffered(buffer: &mut [u8], nr: i64, args: [u64; 6]) -> Option<i64
     Some(result)
 }
 
+const S_IFMT: u32 = 0o170_000;
+const S_IFREG: u32 = 0o100_000;
+const S_IFCHR: u32 = 0o020_000;
+
+/// /dev/null, zero, full, random and urandom (major 1), as st_rdev encodes
+/// them: reads and writes on them return at once.
+const NEVER_WAITING_DEVICES: [u64; 5] = [0x103, 0x105, 0x107, 0x108, 0x109];
+
 /// Syscall numbers of x86-64 (the library has no libc crate to name them).
-mod libc_nr {
+mod nr {
     pub const READ: i64 = 0;
     pub const WRITE: i64 = 1;
+    pub const STAT: i64 = 4;
+    pub const FSTAT: i64 = 5;
+    pub const LSTAT: i64 = 6;
     pub const LSEEK: i64 = 8;
     pub const PREAD64: i64 = 17;
     pub const PWRITE64: i64 = 18;
+    pub const ACCESS: i64 = 21;
     pub const GETPID: i64 = 39;
+    pub const READLINK: i64 = 89;
+    pub const GETTIMEOFDAY: i64 = 96;
     pub const GETUID: i64 = 102;
     pub const GETGID: i64 = 104;
     pub const GETEUID: i64 = 107;
     pub const GETEGID: i64 = 108;
     pub const GETPPID: i64 = 110;
     pub const GETTID: i64 = 186;
+    pub const GETDENTS64: i64 = 217;
+    pub const CLOCK_GETTIME: i64 = 228;
+    pub const NEWFSTATAT: i64 = 262;
+    pub const READLINKAT: i64 = 267;
+    pub const FACCESSAT: i64 = 269;
+    pub const STATX: i64 = 332;
+    pub const FACCESSAT2: i64 = 439;
 }

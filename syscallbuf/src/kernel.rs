@@ -15,15 +15,12 @@ use crate::abi::UNTRACED_SYSCALL;
 pub unsafe fn untraced(nr: i64, args: [u64; 6], record: *const u8) -> i64 {
     let result: i64;
     // SAFETY: the caller guarantees the page is mapped; the entry is
-    // `syscall; ret` (in replay a load of the recorded result), and the
-    // call pushes one return address, so the asm must not be `nostack`.
-    // rcx and r11, which only the kernel sets, are cleared after it, so
-    // recording and replay leave the same registers.
+    // `syscall` (in replay a load of the recorded result), then clears rcx,
+    // r11 and the flags and returns; the call pushes one return address, so
+    // the asm must not be `nostack`.
     unsafe {
         core::arch::asm!(
             "call {entry}",
-            "xor ecx, ecx",
-            "xor r11d, r11d",
             entry = in(reg) UNTRACED_SYSCALL,
             inlateout("rax") nr => result,
             in("rdi") args[0],

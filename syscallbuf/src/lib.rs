@@ -75,8 +75,8 @@ unsafe fn thread_buffer() -> Option<&'static mut [u8]> {
 
 /// Maps a buffer for the running thread and hands it to rewind, which
 /// keeps it as that thread's; both are traced syscalls, so replay maps the
-/// same buffer at the same address. Without rewind (ENOSYS) the buffer is
-/// unmapped again and nothing is buffered.
+/// same buffer at the same address. Refused (ENOSYS without rewind), the
+/// buffer is unmapped again and the call takes the traced way.
 ///
 /// # Safety
 /// The rewind page must be mapped.
@@ -103,8 +103,10 @@ unsafe fn register_buffer() -> Option<&'static mut [u8]> {
     // SAFETY: the mapping is new, BUFFER_LEN long and the thread's alone.
     let buffer = unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, BUFFER_LEN as usize) };
     abi::init(buffer);
-    // SAFETY: rewind's call reads nothing of the program's memory; without
-    // rewind the kernel has no such call.
+    // SAFETY: rewind's call reads nothing of the program's memory. Without
+    // rewind the kernel has no such call; rewind refuses (EEXIST) a second
+    // buffer for a thread, which a signal handler's call registered while
+    // this one was between its mmap and here.
     let registered =
         unsafe { kernel::traced(REGISTER_BUFFER, [addr as u64, BUFFER_LEN, 0, 0, 0, 0]) };
     if registered != 0 {

@@ -4,8 +4,9 @@
  * writes the buffer to argv[2] for the test to read with rewind's reader.
  * Then it does what replay does: puts the replay entry (argv[3], hex) in
  * place of the untraced syscall, lays the recorded records into a fresh
- * buffer and makes the same calls again, on a pipe that is now empty.
- * argv[1]: the library. Prints one line per call: "nr handled result". */
+ * buffer and makes the same calls again, on a file that is now empty.
+ * argv[1]: the library; argv[4]: a scratch file. Prints one line per call:
+ * "nr handled result". */
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -14,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 struct call {
@@ -36,26 +39,35 @@ static void use_buffer(unsigned char *page, unsigned char *buffer) {
     slot[1] = 4096;
 }
 
-static void run_calls(bool (*hook)(struct call *), int fds[2], char *got, const char *label) {
+/* file[0] reads the scratch file, file[1] appends to it. */
+static void run_calls(bool (*hook)(struct call *), int file[2], int pipe_read, char *got,
+                      const char *label) {
+    struct stat st = {0};
+    struct timespec now = {0};
     struct call calls[] = {
         {SYS_getpid, {0}, 0},
-        {SYS_read, {fds[0], (uint64_t)got, 64}, 0},
-        {SYS_write, {fds[1], (uint64_t)"x", 1}, 0},
-        {SYS_read, {12345, (uint64_t)got, 8}, 0},             /* EBADF */
+        {SYS_read, {file[0], (uint64_t)got, 64}, 0},
+        {SYS_write, {file[1], (uint64_t)"x", 1}, 0},
+        {SYS_read, {12345, (uint64_t)got, 8}, 0},             /* EBADF: traced */
+        {SYS_read, {pipe_read, (uint64_t)got, 8}, 0},         /* may block: traced */
         {SYS_openat, {AT_FDCWD, (uint64_t)"/", O_RDONLY}, 0}, /* not buffered */
-        {SYS_read, {fds[0], (uint64_t)got, 8192}, 0},         /* larger than the buffer */
+        {SYS_read, {file[0], (uint64_t)got, 8192}, 0},        /* larger than the buffer */
+        {SYS_fstat, {file[0], (uint64_t)&st}, 0},
+        {SYS_clock_gettime, {CLOCK_MONOTONIC, (uint64_t)&now}, 0},
+        {SYS_read, {file[0], 0, 8}, 0}, /* a null pointer: traced, for its EFAULT */
     };
     for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
         int handled = hook(&calls[i]);
-        if (calls[i].nr == SYS_openat && !handled)
+        if (!handled)
             calls[i].result = 0; /* the traced way is the caller's */
         printf("%s %ld %d %ld\n", label, calls[i].nr, handled, calls[i].result);
     }
-    printf("%s read '%s'\n", label, got);
+    printf("%s read '%s', size %ld, time %s\n", label, got, (long)st.st_size,
+           now.tv_sec || now.tv_nsec ? "set" : "unset");
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4)
+    if (argc != 5)
         return 2;
     void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
@@ -69,7 +81,7 @@ int main(int argc, char **argv) {
                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (page != (void *)PAGE)
         return 1;
-    static const unsigned char untraced[] = {0x0f, 0x05, 0xc3};
+    static const unsigned char untraced[] = {0x0f, 0x05, 0x31, 0xc9, 0x45, 0x31, 0xdb, 0xc3};
     memcpy(page + 0x10, untraced, sizeof untraced);
 
     /* No buffer in the slot, and no rewind to register one with. */
@@ -77,11 +89,13 @@ int main(int argc, char **argv) {
     printf("alone %ld %d %ld\n", getpid_call.nr, hook(&getpid_call), getpid_call.result);
 
     use_buffer(page, recorded);
+    int file[2] = {open(argv[4], O_RDWR | O_CREAT | O_TRUNC, 0600),
+                   open(argv[4], O_WRONLY | O_APPEND)};
     int fds[2];
-    if (pipe(fds) || write(fds[1], "through the buffer", 18) != 18)
+    if (file[0] < 0 || file[1] < 0 || write(file[1], "through the buffer", 18) != 18 || pipe(fds))
         return 1;
     char got[64] = {0};
-    run_calls(hook, fds, got, "record");
+    run_calls(hook, file, fds[0], got, "record");
     printf("pid %d\n", getpid());
     FILE *out = fopen(argv[2], "wb");
     if (!out || fwrite(recorded, 1, sizeof recorded, out) != sizeof recorded || fclose(out))
@@ -99,14 +113,11 @@ int main(int argc, char **argv) {
     uint32_t used;
     memcpy(&used, recorded + 8, 4);
     memcpy(replayed + HEADER, recorded + HEADER, used);
-    char empty[1];
-    if (read(fds[0], empty, 1) != 1) /* the "x" written above: the pipe is empty now */
-        return 1;
-    /* Should the kernel be asked after all, it answers EAGAIN, not a hang. */
-    if (fcntl(fds[0], F_SETFL, O_NONBLOCK))
+    /* Should the kernel be asked after all, it answers 0 and EAGAIN. */
+    if (ftruncate(file[0], 0) || lseek(file[0], 0, SEEK_SET) || fcntl(fds[0], F_SETFL, O_NONBLOCK))
         return 1;
     memset(got, 0, sizeof got);
-    run_calls(hook, fds, got, "replay");
+    run_calls(hook, file, fds[0], got, "replay");
     out = fopen(argv[2], "ab");
     if (!out || fwrite(replayed, 1, sizeof replayed, out) != sizeof replayed || fclose(out))
         return 1;

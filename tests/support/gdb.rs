@@ -147,8 +147,11 @@ pub struct Served {
 }
 
 pub fn serve_recording(tag: &str, name: &str, server_args: &[&str]) -> Served {
+    serve_recording_in(Traces::new(tag), name, server_args)
+}
+
+pub fn serve_recording_in(traces: Traces, name: &str, server_args: &[&str]) -> Served {
     require_gdb();
-    let traces = Traces::new(tag);
     let (recorded, _) = record_program(&traces, name);
     let server = ReplayServer::start(&traces, server_args);
     Served {

@@ -83,21 +83,39 @@ pub fn compile(name: &str, flags: &[&str]) -> PathBuf {
     exe
 }
 
+/// The variable that makes every recording one with `-n`: the suite runs
+/// once with it (README).
+pub const NO_SYSCALL_BUFFER: &str = "REWIND_NO_SYSCALL_BUFFER";
+
 /// A trace root for one test: every trace the test records goes there.
 pub struct Traces {
     pub root: TempDir,
+    /// Record with the syscall buffer even where the suite runs without.
+    with_buffer: bool,
 }
 
 impl Traces {
     pub fn new(tag: &str) -> Traces {
         Traces {
             root: TempDir::new(&format!("traces-{tag}")),
+            with_buffer: false,
+        }
+    }
+
+    /// For tests of the syscall buffer itself.
+    pub fn with_syscall_buffer(tag: &str) -> Traces {
+        Traces {
+            with_buffer: true,
+            ..Traces::new(tag)
         }
     }
 
     pub fn command(&self) -> Command {
         let mut command = Command::new(rewind_bin());
         command.env("REWIND_TRACE_DIR", self.root.path());
+        if self.with_buffer {
+            command.env_remove(NO_SYSCALL_BUFFER);
+        }
         command
     }
 

@@ -16,6 +16,7 @@ pub mod maps;
 pub mod memfd;
 mod ptrace;
 pub mod remote;
+pub mod seccomp;
 pub mod signals;
 pub mod spawn;
 /// The preload library's side of the agreement, from its own source.

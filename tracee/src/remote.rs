@@ -96,7 +96,12 @@ fn finish_injected(
             "the injected syscall",
         ));
     }
-    let stop = task.step(Resume::Syscall, 0)?;
+    let mut stop = task.step(Resume::Syscall, 0)?;
+    if let Stop::Event(PtraceEvent::Seccomp, _) = stop {
+        // The recording's filter traces a syscall run from anywhere but the
+        // rewind page (the one that maps the page after an exec).
+        stop = task.step(Resume::Syscall, 0)?;
+    }
     if stop != Stop::Syscall || task.syscall_stop_kind()? != SyscallStopKind::Exit {
         return Err(unexpected(
             format!("{stop:?}"),

@@ -23,6 +23,9 @@ pub struct SpawnSpec {
     /// The stack size limit (soft, hard) to start with, where it is not
     /// this process's own.
     pub stack_limit: Option<(u64, u64)>,
+    /// Install the recording's seccomp filter (`crate::seccomp`) just
+    /// before the exec, once traced.
+    pub seccomp_filter: bool,
 }
 
 /// Forks a child that disables address-space randomization, makes rdtsc
@@ -43,6 +46,10 @@ pub fn spawn_stopped(spec: &SpawnSpec) -> Result<Task, TraceeError> {
         .chain(std::iter::once(std::ptr::null()))
         .collect();
     let dev_null = c"/dev/null";
+    let filter = libc::sock_fprog {
+        len: crate::seccomp::FILTER.len() as u16,
+        filter: crate::seccomp::FILTER.as_ptr() as *mut libc::sock_filter,
+    };
     let cpu = first_allowed_cpu();
     let spawn_error = |what: &str| TraceeError::Spawn {
         what: what.to_string(),
@@ -103,6 +110,20 @@ pub fn spawn_stopped(spec: &SpawnSpec) -> Result<Task, TraceeError> {
                 }
             }
             libc::kill(libc::getpid(), libc::SIGSTOP);
+            // Traced from here, with PTRACE_O_TRACESECCOMP set: the filter's
+            // trace stops reach the tracer. Without privilege a filter needs
+            // no_new_privs, which a traced exec implies anyway (it never
+            // gains the privileges of a set-user-id file). The tracer reads
+            // the two calls' results at their exit stops.
+            if spec.seccomp_filter {
+                libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                libc::syscall(
+                    libc::SYS_seccomp,
+                    libc::SECCOMP_SET_MODE_FILTER,
+                    0,
+                    &filter as *const libc::sock_fprog,
+                );
+            }
             libc::execve(spec.program.as_ptr(), argv.as_ptr(), envp.as_ptr());
             libc::_exit(127);
         }
@@ -149,8 +170,9 @@ fn seize_stopped_child(pid: Tid) -> Result<Task, TraceeError> {
 
 /// How the first exec went.
 pub enum FirstExec {
-    /// The tracee is at the exit stop of a successful execve.
-    Done,
+    /// The tracee is at the exit stop of a successful execve; `filtered`
+    /// says whether the seccomp filter asked for is in place.
+    Done { filtered: bool },
     /// execve failed with this errno; the child will exit.
     Failed(i32),
 }
@@ -164,11 +186,30 @@ pub fn run_to_first_exec(task: &mut Task) -> Result<FirstExec, TraceeError> {
         expected,
         got: format!("{got:?}"),
     };
-    let stop = task.step(Resume::Syscall, 0)?;
-    if stop != Stop::Syscall || task.syscall_stop_kind()? != SyscallStopKind::Entry {
-        return Err(unexpected(stop, "the entry of execve"));
+    // The child's own calls before the exec: the filter's installation.
+    let mut filtered = false;
+    loop {
+        let stop = task.step(Resume::Syscall, 0)?;
+        if stop != Stop::Syscall || task.syscall_stop_kind()? != SyscallStopKind::Entry {
+            return Err(unexpected(stop, "the entry of execve"));
+        }
+        let nr = task.regs()?.orig_rax as i64;
+        if nr == libc::SYS_execve {
+            break;
+        }
+        let stop = task.step(Resume::Syscall, 0)?;
+        if stop != Stop::Syscall || task.syscall_stop_kind()? != SyscallStopKind::Exit {
+            return Err(unexpected(stop, "the exit of the child's set-up call"));
+        }
+        if nr == libc::SYS_seccomp {
+            filtered = task.regs()?.rax == 0;
+        }
     }
-    match task.step(Resume::Syscall, 0)? {
+    let mut stop = task.step(Resume::Syscall, 0)?;
+    if let Stop::Event(PtraceEvent::Seccomp, _) = stop {
+        stop = task.step(Resume::Syscall, 0)?;
+    }
+    match stop {
         Stop::Event(PtraceEvent::Exec, _) => {}
         Stop::Syscall => {
             let errno = -(task.regs()?.rax as i64);
@@ -181,5 +222,5 @@ pub fn run_to_first_exec(task: &mut Task) -> Result<FirstExec, TraceeError> {
         return Err(unexpected(stop, "the exit of execve"));
     }
     task.reopen_memory()?;
-    Ok(FirstExec::Done)
+    Ok(FirstExec::Done { filtered })
 }
