@@ -190,7 +190,7 @@ fn record_into(
             .collect::<Result<_, _>>()?,
         detached: false,
         stack_limit: None,
-        seccomp_filter: preload.is_some(),
+        seccomp_filter: preload.is_some() && !tracee::seccomp::inherited(),
     };
     let mut task = spawn::spawn_stopped(&spec)?;
     let pid = task.tid;
@@ -205,11 +205,17 @@ fn record_into(
             }
         };
         if preload.is_some() && !filtered {
+            let why = if spec.seccomp_filter {
+                "the kernel refused rewind's seccomp filter"
+            } else {
+                "rewind runs under a seccomp filter already (a container's, say), which the \
+                 program inherits and which would outrank rewind's"
+            };
             // Not eprintln!: see the record loop's warnings.
             let _ = writeln!(
                 std::io::stderr(),
-                "rewind: warning: the kernel refused rewind's seccomp filter, so every \
-                 buffered syscall still stops the program; recording works, only slower"
+                "rewind: warning: {why}, so every syscall of the program stops it, buffered \
+                 ones too; recording works, only slower"
             );
         }
         let shared = started.root.map(dir::shared_files);

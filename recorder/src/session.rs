@@ -328,6 +328,7 @@ impl Session {
             Slice::Time(duration) => duration,
             Slice::Steps(steps) => return self.run_steps(tid, steps),
         };
+        self.publish_shared_files(tid)?;
         self.point_slot(tid)?;
         let record = self.task(tid)?;
         let signal = std::mem::take(&mut record.resume_signal);
@@ -342,6 +343,7 @@ impl Session {
     /// own (a syscall) ends the stepping; the thread then runs normally
     /// into it.
     fn run_steps(&mut self, tid: Tid, steps: u32) -> Result<(), RecordError> {
+        self.publish_shared_files(tid)?;
         self.point_slot(tid)?;
         self.task(tid)?.state = TaskState::Running;
         for _ in 0..steps {

@@ -43,7 +43,6 @@ impl Session {
     /// process where threads have buffers, or at none: the library must
     /// never see another thread's.
     pub(crate) fn point_slot(&mut self, tid: Tid) -> Result<(), RecordError> {
-        self.publish_shared_files(tid)?;
         let record = self.task(tid)?;
         if record.space.buffers.borrow().is_empty() || record.space.slot_owner.get() == Some(tid) {
             return Ok(());
@@ -58,7 +57,10 @@ impl Session {
     /// date before the thread runs, as an event of its own, so that replay
     /// writes the same table at the same moment: the library's choice
     /// between the buffer and the traced way depends on it.
-    fn publish_shared_files(&mut self, tid: Tid) -> Result<(), RecordError> {
+    /// Only where the thread stands at a stop its trace places (the
+    /// scheduler starting it), not where it goes on after a stop that left
+    /// no event: replay writes the table at the thread's last event.
+    pub(crate) fn publish_shared_files(&mut self, tid: Tid) -> Result<(), RecordError> {
         let count = self.shared.count();
         let record = self
             .tasks
@@ -113,14 +115,6 @@ impl Session {
             .task
             .read_bytes(RemoteAddr(addr + HEADER_LEN as u64), &mut committed)?;
         if syscallbuf_abi::flushed(&committed, count).any(|r| r.is_err()) {
-            eprintln!(
-                "DEBUG flush header {:?} used {used} count {count} at_end {at_end} errs {:?}",
-                &header,
-                syscallbuf_abi::flushed(&committed, count)
-                    .filter(|r| r.is_err())
-                    .take(2)
-                    .collect::<Vec<_>>()
-            );
             return Err(overwritten());
         }
         syscallbuf_abi::clear(&mut header);

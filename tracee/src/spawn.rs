@@ -112,11 +112,16 @@ pub fn spawn_stopped(spec: &SpawnSpec) -> Result<Task, TraceeError> {
             libc::kill(libc::getpid(), libc::SIGSTOP);
             // Traced from here, with PTRACE_O_TRACESECCOMP set: the filter's
             // trace stops reach the tracer. Without privilege a filter needs
-            // no_new_privs, which a traced exec implies anyway (it never
-            // gains the privileges of a set-user-id file). The tracer reads
-            // the two calls' results at their exit stops.
+            // no_new_privs, which an unprivileged tracer's exec implies
+            // anyway (it never gains the privileges of a set-user-id file).
+            // The tracer reads the calls' results at their exit stops.
             if spec.seccomp_filter {
-                libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                // Root may install a filter without it, and keeps what a
+                // set-user-id file or a security module's exec transition
+                // gives (a tracer with CAP_SYS_PTRACE does not void them).
+                if libc::geteuid() != 0 {
+                    libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                }
                 libc::syscall(
                     libc::SYS_seccomp,
                     libc::SECCOMP_SET_MODE_FILTER,
