@@ -334,6 +334,55 @@ fn a_program_with_its_own_seccomp_filter_keeps_it_and_buffers() {
 }
 
 #[test]
+fn rewind_under_a_seccomp_filter_of_its_own_records_every_call() {
+    // As in a container: the filter rewind runs under passes to the
+    // program, and its errno answer (getcpu) outranks any trace rule, so
+    // rewind installs no filter and stops at every entry.
+    let traces = Traces::with_syscall_buffer("syscallbuf-under-filter");
+    let program = compile("syscallbuf_calls", &["-ldl"]);
+    let scratch = traces.root.path().join("scratch-file");
+    let record = traces
+        .command()
+        .arg("record")
+        .arg(&program)
+        .arg(&scratch)
+        .arg("getcpu")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run rewind record");
+    let mut command = Command::new(compile("under_filter", &[]));
+    command
+        .env("REWIND_TRACE_DIR", traces.root.path())
+        .env_remove(support::NO_SYSCALL_BUFFER);
+    let under = command
+        .arg(support::rewind_bin())
+        .arg("record")
+        .arg(&program)
+        .arg(&scratch)
+        .arg("getcpu")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run rewind record under a filter");
+    assert!(record.status.success(), "{}", text(&record.stderr));
+    assert!(
+        text(&under.stderr).contains("runs under a seccomp filter already"),
+        "{}",
+        text(&under.stderr)
+    );
+    let stdout = text(&replays_as_recorded(&traces, &program, under).stdout);
+    assert!(
+        stdout.contains("getcpu -1 Operation not permitted"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("buffered some"), "{stdout}");
+    assert!(
+        text(&record.stdout).contains("getcpu 0"),
+        "{}",
+        text(&record.stdout)
+    );
+}
+
+#[test]
 fn signals_inside_buffered_calls_replay_as_recorded() {
     // SIGALRM every 2 ms lands inside the library, at points between
     // buffered calls that look alike but for the buffer's count of calls,

@@ -162,31 +162,37 @@ unsafe fn descriptor_allows(buffer: &mut [u8], fd: u64, descriptor: Descriptor) 
 /// As for `buffered`.
 unsafe fn run(buffer: &mut [u8], nr: i64, args: [u64; 6], plan: &Plan) -> Option<i64> {
     let nr32 = u32::try_from(nr).ok()?;
-    let max = match plan {
-        Plan::ResultOnly => 0,
-        // A null pointer gets EFAULT from the kernel, where the record's
-        // area would not: the traced way gives it.
-        Plan::Writes(out) if *args.get(out.pointer_arg)? == 0 => return None,
-        Plan::Writes(out) => out.max,
+    let output = match plan {
+        Plan::ResultOnly => None,
+        Plan::Writes(out) => match *args.get(out.pointer_arg)? {
+            // A null pointer gets EFAULT from the kernel, where the
+            // record's area would not: the traced way gives it.
+            0 => return None,
+            to => Some((out, to as *mut u8)),
+        },
     };
+    let max = output.map_or(0, |(out, _)| out.max);
     let out_at = abi::reserve(buffer, nr32, args, max)?;
-    let out_area = buffer.get_mut(out_at..)?.as_mut_ptr();
+    // From here on every path commits: the buffer is busy until then.
+    // `reserve` checked that `max` bytes from `out_at` lie in the buffer.
+    let out_area = buffer.as_mut_ptr().wrapping_add(out_at);
     let mut kernel_args = args;
-    if let Plan::Writes(out) = plan {
-        *kernel_args.get_mut(out.pointer_arg)? = out_area as u64;
+    if let Some((out, _)) = output {
+        if let Some(pointer) = kernel_args.get_mut(out.pointer_arg) {
+            *pointer = out_area as u64;
+        }
     }
     let record = out_area.wrapping_sub(abi::RECORD_HEADER_LEN);
     // SAFETY: the only pointer the kernel may write through is the
     // record's output area, `max` bytes reserved in the buffer.
     let result = unsafe { kernel::untraced(nr, kernel_args, record) };
-    let kept = match plan {
-        Plan::Writes(out) if result >= 0 => {
+    let kept = match output {
+        Some((out, to)) if result >= 0 => {
             let written = if out.fixed {
                 out.max
             } else {
                 usize::try_from(result).unwrap_or(0).min(out.max)
             };
-            let to = *args.get(out.pointer_arg)? as *mut u8;
             // SAFETY: the program asked the kernel to write `written` bytes
             // at `to`; the record's area holds them and does not overlap.
             unsafe { core::ptr::copy_nonoverlapping(out_area, to, written) };

@@ -10,7 +10,8 @@
  * buffer), "shared" writes to a file it maps shared (which must take the
  * traced way) and to another, "signals" takes SIGALRM every 2 ms during
  * the rounds (its handler calls the hook too), "seccomp" installs a filter
- * of its own first. */
+ * of its own first, "getcpu" calls getcpu (which a filter it inherited may
+ * refuse). */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -144,6 +145,11 @@ int main(int argc, char **argv) {
     int worker_rounds = argc > 3 ? atoi(argv[3]) : 300;
     if (!strcmp(mode, "shared") && shared_writes(file, path))
         return 1;
+    if (!strcmp(mode, "getcpu")) {
+        unsigned cpu;
+        long refused = syscall(SYS_getcpu, &cpu, NULL, NULL);
+        printf("getcpu %ld %s\n", refused, refused ? strerror(errno) : "");
+    }
     if (!strcmp(mode, "seccomp")) {
         int installed = install_filter();
         unsigned cpu;
