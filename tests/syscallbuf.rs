@@ -169,21 +169,31 @@ fn record_calls(tag: &str, mode: &str, extra: &[&str]) -> (String, String) {
     record_calls_with(tag, &[mode], extra)
 }
 
-fn record_calls_with(tag: &str, args: &[&str], extra: &[&str]) -> (String, String) {
-    let traces = Traces::with_syscall_buffer(tag);
+/// Runs `command` (rewind, or a launcher already given rewind's path)
+/// with `record FLAGS syscallbuf_calls SCRATCH ARGS...`; returns the
+/// program and the recording's output.
+fn run_record(
+    mut command: Command,
+    traces: &Traces,
+    flags: &[&str],
+    args: &[&str],
+) -> (std::path::PathBuf, std::process::Output) {
     let program = compile("syscallbuf_calls", &["-ldl"]);
-    let scratch = traces.root.path().join("scratch-file");
-    let scratch = scratch.to_str().expect("utf-8 path");
-    let record = traces
-        .command()
+    let record = command
         .arg("record")
-        .args(extra)
+        .args(flags)
         .arg(&program)
-        .arg(scratch)
+        .arg(traces.root.path().join("scratch-file"))
         .args(args)
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run rewind record");
+    (program, record)
+}
+
+fn record_calls_with(tag: &str, args: &[&str], extra: &[&str]) -> (String, String) {
+    let traces = Traces::with_syscall_buffer(tag);
+    let (program, record) = run_record(traces.command(), &traces, extra, args);
     let record = replays_as_recorded(&traces, &program, record);
     let dump = traces
         .command()
@@ -339,30 +349,13 @@ fn rewind_under_a_seccomp_filter_of_its_own_records_every_call() {
     // program, and its errno answer (getcpu) outranks any trace rule, so
     // rewind installs no filter and stops at every entry.
     let traces = Traces::with_syscall_buffer("syscallbuf-under-filter");
-    let program = compile("syscallbuf_calls", &["-ldl"]);
-    let scratch = traces.root.path().join("scratch-file");
-    let record = traces
-        .command()
-        .arg("record")
-        .arg(&program)
-        .arg(&scratch)
-        .arg("getcpu")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run rewind record");
-    let mut command = Command::new(compile("under_filter", &[]));
-    command
+    let (_, record) = run_record(traces.command(), &traces, &[], &["getcpu"]);
+    let mut launcher = Command::new(compile("under_filter", &[]));
+    launcher
         .env("REWIND_TRACE_DIR", traces.root.path())
-        .env_remove(support::NO_SYSCALL_BUFFER);
-    let under = command
-        .arg(support::rewind_bin())
-        .arg("record")
-        .arg(&program)
-        .arg(&scratch)
-        .arg("getcpu")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run rewind record under a filter");
+        .env_remove(support::NO_SYSCALL_BUFFER)
+        .arg(support::rewind_bin());
+    let (program, under) = run_record(launcher, &traces, &[], &["getcpu"]);
     assert!(record.status.success(), "{}", text(&record.stderr));
     assert!(
         text(&under.stderr).contains("runs under a seccomp filter already"),
@@ -408,16 +401,9 @@ fn without_the_syscall_buffer_nothing_is_preloaded() {
     }
     // The environment's switch, which the suite's second run uses.
     let traces = Traces::with_syscall_buffer("syscallbuf-off-env");
-    let scratch = traces.root.path().join("scratch-file");
-    let recorded = traces
-        .command()
-        .env(support::NO_SYSCALL_BUFFER, "1")
-        .arg("record")
-        .arg(compile("syscallbuf_calls", &["-ldl"]))
-        .arg(&scratch)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run rewind record");
+    let mut command = traces.command();
+    command.env(support::NO_SYSCALL_BUFFER, "1");
+    let (_, recorded) = run_record(command, &traces, &[], &[]);
     assert!(recorded.status.success(), "{}", text(&recorded.stderr));
     assert!(
         text(&recorded.stdout).starts_with("hook absent\n"),

@@ -22,15 +22,13 @@
 #include <string.h>
 #include <pthread.h>
 #include <signal.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "getcpu_filter.h"
 
 struct call {
     long nr;
@@ -74,20 +72,6 @@ static void on_alarm(int signo) {
     (void)signo;
     alarms++;
     call6(SYS_getppid, 0, 0, 0, 0);
-}
-
-/* A filter of the program's own: getcpu fails with EPERM. */
-static int install_filter(void) {
-    struct sock_filter code[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getcpu, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog prog = {sizeof code / sizeof code[0], code};
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-        return -1;
-    return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }
 
 /* Maps `file` shared and writes to it through the hook, which must leave
@@ -151,7 +135,7 @@ int main(int argc, char **argv) {
         printf("getcpu %ld %s\n", refused, refused ? strerror(errno) : "");
     }
     if (!strcmp(mode, "seccomp")) {
-        int installed = install_filter();
+        int installed = install_getcpu_filter();
         unsigned cpu;
         long refused = syscall(SYS_getcpu, &cpu, NULL, NULL);
         printf("own filter %d, getcpu %ld %s\n", installed, refused,
