@@ -222,6 +222,11 @@ fn flushes(dump: &str) -> Vec<(String, u32, usize)> {
     found
 }
 
+/// The threads whose buffers a dump shows flushed.
+fn flushing_threads(dump: &str) -> BTreeSet<String> {
+    flushes(dump).into_iter().map(|f| f.0).collect()
+}
+
 #[test]
 fn buffered_calls_replay_with_their_results_and_dump_one_per_line() {
     let (stdout, dump) = record_calls("syscallbuf-calls", "plain", &[]);
@@ -263,7 +268,7 @@ fn threads_each_buffer_their_own_calls() {
             "{stdout}"
         );
     }
-    let threads: BTreeSet<String> = flushes(&dump).into_iter().map(|f| f.0).collect();
+    let threads = flushing_threads(&dump);
     assert_eq!(
         threads.len(),
         3,
@@ -299,7 +304,7 @@ fn a_forked_child_buffers_in_its_copy_of_the_parent_buffer() {
         "{stdout}"
     );
     assert!(stdout.contains("parent wrote 1250 then 2500"), "{stdout}");
-    let threads: BTreeSet<String> = flushes(&dump).into_iter().map(|f| f.0).collect();
+    let threads = flushing_threads(&dump);
     assert_eq!(
         threads.len(),
         2,

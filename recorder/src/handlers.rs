@@ -182,27 +182,28 @@ impl Session {
             .get_mut(&tid)
             .ok_or_else(|| internal(format!("syscall exit of unknown thread {tid}")))?;
         let mut exit_regs = record.task.regs()?;
+        // The registration is one of the calls the kernel is made to skip.
+        let registers_buffer = pending.is_register_buffer() && record.buffer.is_none();
         if pending.is_refused() {
             // Skipping it took its number away; the replay, which emulates
             // it, keeps the number, and a signal delivered right here
             // compares the two.
             exit_regs.orig_rax = pending.regs.orig_rax;
+            if pending.is_register_buffer() {
+                // A signal handler's call can register a buffer while the
+                // interrupted call is between mapping its own and
+                // registering it: the later one is refused, and the
+                // library unmaps it.
+                exit_regs.rax = if registers_buffer {
+                    0
+                } else {
+                    -i64::from(libc::EEXIST) as u64
+                };
+            }
             record.task.set_regs(&exit_regs)?;
         }
-        if pending.is_register_buffer() {
-            // A signal handler's call can register a buffer while the
-            // interrupted call is between mapping its own and registering
-            // it: the later one is refused, and the library unmaps it.
-            let first = record.buffer.is_none();
-            exit_regs.rax = if first {
-                0
-            } else {
-                -i64::from(libc::EEXIST) as u64
-            };
-            record.task.set_regs(&exit_regs)?;
-            if first {
-                self.register_buffer(tid, pending.regs.syscall_args())?;
-            }
+        if registers_buffer {
+            self.register_buffer(tid, pending.regs.syscall_args())?;
         }
         let record = self.task(tid)?;
         let result = exit_regs.rax as i64;

@@ -3,9 +3,8 @@
 //!
 //! Recording preloads it (unless `-n`): written into the trace directory,
 //! named first in the program's LD_PRELOAD. Nothing reaches its hook yet
-//! but a program that calls it: the patching of syscall sites and the
-//! seccomp filter come next (ARCHITECTURE.md "syscallbuf", "What exists of
-//! it").
+//! but a program that calls it: the patching of syscall sites comes next
+//! (ARCHITECTURE.md "syscallbuf", "What exists of it").
 
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;

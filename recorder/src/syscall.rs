@@ -77,12 +77,12 @@ impl PendingSyscall {
         self.plan == Plan::Execve
     }
 
-    /// Whether replay emulates it (its outputs come from the trace).
     /// Whether the kernel was made to skip it (its number set to -1).
     pub fn is_refused(&self) -> bool {
         matches!(self.plan, Plan::Refused)
     }
 
+    /// Whether replay emulates it (its outputs come from the trace).
     pub fn is_emulated(&self) -> bool {
         matches!(self.plan, Plan::Emulate | Plan::OnlyIfRefused { .. })
     }

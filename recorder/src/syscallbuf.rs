@@ -4,6 +4,8 @@
 //! record of their own, and the flush of a buffer into the trace at its
 //! thread's stops.
 
+use std::rc::Rc;
+
 use trace_format::{BufferedSyscalls, Event, MemoryWrite, Registers};
 use tracee::syscallbuf_abi::{
     self, HEADER_LEN, SHARED_FILES, SHARED_FILES_LEN, THREAD_BUFFER, UNTRACED_SYSCALL_END,
@@ -62,17 +64,13 @@ impl Session {
     /// no event: replay writes the table at the thread's last event.
     pub(crate) fn publish_shared_files(&mut self, tid: Tid) -> Result<(), RecordError> {
         let count = self.shared.count();
-        let record = self
-            .tasks
-            .get(&tid)
-            .ok_or_else(|| crate::session::internal(format!("thread {tid} is not tracked")))?;
-        let space = &record.space;
+        let space = Rc::clone(&self.task(tid)?.space);
         if space.buffers.borrow().is_empty() || space.shared_files_published.get() == count {
             return Ok(());
         }
         let mut table = [0u8; SHARED_FILES_LEN];
         let len = syscallbuf_abi::shared_files_table(&self.shared.files(), &mut table);
-        record
+        self.task(tid)?
             .task
             .write_bytes(RemoteAddr(SHARED_FILES), &table[..len])?;
         space.shared_files_published.set(count);

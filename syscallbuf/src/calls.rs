@@ -51,34 +51,31 @@ fn counted(pointer_arg: usize, max: u64) -> Option<Plan> {
     }))
 }
 
-fn fixed(pointer_arg: usize, len: usize) -> Option<Plan> {
-    Some(Plan::Writes(Output {
+fn fixed(pointer_arg: usize, len: usize) -> Plan {
+    Plan::Writes(Output {
         pointer_arg,
         max: len,
         fixed: true,
-    }))
+    })
 }
 
 fn plan(nr: i64, args: &[u64; 6]) -> Option<(Plan, Descriptor)> {
     use Descriptor::{Any, Readable, Writable};
-    let any = |plan: Option<Plan>| plan.map(|plan| (plan, Any));
     match nr {
         nr::READ | nr::PREAD64 => Some((counted(1, args[2])?, Readable)),
         // Output to the standard streams stays traced: replay echoes it
         // from the syscall's event.
         nr::WRITE | nr::PWRITE64 if args[0] <= 2 => None,
         nr::WRITE | nr::PWRITE64 => Some((Plan::ResultOnly, Writable)),
-        nr::FSTAT => any(fixed(1, STAT_LEN)),
-        nr::STAT | nr::LSTAT => any(fixed(1, STAT_LEN)),
-        nr::NEWFSTATAT => any(fixed(2, STAT_LEN)),
-        nr::STATX => any(fixed(4, STATX_LEN)),
-        nr::GETDENTS64 => any(counted(1, args[2])),
-        nr::READLINK => any(counted(1, args[2])),
-        nr::READLINKAT => any(counted(2, args[3])),
-        nr::CLOCK_GETTIME => any(fixed(1, TIMESPEC_LEN)),
+        nr::FSTAT | nr::STAT | nr::LSTAT => Some((fixed(1, STAT_LEN), Any)),
+        nr::NEWFSTATAT => Some((fixed(2, STAT_LEN), Any)),
+        nr::STATX => Some((fixed(4, STATX_LEN), Any)),
+        nr::GETDENTS64 | nr::READLINK => Some((counted(1, args[2])?, Any)),
+        nr::READLINKAT => Some((counted(2, args[3])?, Any)),
+        nr::CLOCK_GETTIME => Some((fixed(1, TIMESPEC_LEN), Any)),
         // Only without the obsolete time zone, which would be a second
         // output.
-        nr::GETTIMEOFDAY if args[1] == 0 => any(fixed(0, TIMESPEC_LEN)),
+        nr::GETTIMEOFDAY if args[1] == 0 => Some((fixed(0, TIMESPEC_LEN), Any)),
         nr::ACCESS
         | nr::FACCESSAT
         | nr::FACCESSAT2
@@ -123,9 +120,7 @@ pub unsafe fn buffered(buffer: &mut [u8], nr: i64, args: [u64; 6]) -> Option<i64
 unsafe fn descriptor_allows(buffer: &mut [u8], fd: u64, descriptor: Descriptor) -> bool {
     let mut stat = [0u8; STAT_LEN];
     let args = [fd, stat.as_mut_ptr() as u64, 0, 0, 0, 0];
-    let Some(plan) = fixed(1, STAT_LEN) else {
-        return false;
-    };
+    let plan = fixed(1, STAT_LEN);
     // SAFETY: fstat writes `stat`, which the record's area stands in for.
     if unsafe { run(buffer, nr::FSTAT, args, &plan) } != Some(0) {
         return false;

@@ -62,39 +62,39 @@ pub fn inherited() -> bool {
     unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) != 0 }
 }
 
-/// What the filter does with a syscall made from `ip`: true for a stop.
-/// The classic-BPF interpreter in a few lines, for the tests.
-pub fn traces(ip: u64) -> bool {
-    let mut accumulator = 0u32;
-    let mut pc = 0usize;
-    while let Some(insn) = FILTER.get(pc) {
-        pc += 1;
-        match insn.code {
-            BPF_LD_W_ABS => {
-                accumulator = match insn.k {
-                    IP_LOW => ip as u32,
-                    IP_HIGH => (ip >> 32) as u32,
-                    _ => return true,
-                }
-            }
-            BPF_JEQ_K => {
-                pc += usize::from(if accumulator == insn.k {
-                    insn.jt
-                } else {
-                    insn.jf
-                })
-            }
-            BPF_RET_K => return insn.k != SECCOMP_RET_ALLOW,
-            _ => return true,
-        }
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::syscallbuf_abi::{INJECTED_SYSCALL, UNTRACED_SYSCALL};
+
+    /// What the filter does with a syscall made from `ip`: true for a stop.
+    /// The classic-BPF interpreter in a few lines.
+    fn traces(ip: u64) -> bool {
+        let mut accumulator = 0u32;
+        let mut pc = 0usize;
+        while let Some(insn) = FILTER.get(pc) {
+            pc += 1;
+            match insn.code {
+                BPF_LD_W_ABS => {
+                    accumulator = match insn.k {
+                        IP_LOW => ip as u32,
+                        IP_HIGH => (ip >> 32) as u32,
+                        _ => return true,
+                    }
+                }
+                BPF_JEQ_K => {
+                    pc += usize::from(if accumulator == insn.k {
+                        insn.jt
+                    } else {
+                        insn.jf
+                    })
+                }
+                BPF_RET_K => return insn.k != SECCOMP_RET_ALLOW,
+                _ => return true,
+            }
+        }
+        true
+    }
 
     #[test]
     fn only_the_two_rewind_instructions_pass_untraced() {
