@@ -1,5 +1,6 @@
-//! Record and replay against native runs and strace, on three kinds of
-//! workload: CPU-bound, syscall-heavy, startup-dominated, each with the
+//! Record and replay against native runs and strace, on kinds of
+//! workload: CPU-bound, syscall-heavy (file copies, a build, a pipeline,
+//! threads waking each other), startup-dominated, each with the
 //! syscall-buffering library (the default) and without it (`-n`). Ratios
 //! are to the native wall time measured in the same run.
 
@@ -151,7 +152,41 @@ pub fn run_all() -> Result<(), String> {
         }
         std::fs::write(&big, data).map_err(|e| e.to_string())?;
     }
+    // tmpfs, so that the copy measures syscalls rather than a disk.
+    let copy = Path::new("/dev/shm").join(format!("rewind-bench-copy-{}", std::process::id()));
+    let project = make_project(&scratch)?;
+    let shell = |script: String| vec!["-c".to_string(), script];
     let workloads = [
+        Workload {
+            name: "cp -r /usr/include to tmpfs",
+            program: PathBuf::from("/bin/sh"),
+            args: shell(format!(
+                "rm -rf {0} && cp -r --reflink=never /usr/include {0}",
+                copy.display()
+            )),
+            runs: 1,
+        },
+        Workload {
+            name: "make -j1 of 40 C files",
+            program: PathBuf::from("/bin/sh"),
+            args: shell(format!(
+                "rm -f {0}/*.o && make -s -j1 -C {0}",
+                project.display()
+            )),
+            runs: 1,
+        },
+        Workload {
+            name: "head -c 100M /dev/zero | sha256sum",
+            program: PathBuf::from("/bin/sh"),
+            args: shell("head -c 100M /dev/zero | sha256sum".into()),
+            runs: 1,
+        },
+        Workload {
+            name: "socketpair ping-pong 20k",
+            program: compile_from("bench/programs", "pingpong", &[], &scratch)?,
+            args: vec!["20000".into()],
+            runs: 1,
+        },
         Workload {
             name: "sha256sum 200 MiB (CPU)",
             program: which("sha256sum").ok_or("sha256sum is not installed")?,
@@ -182,8 +217,8 @@ pub fn run_all() -> Result<(), String> {
             args: vec!["1".into()],
             runs: 1,
         },
-        // No syscall site reaches the library yet: this test program calls
-        // its hook itself, 200k times (what patched sites will do).
+        // A test program that calls the hook itself, 200k times: the
+        // library's cost alone, without libc around it.
         Workload {
             name: "200k calls through the hook",
             program: compile_from("tests/programs", "syscallbuf_calls", &["-ldl"], &scratch)?,
@@ -225,5 +260,32 @@ pub fn run_all() -> Result<(), String> {
         println!("(strace is not installed: `apt-get install strace` adds its column)");
     }
     let _ = std::fs::remove_dir_all(&scratch);
+    let _ = std::fs::remove_dir_all(&copy);
     result
+}
+
+/// A directory of 40 small C files and a Makefile that compiles each and
+/// links them.
+fn make_project(scratch: &Path) -> Result<PathBuf, String> {
+    let dir = scratch.join("project");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let mut objects = Vec::new();
+    for i in 0..40 {
+        let body = if i == 0 {
+            "#include <stdio.h>\nint main(void) { puts(\"built\"); return 0; }\n".to_string()
+        } else {
+            format!(
+                "#include <string.h>\nint f{i}(const char *s) {{ int n = 0; \
+                 for (int k = 0; k < {i}; k++) n += (int)strlen(s) * k; return n; }}\n"
+            )
+        };
+        std::fs::write(dir.join(format!("f{i}.c")), body).map_err(|e| e.to_string())?;
+        objects.push(format!("f{i}.o"));
+    }
+    let makefile = format!(
+        "program: {0}\n\tcc -o $@ {0}\n%.o: %.c\n\tcc -O1 -c -o $@ $<\n",
+        objects.join(" ")
+    );
+    std::fs::write(dir.join("Makefile"), makefile).map_err(|e| e.to_string())?;
+    Ok(dir)
 }

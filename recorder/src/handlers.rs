@@ -177,13 +177,23 @@ impl Session {
             }
             self.task(tid)?.vfork_child = None;
         }
+        let ready_answer = if pending.is_library_ready() {
+            Some(self.library_ready(tid, pending.regs.syscall_args())?)
+        } else {
+            None
+        };
         let record = self
             .tasks
             .get_mut(&tid)
             .ok_or_else(|| internal(format!("syscall exit of unknown thread {tid}")))?;
         let mut exit_regs = record.task.regs()?;
-        // The registration is one of the calls the kernel is made to skip.
-        let registers_buffer = pending.is_register_buffer() && record.buffer.is_none();
+        if pending.spec.number as i64 == libc::SYS_rt_sigreturn {
+            record.interrupted.pop();
+        }
+        // The registration and the library's announcement are among the
+        // calls the kernel is made to skip.
+        let registers_buffer =
+            pending.is_register_buffer() && record.buffer.is_none() && !record.buffer_refused;
         if pending.is_refused() {
             // Skipping it took its number away; the replay, which emulates
             // it, keeps the number, and a signal delivered right here
@@ -196,9 +206,14 @@ impl Session {
                 // library unmaps it.
                 exit_regs.rax = if registers_buffer {
                     0
+                } else if record.buffer_refused {
+                    -i64::from(libc::EPERM) as u64
                 } else {
                     -i64::from(libc::EEXIST) as u64
                 };
+            }
+            if let Some(answer) = ready_answer {
+                exit_regs.rax = answer as u64;
             }
             record.task.set_regs(&exit_regs)?;
         }
@@ -213,7 +228,11 @@ impl Session {
         if RESTART_CODES.contains(&result) || (masked_wait && result == -i64::from(libc::EINTR)) {
             return self.on_interrupted_syscall(tid, pending, result, masked_wait);
         }
-        if result >= 0 && installs_seccomp_filter(&pending.regs) {
+        // A filter of the program's own may trap or kill the calls the
+        // library makes: from here on it buffers none in this process.
+        let leaves_filter =
+            result >= 0 && installs_seccomp_filter(&pending.regs) && self.task(tid)?.filtered;
+        if leaves_filter {
             self.leave_filter(tid)?;
         }
         let event = self.syscall_event(tid, &pending, result)?;
@@ -224,6 +243,12 @@ impl Session {
         // belong to the id it has now.
         let caller = record.pre_exec_tid.take().unwrap_or(tid);
         self.emit(caller, Event::Syscall(event))?;
+        if !is_exec && !was_execve {
+            self.try_patch(tid, &pending, &exit_regs)?;
+        }
+        if leaves_filter || ready_answer == Some(-i64::from(libc::EPERM)) {
+            self.turn_buffering_off(tid)?;
+        }
         if pending.spec.number as i64 == libc::SYS_process_vm_writev && result > 0 {
             self.record_remote_writes(tid, &pending.regs, result as u64)?;
         }
@@ -550,6 +575,9 @@ impl Session {
             // flushed it.
             child.buffer = self.task(tid)?.buffer;
         }
+        // A buffer a vfork child mapped would stay in its parent's memory
+        // after the child's exec: it buffers nothing.
+        child.buffer_refused = kind == CloneKind::Vfork;
         self.tasks.insert(child_tid, child);
         let parent = self.task(tid)?;
         if kind == CloneKind::Vfork {

@@ -8,6 +8,8 @@ mod files;
 mod handlers;
 mod header;
 mod outputs;
+mod patch;
+mod patching;
 mod point;
 pub mod preload;
 mod program;

@@ -2,9 +2,9 @@
 //! inside the binary, so one file is all a user copies to a server.
 //!
 //! Recording preloads it (unless `-n`): written into the trace directory,
-//! named first in the program's LD_PRELOAD. Nothing reaches its hook yet
-//! but a program that calls it: the patching of syscall sites comes next
-//! (ARCHITECTURE.md "syscallbuf", "What exists of it").
+//! named first in the program's LD_PRELOAD. The C library's syscall sites
+//! reach its hook once patched (`crate::patching`; ARCHITECTURE.md
+//! "syscallbuf", "Patching").
 
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;

@@ -168,6 +168,8 @@ impl Session {
         }
         record.space = AddressSpace::new(capture.brk_end);
         record.buffer = None;
+        record.buffer_refused = false;
+        record.interrupted.clear();
         self.emit(tid, Event::Exec(capture.event))
     }
 

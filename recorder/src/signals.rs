@@ -99,6 +99,10 @@ impl Session {
                     "thread {tid} stopped with {stop:?} entering a signal handler"
                 )));
             }
+            if record.interrupted.len() == crate::task::MAX_INTERRUPTED {
+                record.interrupted.remove(0);
+            }
+            record.interrupted.push(regs.rip);
             SignalDisposition::Handler {
                 frame: Vec::new(),
                 regs: Box::new(record.task.regs()?),

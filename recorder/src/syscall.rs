@@ -116,6 +116,17 @@ impl PendingSyscall {
         std::ptr::eq(self.spec, &REGISTER_BUFFER)
     }
 
+    /// Whether it is the preload library naming its stub area and entry.
+    pub fn is_library_ready(&self) -> bool {
+        std::ptr::eq(self.spec, &LIBRARY_READY)
+    }
+
+    /// clone, fork, vfork, clone3: at its exit another task stands at the
+    /// same instruction.
+    pub fn is_clone(&self) -> bool {
+        self.plan == Plan::Clone
+    }
+
     /// Whether the recorder skipped it as a syscall no kernel it knows has.
     pub fn is_unknown(&self) -> bool {
         std::ptr::eq(self.spec, &UNKNOWN)
@@ -140,6 +151,15 @@ static REGISTER_BUFFER: SyscallSpec = SyscallSpec {
     handling: Handling::Special(Special::Rseq),
 };
 
+/// The preload library naming its stub area and entry
+/// (`crate::patching`): skipped by the kernel like the registration, and
+/// answered at its exit.
+static LIBRARY_READY: SyscallSpec = SyscallSpec {
+    number: syscallbuf_abi::LIBRARY_READY as u32,
+    name: "rewind_library_ready",
+    handling: Handling::Special(Special::Rseq),
+};
+
 fn syscall_label(spec: &SyscallSpec) -> String {
     format!("syscall {} ({})", spec.name, spec.number)
 }
@@ -151,10 +171,10 @@ pub fn on_entry(
     regs: Registers,
     shared: &SharedFiles,
 ) -> Result<PendingSyscall, RecordError> {
-    let spec = if regs.orig_rax == syscallbuf_abi::REGISTER_BUFFER {
-        &REGISTER_BUFFER
-    } else {
-        syscalls::lookup(regs.orig_rax).unwrap_or(&UNKNOWN)
+    let spec = match regs.orig_rax {
+        syscallbuf_abi::REGISTER_BUFFER => &REGISTER_BUFFER,
+        syscallbuf_abi::LIBRARY_READY => &LIBRARY_READY,
+        number => syscalls::lookup(number).unwrap_or(&UNKNOWN),
     };
     let args = regs.syscall_args();
     let (plan, outputs) = match spec.handling {

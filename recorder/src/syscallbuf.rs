@@ -8,7 +8,8 @@ use std::rc::Rc;
 
 use trace_format::{BufferedSyscalls, Event, MemoryWrite, Registers};
 use tracee::syscallbuf_abi::{
-    self, HEADER_LEN, SHARED_FILES, SHARED_FILES_LEN, THREAD_BUFFER, UNTRACED_SYSCALL_END,
+    self, BUFFERING_OFF, HEADER_LEN, SHARED_FILES, SHARED_FILES_LEN, THREAD_BUFFER,
+    UNTRACED_SYSCALL_END,
 };
 use tracee::{RemoteAddr, Tid};
 
@@ -33,7 +34,7 @@ impl Session {
         let buffer = (args[0], args[1]);
         record.task.write_bytes(
             RemoteAddr(THREAD_BUFFER),
-            &syscallbuf_abi::slot_bytes(Some(buffer)),
+            &syscallbuf_abi::slot_bytes(Some(buffer), false),
         )?;
         record.buffer = Some(buffer);
         record.space.buffers.borrow_mut().push(buffer);
@@ -42,14 +43,17 @@ impl Session {
     }
 
     /// Points the slot at the buffer of `tid`, about to run user code in a
-    /// process where threads have buffers, or at none: the library must
-    /// never see another thread's.
+    /// process where threads have buffers or one was refused a buffer, or
+    /// at none: the library must never see another thread's.
     pub(crate) fn point_slot(&mut self, tid: Tid) -> Result<(), RecordError> {
         let record = self.task(tid)?;
-        if record.space.buffers.borrow().is_empty() || record.space.slot_owner.get() == Some(tid) {
+        let owner = record.space.slot_owner.get();
+        let untouched =
+            owner.is_none() && record.space.buffers.borrow().is_empty() && !record.buffer_refused;
+        if untouched || owner == Some(tid) {
             return Ok(());
         }
-        let slot = syscallbuf_abi::slot_bytes(record.buffer);
+        let slot = syscallbuf_abi::slot_bytes(record.buffer, record.buffer_refused);
         record.task.write_bytes(RemoteAddr(THREAD_BUFFER), &slot)?;
         record.space.slot_owner.set(Some(tid));
         Ok(())
@@ -79,6 +83,24 @@ impl Session {
             tid,
             Event::MemoryWrites(vec![MemoryWrite {
                 addr: SHARED_FILES,
+                data,
+            }]),
+        )
+    }
+
+    /// Makes the library in `tid`'s process take the traced way for every
+    /// call from now on (`syscallbuf_abi::BUFFERING_OFF`), as an event of
+    /// its own so that replay sets the word at the same moment.
+    pub(crate) fn turn_buffering_off(&mut self, tid: Tid) -> Result<(), RecordError> {
+        let on = 1u64.to_le_bytes();
+        self.task(tid)?
+            .task
+            .write_bytes(RemoteAddr(BUFFERING_OFF), &on)?;
+        let data = self.writer.append_data(&on)?;
+        self.emit(
+            tid,
+            Event::MemoryWrites(vec![MemoryWrite {
+                addr: BUFFERING_OFF,
                 data,
             }]),
         )

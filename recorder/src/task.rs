@@ -9,6 +9,7 @@ use trace_format::Registers;
 use tracee::{Task, Tid};
 
 use crate::error::RecordError;
+use crate::patch::Patches;
 use crate::syscall::PendingSyscall;
 
 /// State shared by the threads of one address space.
@@ -30,6 +31,9 @@ pub struct AddressSpace {
     /// How many shared objects the library's table here names
     /// (`syscallbuf_abi::SHARED_FILES`).
     pub shared_files_published: Cell<usize>,
+    /// The syscall sites patched here, and where their stubs go
+    /// (`crate::patching`).
+    pub patches: RefCell<Patches>,
 }
 
 impl AddressSpace {
@@ -41,6 +45,7 @@ impl AddressSpace {
             buffers: RefCell::new(Vec::new()),
             slot_owner: Cell::new(None),
             shared_files_published: Cell::new(0),
+            patches: RefCell::new(Patches::default()),
         })
     }
 
@@ -54,6 +59,7 @@ impl AddressSpace {
             buffers: self.buffers.clone(),
             slot_owner: Cell::new(None),
             shared_files_published: Cell::new(self.shared_files_published.get()),
+            patches: self.patches.clone(),
         })
     }
 
@@ -145,12 +151,22 @@ pub struct RecordTask {
     /// Its syscall buffer (address, length), once the preload library
     /// registered one.
     pub buffer: Option<(u64, u64)>,
+    /// It may not have one: a vfork child (`syscallbuf_abi::REFUSED_LEN`).
+    pub buffer_refused: bool,
+    /// Where the signal handlers it is running interrupted it, innermost
+    /// last: the addresses their sigreturns go back to, which a patch must
+    /// not cut into (`crate::patching`). A handler left by longjmp stays
+    /// here; only the newest `MAX_INTERRUPTED` are kept.
+    pub interrupted: Vec<u64>,
     /// Inside a call from the library's untraced entry, between its stops.
     pub in_untraced_call: bool,
     /// rewind's seccomp filter decides which of its syscalls stop, and no
     /// filter of the program's own does (`Session::user_resume`).
     pub filtered: bool,
 }
+
+/// How many interrupted addresses a thread keeps (`interrupted`).
+pub const MAX_INTERRUPTED: usize = 32;
 
 impl RecordTask {
     pub fn new(task: Task, tgid: Tid, space: Rc<AddressSpace>) -> RecordTask {
@@ -170,6 +186,8 @@ impl RecordTask {
             pre_exec_tid: None,
             scratch: None,
             buffer: None,
+            buffer_refused: false,
+            interrupted: Vec::new(),
             in_untraced_call: false,
             filtered: false,
         }

@@ -107,12 +107,15 @@ impl ReplaySession {
                 debugger.forked(&child);
             }
         }
-        self.adopt(
-            event.child_tid,
-            ReplayTask::new(child, event.child_tid, process),
-        );
-        if event.kind == CloneKind::Fork {
-            self.fork_buffer(number, tid, event.child_tid)?;
+        let mut adopted = ReplayTask::new(child, event.child_tid, process);
+        if event.flags & libc::CLONE_VM as u64 != 0 {
+            adopted.memory_of = parent.memory_of;
+        }
+        self.adopt(event.child_tid, adopted);
+        match event.kind {
+            CloneKind::Fork => self.fork_buffer(number, tid, event.child_tid)?,
+            CloneKind::Vfork => self.refuse_buffer(number, event.child_tid)?,
+            CloneKind::Thread => {}
         }
         Ok(())
     }

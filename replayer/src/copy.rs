@@ -85,6 +85,7 @@ impl ReplaySession {
         copy.created = self.created;
         // Threads the copy creates keep the slot, as in the original.
         copy.flushes = self.flushes.clone();
+        copy.slot_used = self.slot_used;
         Ok(Some(copy))
     }
 

@@ -11,6 +11,7 @@ mod error;
 mod exec;
 mod memory;
 mod output;
+mod patch;
 mod point;
 mod session;
 mod shared;

@@ -45,6 +45,9 @@ pub struct ReplaySession {
     pub(crate) objects: SharedObjects,
     /// Where threads' syscall buffers were flushed, once one registered.
     pub(crate) flushes: Option<Rc<FlushIndex>>,
+    /// A thread registered a buffer or was refused one: every thread's
+    /// runs set the slot (`ThreadBuffer::slot_in_use`).
+    pub(crate) slot_used: bool,
 }
 
 impl ReplaySession {
@@ -61,6 +64,7 @@ impl ReplaySession {
             created: 0,
             objects: SharedObjects::default(),
             flushes: None,
+            slot_used: false,
         }
     }
 
@@ -69,7 +73,7 @@ impl ReplaySession {
         task.debug = self.debugger.clone();
         task.waiter = self.waiter.clone();
         task.serial = self.created;
-        task.buffers.slot_in_use = self.flushes.is_some();
+        task.buffers.slot_in_use = self.slot_used;
         self.created += 1;
         self.tasks.insert(recorded_tid, task);
     }
@@ -150,6 +154,19 @@ impl ReplaySession {
                 point::run_to(task, number, p)
             }
             Event::Exit(e) => self.replay_exit(number, tid, e),
+            Event::Patch(patch) => {
+                let task = task_in(&mut self.tasks, number, tid)?;
+                let debugger = self
+                    .debugger
+                    .as_ref()
+                    .filter(|d| d.borrow().debugged == task.memory_of);
+                let shadow = |addr: u64, bytes: &mut [u8]| {
+                    if let Some(d) = debugger {
+                        d.borrow().shadow_breakpoints(addr, bytes);
+                    }
+                };
+                crate::patch::apply(&task.task, &mut self.reader, number, patch, &shadow)
+            }
             Event::MemoryWrites(writes) => {
                 // The thread is stopped; another's syscall wrote its memory.
                 let task = task_in(&mut self.tasks, number, tid)?;
@@ -171,7 +188,7 @@ impl ReplaySession {
         let task = task_in(&mut self.tasks, number, tid)?;
         // The new program has the library afresh, with no buffer yet.
         task.buffers = crate::syscallbuf::ThreadBuffer {
-            slot_in_use: self.flushes.is_some(),
+            slot_in_use: self.slot_used,
             ..Default::default()
         };
         exec::rebuild(&mut task.task, &mut self.reader, &mut self.objects, exec)

@@ -22,10 +22,13 @@ use crate::verify;
 pub struct ThreadBuffer {
     /// Its buffer (address, length), once registered.
     pub buffer: Option<(u64, u64)>,
-    /// Some thread registered a buffer: from then on the slot is set
-    /// before each run of every thread. The recorder writes it only where
-    /// it changes, which it can tell because it knows which threads share
-    /// memory; what the library reads there is the same.
+    /// It may not have one: a vfork child (`syscallbuf_abi::REFUSED_LEN`).
+    pub refused: bool,
+    /// Some thread registered a buffer, or was refused one: from then on
+    /// the slot is set before each run of every thread. The recorder
+    /// writes it only where it changes, which it can tell because it knows
+    /// which threads share memory; what the library reads there is the
+    /// same.
     pub slot_in_use: bool,
     /// The recording flushed this thread's buffer at its next stop: the
     /// flush event's number and records.
@@ -39,7 +42,7 @@ impl ThreadBuffer {
         if !self.slot_in_use {
             return Ok(());
         }
-        let slot = syscallbuf_abi::slot_bytes(self.buffer);
+        let slot = syscallbuf_abi::slot_bytes(self.buffer, self.refused);
         task.write_bytes(RemoteAddr(THREAD_BUFFER), &slot)
     }
 }
@@ -100,10 +103,23 @@ impl ReplaySession {
     ) -> Result<(), ReplayError> {
         self.flush_index()?;
         task_in(&mut self.tasks, number, tid)?.buffers.buffer = Some((args[0], args[1]));
+        self.slot_used = true;
         for task in self.tasks.values_mut() {
             task.buffers.slot_in_use = true;
         }
         self.prefill_next(number, tid)
+    }
+
+    /// A vfork child buffers nothing: its buffer would stay in its
+    /// parent's memory. The slot says so before it runs, and is set before
+    /// every thread's runs from now on.
+    pub(crate) fn refuse_buffer(&mut self, number: u64, child: Tid) -> Result<(), ReplayError> {
+        task_in(&mut self.tasks, number, child)?.buffers.refused = true;
+        self.slot_used = true;
+        for task in self.tasks.values_mut() {
+            task.buffers.slot_in_use = true;
+        }
+        Ok(())
     }
 
     /// A forked child starts with its copy of its parent's buffer, which

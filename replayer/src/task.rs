@@ -20,6 +20,9 @@ pub struct ReplayTask {
     pub recorded_tid: Tid,
     /// Its process's id in the recording.
     pub recorded_process: Tid,
+    /// The recorded process whose memory it runs in: its own, or for a
+    /// vfork child (CLONE_VM without CLONE_THREAD) its parent's.
+    pub memory_of: Tid,
     /// At the entry of a syscall SYSEMU skipped: resuming with
     /// PTRACE_SYSCALL first reports that syscall's exit.
     pub at_emulated_entry: bool,
@@ -85,6 +88,7 @@ impl ReplayTask {
             task,
             recorded_tid,
             recorded_process,
+            memory_of: recorded_process,
             at_emulated_entry: false,
             entered: false,
             in_clone: false,

@@ -71,6 +71,17 @@ pub fn event_details(event: &Event) -> String {
                 .collect();
             format!("written by another process: {}", listed.join(" "))
         }
+        Event::Patch(p) => {
+            let stub = p.writes.first().map_or(0, |w| w.addr);
+            format!(
+                "syscall site {:#x}: {} bytes at {:#x} jump to the stub at {stub:#x}{}",
+                p.site,
+                p.replaced.data.len,
+                p.replaced.addr,
+                p.resume_at
+                    .map_or_else(String::new, |at| format!(", the thread goes on at {at:#x}"))
+            )
+        }
         Event::Exit(e) => {
             let scope = if e.process_exit { "process" } else { "thread" };
             match e.status {

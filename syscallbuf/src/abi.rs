@@ -37,10 +37,24 @@ pub const UNTRACED_ENTRY_LEN: u64 = REPLAY_ENTRY.len() as u64;
 /// does with its thread-locals page.
 pub const THREAD_BUFFER: u64 = REWIND_PAGE + 0x2000;
 pub const THREAD_BUFFER_LEN: u64 = THREAD_BUFFER + 8;
+/// The slot's length word for a thread that may not have a buffer (a
+/// vfork child, whose buffer would stay mapped in its parent): the
+/// library takes the traced way without asking for one.
+pub const REFUSED_LEN: u64 = 1;
+/// A word that rewind sets where the library must buffer nothing: a
+/// process that installed a seccomp filter of its own (which may trap or
+/// kill a call the library makes, inside the library) or runs under one
+/// rewind did not install. The library then takes the traced way always.
+pub const BUFFERING_OFF: u64 = THREAD_BUFFER + 0xff8;
+
 /// What rewind writes at `THREAD_BUFFER` for a thread with `buffer`
-/// (address, length), or without one.
-pub fn slot_bytes(buffer: Option<(u64, u64)>) -> [u8; 16] {
-    let (addr, len) = buffer.unwrap_or((0, 0));
+/// (address, length), without one, or refused one.
+pub fn slot_bytes(buffer: Option<(u64, u64)>, refused: bool) -> [u8; 16] {
+    let (addr, len) = match (buffer, refused) {
+        (Some(buffer), _) => buffer,
+        (None, false) => (0, 0),
+        (None, true) => (0, REFUSED_LEN),
+    };
     let mut slot = [0u8; 16];
     for (to, from) in slot
         .iter_mut()
@@ -100,6 +114,15 @@ pub fn may_write_through(table: &[u8], dev: u64, ino: u64) -> bool {
 /// (address, length): no kernel has this number, so without rewind it
 /// fails with ENOSYS. rewind answers 0 and keeps the buffer.
 pub const REGISTER_BUFFER: u64 = 1024;
+/// The syscall by which the library, once the loader has relocated it,
+/// tells rewind where its stub area (address, length) and its patched
+/// sites' entry are (ARCHITECTURE.md "syscallbuf", "Patching"). rewind
+/// answers 0 and patches the process's syscall sites from then on; no
+/// kernel has the number, so without rewind it fails with ENOSYS.
+pub const LIBRARY_READY: u64 = 1025;
+/// The length of the library's stub area: int3 bytes that rewind
+/// overwrites with one stub per patched site.
+pub const STUB_AREA_LEN: usize = 64 * 1024;
 /// The length of the buffer the library maps for a thread.
 pub const BUFFER_LEN: u64 = 1 << 20;
 /// The bytes of the rewind page's code, from `REWIND_PAGE`, in recording.

@@ -10,12 +10,15 @@
 
 pub mod abi;
 mod calls;
+mod entry;
 mod kernel;
 mod mem;
 
-use abi::{BUFFER_LEN, REGISTER_BUFFER, THREAD_BUFFER, THREAD_BUFFER_LEN};
+use abi::{
+    BUFFERING_OFF, BUFFER_LEN, REFUSED_LEN, REGISTER_BUFFER, THREAD_BUFFER, THREAD_BUFFER_LEN,
+};
 
-/// A syscall as the patched call site hands it over: its number and
+/// A syscall as a patched call site hands it over: its number and
 /// arguments, and the result when the library ran it.
 #[repr(C)]
 pub struct Call {
@@ -33,12 +36,34 @@ pub struct Call {
 /// its thread slot must hold 0 or a buffer of the length it names.
 #[no_mangle]
 pub unsafe extern "C" fn rewind_syscall_hook(call: *mut Call) -> bool {
+    // SAFETY: the caller's guarantees are the hook's.
+    unsafe { hook(call) }
+}
+
+/// The hook's body, which the patched sites' entry calls directly (not
+/// through the exported symbol, whose address the loader would have to
+/// supply).
+///
+/// # Safety
+/// As for `rewind_syscall_hook`.
+unsafe fn hook(call: *mut Call) -> bool {
     // SAFETY: the caller passes a valid, exclusive `Call`.
     let call = unsafe { &mut *call };
-    // SAFETY: the caller guarantees the slot's contract; a buffer the
-    // library maps and registers is the thread's alone.
-    let Some(buffer) = (unsafe { thread_buffer().or_else(|| register_buffer()) }) else {
-        return false;
+    // SAFETY: the caller guarantees the page is mapped and the slot's
+    // contract; a buffer the library maps and registers is the thread's
+    // alone.
+    let buffer = unsafe {
+        if core::ptr::read_volatile(BUFFERING_OFF as *const u64) != 0 {
+            return false;
+        }
+        match thread_slot() {
+            Slot::Buffer(buffer) => buffer,
+            Slot::Empty => match register_buffer() {
+                Some(buffer) => buffer,
+                None => return false,
+            },
+            Slot::Refused => return false,
+        }
     };
     // SAFETY: the slot's buffer is the running thread's alone.
     match unsafe { calls::buffered(buffer, call.nr, call.args) } {
@@ -50,13 +75,22 @@ pub unsafe extern "C" fn rewind_syscall_hook(call: *mut Call) -> bool {
     }
 }
 
+/// What the rewind page's thread slot says of the running thread.
+enum Slot {
+    Buffer(&'static mut [u8]),
+    /// None yet: the library makes one.
+    Empty,
+    /// It may not have one (`abi::REFUSED_LEN`).
+    Refused,
+}
+
 /// The running thread's buffer, from the rewind page's thread slot, which
 /// rewind points at each thread's buffer when it lets the thread run.
 ///
 /// # Safety
 /// The rewind page must be mapped and its slot hold 0 or a buffer of the
 /// named length that no one else writes while this thread runs.
-unsafe fn thread_buffer() -> Option<&'static mut [u8]> {
+unsafe fn thread_slot() -> Slot {
     // SAFETY: the page is mapped (caller); volatile because rewind writes
     // the slot from outside between this thread's runs.
     let (addr, len) = unsafe {
@@ -65,12 +99,16 @@ unsafe fn thread_buffer() -> Option<&'static mut [u8]> {
             core::ptr::read_volatile(THREAD_BUFFER_LEN as *const u64),
         )
     };
-    if addr == 0 || len == 0 {
-        return None;
+    match (addr, len) {
+        (0, REFUSED_LEN) => Slot::Refused,
+        (0, _) | (_, 0) => Slot::Empty,
+        _ => {
+            // SAFETY: the caller guarantees the buffer is mapped, this
+            // long, and the running thread's alone.
+            let buffer = unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len as usize) };
+            Slot::Buffer(buffer)
+        }
     }
-    // SAFETY: the caller guarantees the buffer is mapped, this long, and
-    // the running thread's alone.
-    Some(unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len as usize) })
 }
 
 /// Maps a buffer for the running thread and hands it to rewind, which

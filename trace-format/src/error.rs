@@ -5,7 +5,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::VERSION;
+use crate::{OLDEST_READABLE_VERSION, VERSION};
 
 #[derive(Debug)]
 pub enum TraceError {
@@ -67,8 +67,8 @@ impl fmt::Display for TraceError {
             ),
             TraceError::VersionMismatch { path, found } => write!(
                 f,
-                "trace {} has format version {found}, but this rewind reads version {VERSION}; \
-                 use the rewind release that recorded it",
+                "trace {} has format version {found}, but this rewind reads versions \
+                 {OLDEST_READABLE_VERSION} to {VERSION}; use the rewind release that recorded it",
                 path.display()
             ),
             TraceError::Corrupt { path, offset, what } => write!(

@@ -322,6 +322,26 @@ pub struct BufferedSyscalls {
     pub count: u32,
 }
 
+/// The recorder redirected a syscall site of a library into the preload
+/// library (ARCHITECTURE.md "syscallbuf", "Patching"), at the exit of a
+/// syscall made there, so that the site's later calls go through the
+/// library's hook. Replay checks that the site still holds the bytes the
+/// patch replaced, then writes the same bytes at the same moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatchEvent {
+    /// The address of the site's `syscall` instruction.
+    pub site: u64,
+    /// What the patch replaced at the site: the address of its first byte
+    /// and the bytes that were there.
+    pub replaced: MemoryWrite,
+    /// The bytes written: the stub in the library's stub area, then the
+    /// jump at the site.
+    pub writes: Vec<MemoryWrite>,
+    /// Where the thread, stopped right after the site's `syscall`, goes on
+    /// in the stub, when the patch replaced the instruction after it.
+    pub resume_at: Option<u64>,
+}
+
 /// How a task ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -363,6 +383,7 @@ pub enum Event {
     /// Another thread's syscall wrote this thread's memory
     /// (process_vm_writev); the event comes right after that syscall's.
     MemoryWrites(Vec<MemoryWrite>),
+    Patch(PatchEvent),
 }
 
 impl Event {
@@ -379,6 +400,7 @@ impl Event {
             Event::BufferedSyscalls(_) => "buffered-syscalls",
             Event::Exit(_) => "exit",
             Event::MemoryWrites(_) => "memory-writes",
+            Event::Patch(_) => "patch",
         }
     }
 
@@ -413,6 +435,9 @@ impl Event {
                 .chain(writes(&e.child_writes))
                 .collect(),
             Event::MemoryWrites(w) => writes(w).collect(),
+            Event::Patch(p) => std::iter::once(p.replaced.data)
+                .chain(writes(&p.writes))
+                .collect(),
             Event::Signal(e) => match &e.disposition {
                 SignalDisposition::Handler { frame, .. } => writes(frame).collect(),
                 _ => Vec::new(),

@@ -540,6 +540,7 @@ impl Encode for EventRecord {
             Event::Exit(_) => 8,
             Event::SyscallEntry(_) => 9,
             Event::MemoryWrites(_) => 10,
+            Event::Patch(_) => 11,
         };
         enc.u8(tag);
         enc.i32(self.tid);
@@ -563,6 +564,12 @@ impl Encode for EventRecord {
                 enc.bool(e.process_exit);
             }
             Event::MemoryWrites(writes) => encode_writes(enc, writes),
+            Event::Patch(p) => {
+                enc.u64(p.site);
+                p.replaced.encode(enc);
+                encode_writes(enc, &p.writes);
+                enc.option(&p.resume_at, |enc, at| enc.u64(*at));
+            }
         }
     }
 }
@@ -591,6 +598,12 @@ impl Decode for EventRecord {
                 executed: dec.bool()?,
             }),
             10 => Event::MemoryWrites(decode_writes(dec)?),
+            11 => Event::Patch(PatchEvent {
+                site: dec.u64()?,
+                replaced: MemoryWrite::decode(dec)?,
+                writes: decode_writes(dec)?,
+                resume_at: dec.option(|dec| dec.u64())?,
+            }),
             tag => return Err(unknown("event", u64::from(tag))),
         };
         Ok(EventRecord { tid, event })

@@ -3,7 +3,7 @@
 //! the payload length and a CRC32 of the payload, then the payload.
 
 use crate::codec::{Decode, DecodeError, Decoder, Encode, Encoder};
-use crate::VERSION;
+use crate::{OLDEST_READABLE_VERSION, VERSION};
 
 /// One CPUID leaf as the recording machine answered it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,7 +264,7 @@ pub(crate) fn unframe(magic: [u8; 8], bytes: &[u8]) -> Result<&[u8], FrameError>
     let word =
         |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
     let version = word(8);
-    if version != VERSION {
+    if !(OLDEST_READABLE_VERSION..=VERSION).contains(&version) {
         return Err(FrameError::Version(version));
     }
     let len = word(12) as usize;

@@ -11,7 +11,7 @@ fn every_event_type_round_trips() {
     let samples = sample_events();
     let kinds: std::collections::BTreeSet<_> =
         samples.iter().map(|r| r.event.kind_name()).collect();
-    assert_eq!(kinds.len(), 10, "samples cover every event kind: {kinds:?}");
+    assert_eq!(kinds.len(), 11, "samples cover every event kind: {kinds:?}");
     for record in samples {
         let bytes = record.to_bytes();
         let back = EventRecord::from_bytes(&bytes).expect("decodes");
@@ -58,7 +58,12 @@ fn sample_encoding_is_pinned() {
         all.extend(record.to_bytes());
     }
     all.extend(sample_header().to_bytes());
-    let pinned: &[(u32, u32)] = &[(2, 0x32ee_dfaf), (3, 0x26f9_d397), (4, 0x1ab9_2154)];
+    let pinned: &[(u32, u32)] = &[
+        (2, 0x32ee_dfaf),
+        (3, 0x26f9_d397),
+        (4, 0x1ab9_2154),
+        (5, 0x03e4_8565),
+    ];
     let crc = crc32fast::hash(&all);
     let expected = pinned.iter().find(|(v, _)| *v == VERSION).map(|(_, c)| *c);
     assert_eq!(
@@ -275,9 +280,23 @@ fn other_version_is_refused_with_both_numbers() {
         "{message}"
     );
     assert!(
-        message.contains(&format!("reads version {VERSION}")),
+        message.contains(&format!(
+            "reads versions {OLDEST_READABLE_VERSION} to {VERSION}"
+        )),
         "{message}"
     );
+}
+
+#[test]
+fn the_oldest_readable_version_is_read() {
+    let tmp = TempDir::new("old-version");
+    write_sample_trace(tmp.path(), 1);
+    let header = tmp.path().join(layout::HEADER);
+    let mut bytes = fs::read(&header).expect("read");
+    bytes[8..12].copy_from_slice(&OLDEST_READABLE_VERSION.to_le_bytes());
+    fs::write(&header, bytes).expect("write");
+    let reader = TraceReader::open(tmp.path()).expect("a version 4 trace opens");
+    assert_eq!(reader.event_count(), sample_events().len() as u64);
 }
 
 #[test]

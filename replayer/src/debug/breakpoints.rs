@@ -47,6 +47,10 @@ pub struct BreakpointTable {
     /// gdb's entries are waiting for the replay to reach the program they
     /// belong to: not in memory, not in the debug registers.
     gdb_waiting: bool,
+    /// Bytes inside patched syscall sites (start, end): the instructions
+    /// that stood there moved into stubs, and an int3 would cut into a
+    /// site's jump, so breakpoints there stay out of memory.
+    displaced: Vec<(u64, u64)>,
 }
 
 fn errno(e: i32) -> TargetError {
@@ -137,7 +141,8 @@ impl BreakpointTable {
                     internal: false,
                 });
                 entry.gdb = true;
-                if entry.original.is_none() && !self.gdb_waiting {
+                let displaced = self.displaced.iter().any(|&(s, e)| (s..e).contains(&addr));
+                if entry.original.is_none() && !self.gdb_waiting && !displaced {
                     let original = plant(memory, addr).ok_or(errno(libc::EFAULT));
                     match original {
                         Ok(byte) => entry.original = Some(byte),
@@ -446,12 +451,15 @@ impl BreakpointTable {
         self.software.clear();
         self.hardware = [None; REPLAY_SLOT];
         self.gdb_waiting = false;
+        self.displaced.clear();
     }
 
     /// A replay starts again: nothing is in its memory, and gdb's entries
     /// wait for `activate` at the program image they were made in.
     pub fn transplant(&mut self) {
         self.software.retain(|_, s| s.gdb);
+        // The replay starting again patches its sites again.
+        self.displaced.clear();
         for entry in self.software.values_mut() {
             entry.internal = false;
             entry.original = None;
@@ -507,10 +515,22 @@ impl BreakpointTable {
             return;
         }
         for (&addr, entry) in self.software.iter_mut() {
-            if entry.original.is_none() && executable(addr) {
+            let displaced = self.displaced.iter().any(|&(s, e)| (s..e).contains(&addr));
+            if entry.original.is_none() && !displaced && executable(addr) {
                 entry.original = plant(memory, addr);
             }
         }
+    }
+
+    /// A patch replaced `len` bytes at `start`: a breakpoint strictly
+    /// inside them stays out of memory from now on (its int3, if planted,
+    /// is gone with the bytes the patch wrote).
+    pub fn displace(&mut self, start: u64, len: u64) {
+        let inside = (start.saturating_add(1), start.saturating_add(len));
+        for (_, entry) in self.software.range_mut(inside.0..inside.1) {
+            entry.original = None;
+        }
+        self.displaced.push(inside);
     }
 
     /// The mappings changed: an int3 a new mapping replaced must go in

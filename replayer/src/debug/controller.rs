@@ -340,6 +340,20 @@ impl Debugger {
         }
     }
 
+    /// A patch replaced `len` bytes at `start`: breakpoints inside them
+    /// stood on an instruction that is gone and stay out of memory, and
+    /// one the jump overwrote at `start` goes in again.
+    pub fn patched(&mut self, start: u64, len: u64) {
+        self.table.displace(start, len);
+        self.mappings_changed();
+    }
+
+    /// Puts the original bytes under gdb's breakpoints back into `bytes`,
+    /// read from the debugged process at `addr`.
+    pub fn shadow_breakpoints(&self, addr: u64, bytes: &mut [u8]) {
+        self.table.shadow(addr, bytes);
+    }
+
     pub fn note_file(&mut self, original: &str, stored: PathBuf) {
         self.files.insert(original.to_owned(), stored);
     }

@@ -24,6 +24,10 @@ pub const MOST_INSIDE: usize = 8;
 /// The memory the copies may cost, in multiples of the replayed
 /// processes'; beyond, copies go until they fit.
 pub const MEMORY_FACTOR: u64 = 2;
+/// What the copies may cost whatever the replayed processes' size, in
+/// KiB: a small program's copies cost less than the recorder's own
+/// memory, and thinning them only makes moves back replay longer.
+pub const MEMORY_FLOOR_KIB: u64 = 64 * 1024;
 
 /// Where a copy stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -288,7 +292,7 @@ impl MemoryCost {
     }
 
     pub fn over_budget(&self) -> bool {
-        self.copies_kib > MEMORY_FACTOR * self.replayed_kib
+        self.copies_kib > (MEMORY_FACTOR * self.replayed_kib).max(MEMORY_FLOOR_KIB)
     }
 }
 
@@ -404,13 +408,24 @@ mod tests {
         assert!(copies.measure_due());
         assert!(!copies.measure_due());
         let cost = MemoryCost {
-            copies_kib: 201,
-            replayed_kib: 100,
+            copies_kib: 200_001,
+            replayed_kib: 100_000,
         };
         assert!(cost.over_budget());
         assert!(!MemoryCost {
-            copies_kib: 200,
+            copies_kib: 200_000,
             ..cost
+        }
+        .over_budget());
+        // A small program's copies may cost up to the floor.
+        let small = MemoryCost {
+            copies_kib: MEMORY_FLOOR_KIB,
+            replayed_kib: 500,
+        };
+        assert!(!small.over_budget());
+        assert!(MemoryCost {
+            copies_kib: MEMORY_FLOOR_KIB + 1,
+            ..small
         }
         .over_budget());
     }

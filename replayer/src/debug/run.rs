@@ -384,6 +384,15 @@ impl ReplaySession {
                 self.update_threads(debugger);
             }
             Event::Exit(_) => self.update_threads(debugger),
+            // A patch may have overwritten gdb's int3s (a vfork child's
+            // too, in its parent's memory).
+            Event::Patch(patch) => {
+                let memory = self.tasks.get(&record.tid).map(|t| t.memory_of);
+                let mut d = debugger.borrow_mut();
+                if memory == Some(d.debugged) {
+                    d.patched(patch.replaced.addr, patch.replaced.data.len);
+                }
+            }
             _ => {}
         }
     }

@@ -345,6 +345,33 @@ pub fn sample_events() -> Vec<EventRecord> {
             value: 99,
             aux: Some(3),
         }),
+        Event::Patch(PatchEvent {
+            site: 0x7fff_f7e9_82ab,
+            replaced: MemoryWrite {
+                addr: 0x7fff_f7e9_82a6,
+                data: data(100, 5),
+            },
+            writes: vec![
+                MemoryWrite {
+                    addr: 0x7fff_f7fb_0000,
+                    data: data(110, 32),
+                },
+                MemoryWrite {
+                    addr: 0x7fff_f7e9_82a6,
+                    data: data(150, 5),
+                },
+            ],
+            resume_at: None,
+        }),
+        Event::Patch(PatchEvent {
+            site: 0x7fff_f7e9_9000,
+            replaced: MemoryWrite {
+                addr: 0x7fff_f7e9_9000,
+                data: data(200, 8),
+            },
+            writes: vec![],
+            resume_at: Some(0x7fff_f7fb_0036),
+        }),
         Event::BufferedSyscalls(BufferedSyscalls {
             records: data(5133, 300),
             count: 9,
@@ -493,6 +520,10 @@ pub fn shift_data(mut record: EventRecord, base: u64) -> EventRecord {
             ..
         }) => frame.iter_mut().for_each(shift),
         Event::BufferedSyscalls(b) => b.records.offset += base,
+        Event::Patch(p) => {
+            shift(&mut p.replaced);
+            p.writes.iter_mut().for_each(shift);
+        }
         _ => {}
     }
     record

@@ -1,0 +1,111 @@
+/* An ordinary libc program whose calls reach the syscall buffer through
+ * the syscall sites rewind patches: stdio's internal writes and reads of
+ * a file, stat, a directory listing, the vDSO's clock_gettime, libc's
+ * syscall(). Mode "blocked": a second thread waits in read() on a pipe,
+ * at the very site the main thread's reads of the file use, while the
+ * main thread reads the file; then it is woken and the main thread reads
+ * on. argv[1] is a scratch directory. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static int pipe_fds[2];
+
+static void *waiter(void *arg) {
+    (void)arg;
+    char byte;
+    long got = read(pipe_fds[0], &byte, 1);
+    return (void *)got;
+}
+
+/* Reads the file at `path` `times` times from the start; returns the sum
+ * of the bytes read. */
+static long read_file(int fd, int times) {
+    long sum = 0;
+    char buf[64];
+    for (int i = 0; i < times; i++) {
+        lseek(fd, 0, SEEK_SET);
+        long n = read(fd, buf, sizeof buf);
+        for (long j = 0; j < n; j++)
+            sum += (unsigned char)buf[j];
+    }
+    return sum;
+}
+
+static int blocked(const char *path) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0 || pipe(pipe_fds))
+        return 1;
+    printf("file fd %d, pipe write fd %d\n", fd, pipe_fds[1]);
+    fflush(stdout);
+    pthread_t thread;
+    pthread_create(&thread, NULL, waiter, NULL);
+    /* Long enough for the waiter to sit in its read. */
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    long before = read_file(fd, 20);
+    write(pipe_fds[1], "x", 1);
+    void *woken;
+    pthread_join(thread, &woken);
+    long after = read_file(fd, 20);
+    printf("before %ld, woken %ld, after %ld\n", before, (long)woken, after);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *dir = argc > 1 ? argv[1] : "/tmp";
+    char path[4096];
+    snprintf(path, sizeof path, "%s/patched-calls.txt", dir);
+    FILE *out = fopen(path, "w");
+    if (!out)
+        return 1;
+    /* Unbuffered: each fprintf writes, from inside libc. */
+    setvbuf(out, NULL, _IONBF, 0);
+    for (int i = 0; i < 100; i++)
+        fprintf(out, "line %03d\n", i);
+    fclose(out);
+    if (argc > 2 && !strcmp(argv[2], "blocked"))
+        return blocked(path);
+
+    FILE *in = fopen(path, "r");
+    char line[64], buffer[64];
+    long lines = 0, sum = 0;
+    setvbuf(in, buffer, _IOFBF, sizeof buffer);
+    while (fgets(line, sizeof line, in)) {
+        lines++;
+        sum += atoi(line + 5);
+    }
+    fclose(in);
+
+    struct stat st;
+    stat(path, &st);
+    DIR *listing = opendir(dir);
+    int found = 0;
+    for (struct dirent *e; listing && (e = readdir(listing));)
+        found += !strcmp(e->d_name, "patched-calls.txt");
+    if (listing)
+        closedir(listing);
+
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long ticks = 0;
+    for (int i = 0; i < 1000; i++) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ticks += t1.tv_nsec != t0.tv_nsec;
+    }
+    long parents = 0;
+    for (int i = 0; i < 1000; i++)
+        parents += syscall(SYS_getppid) == getppid();
+    unlink(path);
+    printf("lines %ld sum %ld size %ld listed %d clock %s getppid %ld\n", lines, sum,
+           (long)st.st_size, found, ticks > 0 ? "moved" : "still", parents);
+    return 0;
+}
