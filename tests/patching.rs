@@ -46,7 +46,7 @@ fn libc_calls_reach_the_buffer_through_patched_sites() {
     let program = compile("patched_calls", &[]);
     let (stdout, dump) = record_dumped("patched-calls", &program, &[dir]);
     assert!(
-        stdout.contains("lines 100 sum 4950 size 900 listed 1 clock moved getppid 1000"),
+        stdout.contains("lines 100 sum 4950 size 900 listed 1 clock moved getppid 1000 queries 15"),
         "{stdout}"
     );
     assert!(dump.contains(" patch syscall site "), "{dump}");
@@ -55,10 +55,19 @@ fn libc_calls_reach_the_buffer_through_patched_sites() {
     assert!(buffered(&dump, "write").len() >= 99, "{dump}");
     assert!(buffered(&dump, "read").len() >= 14, "{dump}");
     assert!(!buffered(&dump, "getdents64").is_empty(), "{dump}");
+    // The second fopen's open (the first truncates, which stays traced,
+    // and patched the site) and the closes, each after a stat of what
+    // they open.
+    assert!(!buffered(&dump, "openat").is_empty(), "{dump}");
+    assert!(buffered(&dump, "close").len() >= 2, "{dump}");
     // The vDSO's clock_gettime (rewind makes it a syscall), and libc's
     // syscall() and getppid().
     assert!(buffered(&dump, "clock_gettime").len() >= 1000, "{dump}");
     assert!(buffered(&dump, "getppid").len() >= 1990, "{dump}");
+    // Queries of descriptors and of the system.
+    for call in ["ioctl", "fcntl", "dup", "getcwd", "uname", "getrandom"] {
+        assert!(buffered(&dump, call).len() >= 2, "{call}: {dump}");
+    }
 }
 
 #[test]

@@ -110,7 +110,7 @@ fn the_hook_runs_buffered_calls_through_the_thread_buffer_and_replays_them() {
         "1 1 1".to_string(),
         "0 0 0".to_string(),   // a bad descriptor: the traced way gives EBADF
         "0 0 0".to_string(),   // a pipe, which may block
-        "257 0 0".to_string(), // openat stays on the traced path
+        "257 0 0".to_string(), // a truncating openat stays on the traced path
         "0 0 0".to_string(),   // more than the buffer holds
         "5 1 0".to_string(),
         "228 1 0".to_string(),

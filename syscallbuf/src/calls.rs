@@ -7,7 +7,9 @@
 //! block: until rewind arms a context-switch event around such calls, the
 //! library buffers reads and writes only on descriptors that cannot block
 //! (regular files, and the character devices that never wait), which an
-//! fstat through the buffer tells it first.
+//! fstat through the buffer tells it first; and opens only of what a stat
+//! through the buffer says is a regular file or a directory (a FIFO's or
+//! a terminal's open may wait), or of nothing yet.
 
 use crate::abi;
 use crate::kernel;
@@ -37,9 +39,31 @@ enum Descriptor {
     Readable,
     /// One whose writes cannot block, and not a file mapped shared.
     Writable,
+    /// A regular file or a directory (closing a socket may linger).
+    Closable,
+    /// The call opens the path in the second argument, from the directory
+    /// descriptor in the first, with the flags in the third: nothing there
+    /// yet, a regular file or a directory; never truncating, which the
+    /// recorder follows on the traced way (a file mapped shared).
+    Opened,
 }
 
 const STAT_LEN: usize = 144;
+const UTSNAME_LEN: usize = 390;
+const RLIMIT_LEN: usize = 16;
+const RUSAGE_LEN: usize = 144;
+const SYSINFO_LEN: usize = 112;
+const F_DUPFD: u64 = 0;
+const F_GETFD: u64 = 1;
+const F_SETFD: u64 = 2;
+const F_GETFL: u64 = 3;
+const F_SETFL: u64 = 4;
+const F_DUPFD_CLOEXEC: u64 = 1030;
+const TERMIOS_LEN: usize = 36;
+const WINSIZE_LEN: usize = 8;
+const TCGETS: u64 = 0x5401;
+const TIOCGWINSZ: u64 = 0x5413;
+const FIONREAD: u64 = 0x541b;
 const STATX_LEN: usize = 256;
 const TIMESPEC_LEN: usize = 16;
 
@@ -60,8 +84,35 @@ fn fixed(pointer_arg: usize, len: usize) -> Plan {
 }
 
 fn plan(nr: i64, args: &[u64; 6]) -> Option<(Plan, Descriptor)> {
-    use Descriptor::{Any, Readable, Writable};
+    use Descriptor::{Any, Closable, Opened, Readable, Writable};
     match nr {
+        nr::OPENAT => Some((Plan::ResultOnly, Opened)),
+        nr::CLOSE if args[0] > 2 => Some((Plan::ResultOnly, Closable)),
+        nr::GETXATTR | nr::LGETXATTR | nr::FGETXATTR => Some((counted(2, args[3])?, Any)),
+        // Descriptor flags and copies; F_SETLKW, which waits, and the
+        // locks stay traced.
+        nr::FCNTL => match args[1] {
+            F_DUPFD | F_GETFD | F_SETFD | F_GETFL | F_SETFL | F_DUPFD_CLOEXEC => {
+                Some((Plan::ResultOnly, Any))
+            }
+            _ => None,
+        },
+        nr::UNAME => Some((fixed(0, UTSNAME_LEN), Any)),
+        nr::GETCWD => Some((counted(0, args[1])?, Any)),
+        nr::GETRLIMIT => Some((fixed(1, RLIMIT_LEN), Any)),
+        nr::GETRUSAGE => Some((fixed(1, RUSAGE_LEN), Any)),
+        nr::SYSINFO => Some((fixed(0, SYSINFO_LEN), Any)),
+        nr::SCHED_GETAFFINITY => Some((counted(2, args[1])?, Any)),
+        nr::GETRANDOM => Some((counted(0, args[1])?, Any)),
+        // The queries that never wait: isatty's, a terminal's size, the
+        // bytes ready to read.
+        nr::IOCTL => match args[1] & 0xffff_ffff {
+            TCGETS => Some((fixed(2, TERMIOS_LEN), Any)),
+            TIOCGWINSZ => Some((fixed(2, WINSIZE_LEN), Any)),
+            FIONREAD => Some((fixed(2, 4), Any)),
+            _ => None,
+        },
+        nr::LISTXATTR | nr::LLISTXATTR | nr::FLISTXATTR => Some((counted(1, args[2])?, Any)),
         nr::READ | nr::PREAD64 => Some((counted(1, args[2])?, Readable)),
         // Output to the standard streams stays traced: replay echoes it
         // from the syscall's event.
@@ -77,6 +128,11 @@ fn plan(nr: i64, args: &[u64; 6]) -> Option<(Plan, Descriptor)> {
         // output.
         nr::GETTIMEOFDAY if args[1] == 0 => Some((fixed(0, TIMESPEC_LEN), Any)),
         nr::ACCESS
+        | nr::DUP
+        | nr::DUP2
+        | nr::DUP3
+        | nr::UMASK
+        | nr::FADVISE64
         | nr::FACCESSAT
         | nr::FACCESSAT2
         | nr::LSEEK
@@ -103,13 +159,58 @@ pub unsafe fn buffered(buffer: &mut [u8], nr: i64, args: [u64; 6]) -> Option<i64
     if abi::busy(buffer) {
         return None;
     }
+    // open(path, flags, mode) is openat(AT_FDCWD, path, flags, mode).
+    let (nr, args) = match nr {
+        nr::OPEN => (nr::OPENAT, [AT_FDCWD, args[0], args[1], args[2], 0, 0]),
+        _ => (nr, args),
+    };
     let (plan, descriptor) = plan(nr, &args)?;
     // SAFETY: the buffer is the thread's (caller).
-    if descriptor != Descriptor::Any && !unsafe { descriptor_allows(buffer, args[0], descriptor) } {
+    let allowed = unsafe {
+        match descriptor {
+            Descriptor::Any => true,
+            Descriptor::Opened => open_allowed(buffer, args),
+            _ => descriptor_allows(buffer, args[0], descriptor),
+        }
+    };
+    if !allowed {
         return None;
     }
     // SAFETY: as for this function.
     unsafe { run(buffer, nr, args, &plan) }
+}
+
+/// Whether the open of `args` (openat's) may go through the buffer: a
+/// stat of the path, itself buffered, says what is there.
+///
+/// # Safety
+/// As for `buffered`.
+unsafe fn open_allowed(buffer: &mut [u8], args: [u64; 6]) -> bool {
+    if args[2] & O_TRUNC != 0 {
+        return false;
+    }
+    let mut stat = [0u8; STAT_LEN];
+    let follow = if args[2] & O_NOFOLLOW != 0 {
+        AT_SYMLINK_NOFOLLOW
+    } else {
+        0
+    };
+    let stat_args = [args[0], args[1], stat.as_mut_ptr() as u64, follow, 0, 0];
+    // SAFETY: newfstatat writes `stat`, which the record's area stands in
+    // for, and reads the program's path as the open would.
+    match unsafe { run(buffer, nr::NEWFSTATAT, stat_args, &fixed(2, STAT_LEN)) } {
+        Some(0) => matches!(stat_mode(&stat) & S_IFMT, S_IFREG | S_IFDIR),
+        // Nothing there: the open fails, or creates a regular file.
+        Some(result) => result == -ENOENT,
+        None => false,
+    }
+}
+
+/// The st_mode of a `struct stat`.
+fn stat_mode(stat: &[u8; STAT_LEN]) -> u32 {
+    stat.get(24..28)
+        .and_then(|bytes| bytes.try_into().ok())
+        .map_or(0, u32::from_le_bytes)
 }
 
 /// Whether the descriptor `fd` is one whose reads (or writes) may go
@@ -146,7 +247,8 @@ unsafe fn descriptor_allows(buffer: &mut [u8], fd: u64, descriptor: Descriptor) 
             }
             _ => true,
         },
-        S_IFCHR => NEVER_WAITING_DEVICES.contains(&rdev),
+        S_IFDIR => descriptor == Descriptor::Closable,
+        S_IFCHR => descriptor != Descriptor::Closable && NEVER_WAITING_DEVICES.contains(&rdev),
         _ => false,
     }
 }
@@ -159,6 +261,8 @@ unsafe fn run(buffer: &mut [u8], nr: i64, args: [u64; 6], plan: &Plan) -> Option
     let nr32 = u32::try_from(nr).ok()?;
     let output = match plan {
         Plan::ResultOnly => None,
+        // A size of 0 asks how much there is (getxattr): nothing written.
+        Plan::Writes(out) if out.max == 0 => None,
         Plan::Writes(out) => match *args.get(out.pointer_arg)? {
             // A null pointer gets EFAULT from the kernel, where the
             // record's area would not: the traced way gives it.
@@ -201,7 +305,13 @@ unsafe fn run(buffer: &mut [u8], nr: i64, args: [u64; 6], plan: &Plan) -> Option
 
 const S_IFMT: u32 = 0o170_000;
 const S_IFREG: u32 = 0o100_000;
+const S_IFDIR: u32 = 0o040_000;
 const S_IFCHR: u32 = 0o020_000;
+const O_TRUNC: u64 = 0o1000;
+const O_NOFOLLOW: u64 = 0o400_000;
+const AT_FDCWD: u64 = -100i64 as u64;
+const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+const ENOENT: i64 = 2;
 
 /// /dev/null, zero, full, random and urandom (major 1), as st_rdev encodes
 /// them: reads and writes on them return at once.
@@ -211,13 +321,25 @@ const NEVER_WAITING_DEVICES: [u64; 5] = [0x103, 0x105, 0x107, 0x108, 0x109];
 mod nr {
     pub const READ: i64 = 0;
     pub const WRITE: i64 = 1;
+    pub const OPEN: i64 = 2;
+    pub const CLOSE: i64 = 3;
     pub const STAT: i64 = 4;
     pub const FSTAT: i64 = 5;
     pub const LSTAT: i64 = 6;
     pub const LSEEK: i64 = 8;
     pub const PREAD64: i64 = 17;
     pub const PWRITE64: i64 = 18;
+    pub const IOCTL: i64 = 16;
     pub const ACCESS: i64 = 21;
+    pub const DUP: i64 = 32;
+    pub const DUP2: i64 = 33;
+    pub const UNAME: i64 = 63;
+    pub const FCNTL: i64 = 72;
+    pub const GETCWD: i64 = 79;
+    pub const UMASK: i64 = 95;
+    pub const GETRLIMIT: i64 = 97;
+    pub const GETRUSAGE: i64 = 98;
+    pub const SYSINFO: i64 = 99;
     pub const GETPID: i64 = 39;
     pub const READLINK: i64 = 89;
     pub const GETTIMEOFDAY: i64 = 96;
@@ -227,11 +349,22 @@ mod nr {
     pub const GETEGID: i64 = 108;
     pub const GETPPID: i64 = 110;
     pub const GETTID: i64 = 186;
+    pub const SCHED_GETAFFINITY: i64 = 204;
+    pub const FADVISE64: i64 = 221;
+    pub const GETXATTR: i64 = 191;
+    pub const LGETXATTR: i64 = 192;
+    pub const FGETXATTR: i64 = 193;
+    pub const LISTXATTR: i64 = 194;
+    pub const LLISTXATTR: i64 = 195;
+    pub const FLISTXATTR: i64 = 196;
     pub const GETDENTS64: i64 = 217;
     pub const CLOCK_GETTIME: i64 = 228;
+    pub const OPENAT: i64 = 257;
     pub const NEWFSTATAT: i64 = 262;
     pub const READLINKAT: i64 = 267;
     pub const FACCESSAT: i64 = 269;
+    pub const DUP3: i64 = 292;
+    pub const GETRANDOM: i64 = 318;
     pub const STATX: i64 = 332;
     pub const FACCESSAT2: i64 = 439;
 }

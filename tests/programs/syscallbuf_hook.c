@@ -50,7 +50,7 @@ static void run_calls(bool (*hook)(struct call *), int file[2], int pipe_read, c
         {SYS_write, {file[1], (uint64_t)"x", 1}, 0},
         {SYS_read, {12345, (uint64_t)got, 8}, 0},             /* EBADF: traced */
         {SYS_read, {pipe_read, (uint64_t)got, 8}, 0},         /* may block: traced */
-        {SYS_openat, {AT_FDCWD, (uint64_t)"/", O_RDONLY}, 0}, /* not buffered */
+        {SYS_openat, {AT_FDCWD, (uint64_t)"/", O_RDONLY | O_TRUNC}, 0}, /* truncating: traced */
         {SYS_read, {file[0], (uint64_t)got, 8192}, 0},        /* larger than the buffer */
         {SYS_fstat, {file[0], (uint64_t)&st}, 0},
         {SYS_clock_gettime, {CLOCK_MONOTONIC, (uint64_t)&now}, 0},
