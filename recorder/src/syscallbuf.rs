@@ -74,36 +74,24 @@ impl Session {
         }
         let mut table = [0u8; SHARED_FILES_LEN];
         let len = syscallbuf_abi::shared_files_table(&self.shared.files(), &mut table);
-        self.task(tid)?
-            .task
-            .write_bytes(RemoteAddr(SHARED_FILES), &table[..len])?;
+        self.write_rewind_page(tid, SHARED_FILES, &table[..len])?;
         space.shared_files_published.set(count);
-        let data = self.writer.append_data(&table[..len])?;
-        self.emit(
-            tid,
-            Event::MemoryWrites(vec![MemoryWrite {
-                addr: SHARED_FILES,
-                data,
-            }]),
-        )
+        Ok(())
     }
 
     /// Makes the library in `tid`'s process take the traced way for every
     /// call from now on (`syscallbuf_abi::BUFFERING_OFF`), as an event of
     /// its own so that replay sets the word at the same moment.
     pub(crate) fn turn_buffering_off(&mut self, tid: Tid) -> Result<(), RecordError> {
-        let on = 1u64.to_le_bytes();
-        self.task(tid)?
-            .task
-            .write_bytes(RemoteAddr(BUFFERING_OFF), &on)?;
-        let data = self.writer.append_data(&on)?;
-        self.emit(
-            tid,
-            Event::MemoryWrites(vec![MemoryWrite {
-                addr: BUFFERING_OFF,
-                data,
-            }]),
-        )
+        self.write_rewind_page(tid, BUFFERING_OFF, &1u64.to_le_bytes())
+    }
+
+    /// Writes `bytes` at `addr` of the rewind page of `tid`'s process and
+    /// records the write as an event of `tid`, which replay repeats there.
+    fn write_rewind_page(&mut self, tid: Tid, addr: u64, bytes: &[u8]) -> Result<(), RecordError> {
+        self.task(tid)?.task.write_bytes(RemoteAddr(addr), bytes)?;
+        let data = self.writer.append_data(bytes)?;
+        self.emit(tid, Event::MemoryWrites(vec![MemoryWrite { addr, data }]))
     }
 
     /// At a stop of `tid`: the calls its buffer committed since the last
