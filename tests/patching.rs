@@ -15,13 +15,7 @@ use support::{compile, replays_as_recorded, text, TempDir, Traces};
 fn record_dumped(tag: &str, program: &Path, args: &[&str]) -> (String, String) {
     let traces = Traces::with_syscall_buffer(tag);
     let record = replays_as_recorded(&traces, program, traces.record(program, args));
-    let dump = traces
-        .command()
-        .arg("dump")
-        .output()
-        .expect("run rewind dump");
-    assert!(dump.status.success(), "dump failed: {}", text(&dump.stderr));
-    (text(&record.stdout), text(&dump.stdout))
+    (text(&record.stdout), traces.dump())
 }
 
 /// The buffered calls a dump lists (the indented lines under flushes).

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::rc::Rc;
 
 use trace_format::{CloneEvent, CloneKind, Event, EventRecord, ExitEvent, ExitStatus};
+use tracee::syscallbuf_abi;
 use tracee::syscalls::{self, CloneWord};
 use tracee::{PtraceEvent, RemoteAddr, Resume, Stop, SyscallStopKind, Task, Tid};
 
@@ -135,6 +136,9 @@ impl Session {
         record.pending = Some(pending);
         record.task.resume(Resume::Syscall, 0)?;
         self.exclusive = exclusive.then_some(tid);
+        // A call through the buffer that blocked, made again: it sleeps,
+        // waiting for it would only delay the others.
+        let known_to_block = std::mem::take(&mut record.known_to_block);
         if unknown && self.unknown_syscalls.insert(regs.orig_rax) {
             // Not eprintln!: a hung-up terminal must not end the recording.
             let _ = writeln!(
@@ -144,7 +148,11 @@ impl Session {
                 regs.orig_rax as i64
             );
         }
-        self.entered_kernel(tid, false)
+        self.entered_kernel(tid, false)?;
+        if known_to_block && !exclusive {
+            self.stop_waiting_for(tid);
+        }
+        Ok(())
     }
 
     fn on_syscall_exit(&mut self, tid: Tid) -> Result<(), RecordError> {
@@ -182,6 +190,12 @@ impl Session {
         } else {
             None
         };
+        // The registration and the library's announcement are among the
+        // calls the kernel is made to skip.
+        let record = self.task(tid)?;
+        let registers_buffer =
+            pending.is_register_buffer() && record.buffer.is_none() && !record.buffer_refused;
+        let blocking = registers_buffer && self.count_switches(tid)?;
         let record = self
             .tasks
             .get_mut(&tid)
@@ -190,10 +204,6 @@ impl Session {
         if pending.spec.number as i64 == libc::SYS_rt_sigreturn {
             record.interrupted.pop();
         }
-        // The registration and the library's announcement are among the
-        // calls the kernel is made to skip.
-        let registers_buffer =
-            pending.is_register_buffer() && record.buffer.is_none() && !record.buffer_refused;
         if pending.is_refused() {
             // Skipping it took its number away; the replay, which emulates
             // it, keeps the number, and a signal delivered right here
@@ -204,8 +214,10 @@ impl Session {
                 // interrupted call is between mapping its own and
                 // registering it: the later one is refused, and the
                 // library unmaps it.
-                exit_regs.rax = if registers_buffer {
-                    0
+                exit_regs.rax = if blocking {
+                    syscallbuf_abi::REGISTERED_BLOCKING as u64
+                } else if registers_buffer {
+                    syscallbuf_abi::REGISTERED as u64
                 } else if record.buffer_refused {
                     -i64::from(libc::EPERM) as u64
                 } else {
@@ -570,15 +582,20 @@ impl Session {
         let mut child = RecordTask::new(child_task, tgid, space);
         // Seccomp filters are inherited by threads and processes alike.
         child.filtered = self.task(tid)?.filtered;
+        let counted = self.task(tid)?.switches.is_some();
         if kind == CloneKind::Fork {
             // The child's copy of the buffer, empty: the fork's stop
-            // flushed it.
+            // flushed it. Its header lets calls that may block through if
+            // the parent's did: the child's switches are counted too.
             child.buffer = self.task(tid)?.buffer;
         }
         // A buffer a vfork child mapped would stay in its parent's memory
         // after the child's exec: it buffers nothing.
         child.buffer_refused = kind == CloneKind::Vfork;
         self.tasks.insert(child_tid, child);
+        if kind == CloneKind::Fork && counted {
+            self.count_switches(child_tid)?;
+        }
         let parent = self.task(tid)?;
         if kind == CloneKind::Vfork {
             parent.vfork_child = Some(child_tid);
@@ -619,8 +636,20 @@ impl Session {
             return Ok(());
         }
         let requested = std::mem::take(&mut record.interrupt_requested);
-        if requested && record.state == TaskState::Running {
-            return self.preempt(tid, false);
+        let checking = std::mem::take(&mut record.desched_check);
+        if record.state == TaskState::Running {
+            // One trap answers both kinds of interrupt.
+            if self.desched_if_blocked(tid)? {
+                return self.keep_running(tid);
+            }
+            if requested {
+                return self.preempt(tid, false);
+            }
+            if checking {
+                // It woke before the interrupt came: it runs on, and the
+                // stop left nothing to record.
+                return self.keep_running(tid);
+            }
         }
         self.resume_as_before(tid)
     }

@@ -2,6 +2,7 @@
 //! everything replay needs into a trace (ARCHITECTURE.md "Recording").
 #![forbid(unsafe_code)]
 
+mod desched;
 mod error;
 mod exec;
 mod files;
@@ -177,6 +178,7 @@ fn record_into(
     // consume, and takes the signals meant for the recorder there too.
     tracee::waiter::block_signals(&[libc::SIGCHLD]);
     tracee::waiter::block_signals(&RECORDER_SIGNALS);
+    tracee::waiter::block_signals(&[tracee::switches::NOTICE_SIGNAL]);
     let header = header::build(argv, preload);
     let writer = TraceWriter::create(started.trace_dir, &header)?;
     let spec = SpawnSpec {

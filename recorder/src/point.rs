@@ -189,6 +189,44 @@ impl Session {
     }
 }
 
+impl Session {
+    /// The execution point of `tid` with registers `regs`, at the library's
+    /// call of the untraced entry (`crate::desched`): the buffer's count of
+    /// calls, with its busy flag, tells this pass through the entry from
+    /// every other since the thread's last event (each call reserves a
+    /// record first), so no more of memory is compared, and no data is
+    /// hashed, nor the CPU time read, which would cost more than the call.
+    /// The replay finds it by a breakpoint at each pass, with no limit of
+    /// time.
+    pub(crate) fn point_in_entry(
+        &self,
+        tid: tracee::Tid,
+        regs: &Registers,
+        buffer: u64,
+    ) -> Result<ExecutionPoint, RecordError> {
+        let record = self
+            .tasks
+            .get(&tid)
+            .ok_or_else(|| crate::session::internal(format!("thread {tid} is not tracked")))?;
+        let task = &record.task;
+        let counts_word = buffer + tracee::syscallbuf_abi::COUNTS_WORD;
+        let counts = task.read_u64(RemoteAddr(counts_word))?;
+        let mut regs = *regs;
+        regs.eflags &= !fingerprint::DEBUG_FLAGS;
+        Ok(ExecutionPoint {
+            regs,
+            ticks: None,
+            fingerprint: Some(trace_format::Fingerprint {
+                stack_hash: fingerprint::stack_hash(task, &regs),
+                memory: vec![(counts_word, counts)],
+                data_ranges: Vec::new(),
+                data_hash: fingerprint::data_hash(task, &[]),
+                user_time_ns: 0,
+            }),
+        })
+    }
+}
+
 /// What the fingerprint must leave out.
 struct PointContext<'a> {
     /// Scratch areas.

@@ -50,7 +50,7 @@ pub struct Session {
     /// recorded: (parent, child).
     pub(crate) held_vforks: Vec<(Tid, Tid)>,
     /// The thread running user code, since when, and its slice.
-    running: Option<(Tid, Instant, Duration)>,
+    pub(crate) running: Option<(Tid, Instant, Duration)>,
     /// A thread just resumed into a syscall, waited for briefly.
     grace: Option<(Tid, Instant)>,
     /// A thread in a syscall that changes the file of a shared object:
@@ -68,6 +68,12 @@ pub struct Session {
     /// Syscall numbers unknown to rewind that the program called, each
     /// warned about once.
     pub(crate) unknown_syscalls: std::collections::HashSet<u64>,
+    /// The recorder's thread that waits for tracees, which the context
+    /// switch counters notify (`crate::desched`).
+    pub(crate) recorder_tid: Tid,
+    /// The kernel refused a context switch counter once: it is not asked
+    /// again.
+    pub(crate) switches_refused: bool,
     /// The recording's shared objects.
     pub(crate) shared: SharedFiles,
     /// Processes the recorder delivered a stop signal to, until their
@@ -94,7 +100,9 @@ impl Session {
             writer,
             files,
             output_ids: OutputIds::of_this_process(),
-            waiter: ChildWaiter::taking(recorder_signals)?,
+            waiter: ChildWaiter::taking(
+                &[recorder_signals, &[tracee::switches::NOTICE_SIGNAL]].concat(),
+            )?,
             queue: VecDeque::new(),
             early_stops: HashMap::new(),
             unannounced: Vec::new(),
@@ -108,6 +116,8 @@ impl Session {
             ended_by: None,
             processes: 1,
             unknown_syscalls: std::collections::HashSet::new(),
+            recorder_tid: tracee::switches::this_thread(),
+            switches_refused: false,
             shared: SharedFiles::default(),
             stopping: std::collections::HashSet::new(),
         })
@@ -177,8 +187,16 @@ impl Session {
     /// first process's exit status.
     pub fn run(&mut self) -> Result<ExitStatus, RecordError> {
         while !self.tasks.is_empty() {
+            let mut noticed = false;
             for signo in self.waiter.take_signals() {
-                self.on_recorder_signal(signo);
+                if signo == tracee::switches::NOTICE_SIGNAL {
+                    noticed = true;
+                } else {
+                    self.on_recorder_signal(signo);
+                }
+            }
+            if noticed {
+                self.on_switch_notice()?;
             }
             self.writer.flush_if_due()?;
             if self.running.is_none() {
@@ -400,6 +418,13 @@ impl Session {
             self.grace = Some((tid, Instant::now()));
         }
         Ok(())
+    }
+
+    /// Others may run while `tid` is in its syscall: no grace period.
+    pub(crate) fn stop_waiting_for(&mut self, tid: Tid) {
+        if matches!(self.grace, Some((waited, _)) if waited == tid) {
+            self.grace = None;
+        }
     }
 
     fn on_stop(&mut self, tid: Tid, stop: Stop) -> Result<(), RecordError> {

@@ -72,6 +72,17 @@ impl Session {
             // Delivering it would change nothing; neither does dropping it.
             return self.resume_as_before(tid);
         }
+        if !synchronous
+            && self.task(tid)?.state == TaskState::Running
+            && self.desched_if_blocked(tid)?
+        {
+            // It cut short a call through the buffer that blocked: the
+            // call is made again traced, and the signal goes in at its
+            // boundary, sent again while it sleeps, as for any traced call.
+            let signal = DeferredSignal { signo, siginfo };
+            self.task(tid)?.deferred.push(signal);
+            return self.keep_running(tid);
+        }
         if !synchronous && !at_boundary {
             return self.deliver_in_user_code(tid, DeferredSignal { signo, siginfo });
         }

@@ -369,6 +369,12 @@ impl OutputIds {
         }
     }
 
+    /// The files (st_dev, st_ino) of the recorder's standard output and
+    /// error.
+    pub fn files(&self) -> [Option<(u64, u64)>; 2] {
+        [self.stdout, self.stderr]
+    }
+
     fn stream_of(&self, tid: i32, fd: u64) -> Option<OutputStream> {
         let meta = std::fs::metadata(format!("/proc/{tid}/fd/{fd}")).ok()?;
         let id = Some((meta.dev(), meta.ino()));

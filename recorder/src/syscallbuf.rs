@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use trace_format::{BufferedSyscalls, Event, MemoryWrite, Registers};
 use tracee::syscallbuf_abi::{
-    self, BUFFERING_OFF, HEADER_LEN, SHARED_FILES, SHARED_FILES_LEN, THREAD_BUFFER,
+    self, BUFFERING_OFF, ECHOED_FILES, HEADER_LEN, SHARED_FILES, SHARED_FILES_LEN, THREAD_BUFFER,
     UNTRACED_SYSCALL_END,
 };
 use tracee::{RemoteAddr, Tid};
@@ -31,6 +31,7 @@ impl Session {
     /// signal handler running before the library's write must see the same.
     pub(crate) fn register_buffer(&mut self, tid: Tid, args: [u64; 6]) -> Result<(), RecordError> {
         let record = self.task(tid)?;
+        let first_in_process = record.space.buffers.borrow().is_empty();
         let buffer = (args[0], args[1]);
         record.task.write_bytes(
             RemoteAddr(THREAD_BUFFER),
@@ -39,6 +40,11 @@ impl Session {
         record.buffer = Some(buffer);
         record.space.buffers.borrow_mut().push(buffer);
         record.space.slot_owner.set(Some(tid));
+        if first_in_process {
+            // Before any call goes through a buffer of this process.
+            let table = syscallbuf_abi::echoed_files_table(self.output_ids.files());
+            self.write_rewind_page(tid, ECHOED_FILES, &table)?;
+        }
         Ok(())
     }
 

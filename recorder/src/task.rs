@@ -160,6 +160,15 @@ pub struct RecordTask {
     pub interrupted: Vec<u64>,
     /// Inside a call from the library's untraced entry, between its stops.
     pub in_untraced_call: bool,
+    /// The count of its context switches that tells the recorder when a
+    /// call through its buffer blocks (`crate::desched`).
+    pub switches: Option<tracee::switches::SwitchCounter>,
+    /// A PTRACE_INTERRUPT was sent because it seemed blocked in such a
+    /// call, and its stop has not been seen.
+    pub desched_check: bool,
+    /// Its call through the buffer blocked and was given up: the traced
+    /// syscall it makes next is that call again, which sleeps.
+    pub known_to_block: bool,
     /// rewind's seccomp filter decides which of its syscalls stop, and no
     /// filter of the program's own does (`Session::user_resume`).
     pub filtered: bool,
@@ -189,6 +198,9 @@ impl RecordTask {
             buffer_refused: false,
             interrupted: Vec::new(),
             in_untraced_call: false,
+            switches: None,
+            desched_check: false,
+            known_to_block: false,
             filtered: false,
         }
     }

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use trace_format::{ExecutionPoint, Fingerprint, Registers};
-use tracee::{debugregs, fingerprint, Resume, Stop};
+use tracee::{debugregs, fingerprint, syscallbuf_abi, RemoteAddr, Resume, Stop};
 
 use crate::debug::DebugLink;
 use crate::error::ReplayError;
@@ -25,22 +25,38 @@ const CPU_CHECK_STOPS: u64 = 256;
 /// the other three.
 pub(crate) const REPLAY_SLOT: usize = 3;
 
-pub fn run_to(
+/// The point's fingerprint (`missing` says why one without it cannot be
+/// reached), and whether the thread stands at the point already.
+fn arrival<'a>(
     task: &mut ReplayTask,
     number: u64,
-    point: &ExecutionPoint,
-) -> Result<(), ReplayError> {
+    point: &'a ExecutionPoint,
+    missing: &str,
+) -> Result<(&'a Fingerprint, bool), ReplayError> {
     let Some(want) = &point.fingerprint else {
         return Err(ReplayError::BadTrace {
             event: number,
-            reason: "this execution point needs a hardware tick counter".into(),
+            reason: missing.into(),
         });
     };
     if task.at_emulated_entry {
         task.leave_emulated_entry(number)?;
     }
     let regs = task.task.regs()?;
-    if fingerprint::matches(&task.task, &regs, &point.regs, want) {
+    Ok((
+        want,
+        fingerprint::matches(&task.task, &regs, &point.regs, want),
+    ))
+}
+
+pub fn run_to(
+    task: &mut ReplayTask,
+    number: u64,
+    point: &ExecutionPoint,
+) -> Result<(), ReplayError> {
+    let missing = "this execution point needs a hardware tick counter";
+    let (want, there) = arrival(task, number, point, missing)?;
+    if there {
         return Ok(());
     }
     if let Some(debugger) = task.debug.clone() {
@@ -261,6 +277,52 @@ fn run_trampolined(
         task.task.set_regs(&regs)?;
     }
     Err(not_recurring(number, tid, &point.regs))
+}
+
+/// Runs the thread to a point at the preload library's untraced entry (a
+/// `Desched` event), which it passes once per buffered call since its last
+/// event. The replay entry traps at the pass whose record address (r12)
+/// `REPLAY_STOP_AT` names, where the call blocked in the recording: record
+/// addresses grow between two flushes, and flushes happen only at events,
+/// so that pass is the one. Every other pass runs on without a stop.
+pub fn run_to_entry_call(
+    task: &mut ReplayTask,
+    number: u64,
+    point: &ExecutionPoint,
+) -> Result<(), ReplayError> {
+    let (want, there) = arrival(task, number, point, "a desched point without a fingerprint")?;
+    if there {
+        return Ok(());
+    }
+    if point.regs.rip != syscallbuf_abi::UNTRACED_SYSCALL || point.regs.r12 == 0 {
+        return Err(ReplayError::BadTrace {
+            event: number,
+            reason: format!(
+                "a desched point at rip {:#x}, record {:#x}: not a call of the untraced entry",
+                point.regs.rip, point.regs.r12
+            ),
+        });
+    }
+    let stop_at = RemoteAddr(syscallbuf_abi::REPLAY_STOP_AT);
+    task.task
+        .write_bytes(stop_at, &point.regs.r12.to_le_bytes())?;
+    let outcome = (|| {
+        let stop = task.resume(number, Resume::Sysemu, Some(libc::SIGTRAP))?;
+        let mut regs = task.task.regs()?;
+        if stop != Stop::Signal(libc::SIGTRAP) || regs.rip != syscallbuf_abi::REPLAY_TRAPPED {
+            return Err(never_reached(task, number, point.regs.rip, stop));
+        }
+        // The entry's comparison set the flags; the recording's thread had
+        // run none of it.
+        regs.rip = point.regs.rip;
+        regs.eflags = point.regs.eflags;
+        if !fingerprint::matches(&task.task, &regs, &point.regs, want) {
+            return Err(not_recurring(number, task.recorded_tid, &point.regs));
+        }
+        Ok(task.task.set_regs(&regs)?)
+    })();
+    let cleared = task.task.write_bytes(stop_at, &0u64.to_le_bytes());
+    outcome.and(cleared.map_err(ReplayError::from))
 }
 
 fn run_with_breakpoint(

@@ -153,6 +153,16 @@ impl ReplaySession {
                 let task = task_in(&mut self.tasks, number, tid)?;
                 point::run_to(task, number, p)
             }
+            Event::Desched(p) => {
+                // The call through the buffer blocked: the recorder had the
+                // library give it up, and the traced way made it.
+                let task = task_in(&mut self.tasks, number, tid)?;
+                point::run_to_entry_call(task, number, p)?;
+                let mut regs = task.task.regs()?;
+                regs.rip = tracee::syscallbuf_abi::DESCHED_RETURN;
+                regs.rax = tracee::syscallbuf_abi::RETRY as u64;
+                Ok(task.task.set_regs(&regs)?)
+            }
             Event::Exit(e) => self.replay_exit(number, tid, e),
             Event::Patch(patch) => {
                 let task = task_in(&mut self.tasks, number, tid)?;

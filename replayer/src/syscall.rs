@@ -79,7 +79,13 @@ impl ReplaySession {
         for change in &event.file_changes {
             self.objects.apply(&mut self.reader, change)?;
         }
-        if event.regs.orig_rax == tracee::syscallbuf_abi::REGISTER_BUFFER && event.result == 0 {
+        let registered = [
+            tracee::syscallbuf_abi::REGISTERED,
+            tracee::syscallbuf_abi::REGISTERED_BLOCKING,
+        ];
+        if event.regs.orig_rax == tracee::syscallbuf_abi::REGISTER_BUFFER
+            && registered.contains(&event.result)
+        {
             self.register_buffer(number, tid, event.regs.syscall_args())?;
         }
         Ok(())

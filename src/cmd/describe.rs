@@ -55,6 +55,12 @@ pub fn event_details(event: &Event) -> String {
             p.ticks.map_or_else(String::new, |t| format!(" ticks={t}")),
             memory_words(p)
         ),
+        Event::Desched(p) => format!(
+            "{} blocked in the syscall buffer at rip={:#x}, given up for the traced way{}",
+            tracee::syscalls::name(p.regs.rax),
+            p.regs.rip,
+            memory_words(p)
+        ),
         Event::Rdtsc(e) => format!(
             "{:#x} at rip={:#x}{}",
             e.value,

@@ -110,10 +110,44 @@ pub fn may_write_through(table: &[u8], dev: u64, ino: u64) -> bool {
     })
 }
 
+/// The files whose writes replay shows the user again (the recorder's own
+/// standard output and error, which the program shares when nothing
+/// redirected it): those stay traced, whose events carry the bytes. Two
+/// entries `st_dev u64, st_ino u64`, `u64::MAX` twice for none; rewind
+/// writes them before the process's first buffer is registered, as an
+/// event that replay repeats.
+pub const ECHOED_FILES: u64 = THREAD_BUFFER + 0xfd8;
+pub const ECHOED_FILES_LEN: usize = 32;
+
+/// The bytes rewind writes at `ECHOED_FILES`.
+pub fn echoed_files_table(files: [Option<(u64, u64)>; 2]) -> [u8; ECHOED_FILES_LEN] {
+    let mut table = [0u8; ECHOED_FILES_LEN];
+    for (entry, file) in table.chunks_exact_mut(16).zip(files) {
+        let (dev, ino) = file.unwrap_or((u64::MAX, u64::MAX));
+        entry[..8].copy_from_slice(&dev.to_le_bytes());
+        entry[8..].copy_from_slice(&ino.to_le_bytes());
+    }
+    table
+}
+
+/// Whether the file (st_dev, st_ino) is one `table` (the bytes at
+/// `ECHOED_FILES`) names.
+pub fn is_echoed(table: &[u8], dev: u64, ino: u64) -> bool {
+    (0..2).any(|i| get_u64(table, 16 * i) == Some(dev) && get_u64(table, 16 * i + 8) == Some(ino))
+}
+
 /// The syscall by which the library hands rewind a thread's new buffer
 /// (address, length): no kernel has this number, so without rewind it
-/// fails with ENOSYS. rewind answers 0 and keeps the buffer.
+/// fails with ENOSYS. rewind keeps the buffer and answers
+/// `REGISTERED` or `REGISTERED_BLOCKING`.
 pub const REGISTER_BUFFER: u64 = 1024;
+/// The buffer is the thread's; calls that may wait on another thread or
+/// process take the traced way (rewind cannot hear this thread block).
+pub const REGISTERED: i64 = 0;
+/// The buffer is the thread's, and rewind hears when the thread blocks
+/// (a context-switch counter of its own): calls that may wait, such as a
+/// read of a pipe, may go through the buffer too.
+pub const REGISTERED_BLOCKING: i64 = 1;
 /// The syscall by which the library, once the loader has relocated it,
 /// tells rewind where its stub area (address, length) and its patched
 /// sites' entry are (ARCHITECTURE.md "syscallbuf", "Patching"). rewind
@@ -125,38 +159,64 @@ pub const LIBRARY_READY: u64 = 1025;
 pub const STUB_AREA_LEN: usize = 64 * 1024;
 /// The length of the buffer the library maps for a thread.
 pub const BUFFER_LEN: u64 = 1 << 20;
-/// The bytes of the rewind page's code, from `REWIND_PAGE`, in recording.
-pub const REWIND_CODE: [u8; 0x18] = [
+/// Where rewind moves a thread whose call through the untraced entry
+/// blocked (ARCHITECTURE.md "syscallbuf", "Blocking calls"), with `RETRY`
+/// in rax: the untraced entry's last instructions, at an address of their
+/// own in recording and replay alike. The library gives the call up and
+/// its caller makes it the traced way, where it may block.
+pub const DESCHED_RETURN: u64 = REWIND_PAGE + 0x30;
+/// The untraced entry's answer for a call given up: no syscall returns it.
+pub const RETRY: i64 = i64::MIN;
+/// In replay, the record address (r12) at which the replay entry traps
+/// instead of returning: the pass through the entry where a call blocked
+/// in the recording (`Desched`), which the replay runs the thread to. 0,
+/// which no record has, for none.
+pub const REPLAY_STOP_AT: u64 = REWIND_PAGE + 0x40;
+/// Where the replay entry's trap leaves the thread (after its int3).
+pub const REPLAY_TRAPPED: u64 = UNTRACED_SYSCALL + REPLAY_ENTRY.len() as u64;
+/// The bytes of the rewind page's code, from `REWIND_PAGE`, in recording;
+/// replay then writes `REPLAY_ENTRY` over the untraced entry.
+pub const REWIND_CODE: [u8; 0x36] = [
     0x0f, 0x05, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, // syscall; int3 ...
     0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, //
     0x0f, 0x05, // syscall
     0x31, 0xc9, // xor ecx, ecx
     0x45, 0x31, 0xdb, // xor r11d, r11d
     0xc3, // ret
+    0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, //
+    0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, //
+    0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, //
+    0x31, 0xc9, // xor ecx, ecx (DESCHED_RETURN)
+    0x45, 0x31, 0xdb, // xor r11d, r11d
+    0xc3, // ret
 ];
 /// The untraced entry in replay, where the buffer already holds the
-/// recorded records: the recorded result, from the record at r12. It
-/// writes no memory (no stack word). rcx and r11, which `syscall` sets,
-/// are cleared by both entries, and so are the status flags: a thread
+/// recorded records: the recorded result, from the record at r12, unless
+/// r12 is `REPLAY_STOP_AT`'s record, where it traps. It writes no memory
+/// (no stack word). rcx and r11, which `syscall` sets, are cleared by both
+/// entries, and so are the status flags (the `cmp`'s too): a thread
 /// stopped anywhere past either entry's `ret` has the same registers in
 /// recording and replay. (A thread stopped inside the recording's entry is
 /// stepped out of it before its point is taken.)
-pub const REPLAY_ENTRY: [u8; 11] = [
+pub const REPLAY_ENTRY: [u8; 21] = [
+    0x4c, 0x3b, 0x25, 0x29, 0x00, 0x00, 0x00, // cmp r12, [rip + REPLAY_STOP_AT]
+    0x74, 0x0b, // je the int3
     0x49, 0x8b, 0x44, 0x24, 0x38, // mov rax, [r12 + 56]: the record's result
     0x31, 0xc9, // xor ecx, ecx
     0x45, 0x31, 0xdb, // xor r11d, r11d
     0xc3, // ret
+    0xcc, // int3: the pass `REPLAY_STOP_AT` names
 ];
 
 /// Identifies a buffer header; anything else at a buffer's start means the
 /// program overwrote it.
 pub const MAGIC: u32 = u32::from_le_bytes(*b"RWSB");
 /// Bumped with any change to the layout below.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// A buffer's header, at its start:
-/// `magic u32, version u32, used u32, capacity u32, records u32, busy u32`,
-/// then 8 reserved bytes. `used` counts the record bytes after the header,
+/// `magic u32, version u32, used u32, capacity u32, records u32, busy u32,
+/// blocking u32`, then 4 reserved bytes. `used` counts the record bytes after the header,
 /// `capacity` the bytes there are for them. `busy` is 1 while the library
 /// is inside a call, between reserving its record and committing it: a
 /// stop that finds it set knows the last record is not whole yet.
@@ -165,6 +225,9 @@ const USED: usize = 8;
 const CAPACITY: usize = 12;
 const RECORDS: usize = 16;
 const BUSY: usize = 20;
+/// Set by the library from rewind's answer to the registration
+/// (`REGISTERED_BLOCKING`), in recording and replay alike.
+const BLOCKING: usize = 24;
 /// The header's word of `records` and `busy`: it changes with every
 /// buffered call and evolves alike in recording and replay (where the rest
 /// of the buffer holds the whole flush ahead of time), so an execution
@@ -212,7 +275,19 @@ pub fn init(buffer: &mut [u8]) -> bool {
     put_u32(buffer, CAPACITY, capacity);
     put_u32(buffer, RECORDS, 0);
     put_u32(buffer, BUSY, 0);
+    put_u32(buffer, BLOCKING, 0);
     true
+}
+
+/// Notes rewind's answer to the buffer's registration: whether calls that
+/// may block may go through it.
+pub fn set_blocking(buffer: &mut [u8], allowed: bool) {
+    put_u32(buffer, BLOCKING, u32::from(allowed));
+}
+
+/// Whether calls that may block may go through the buffer.
+pub fn blocking_allowed(buffer: &[u8]) -> bool {
+    get_u32(buffer, BLOCKING) == Some(1)
 }
 
 /// Bytes a record with `out_len` bytes of output takes.
@@ -280,6 +355,14 @@ pub fn commit(buffer: &mut [u8], out: usize, result: i64, out_len: usize) {
     };
     put_u32(buffer, USED, u32::try_from(used).unwrap_or(u32::MAX));
     put_u32(buffer, RECORDS, records.wrapping_add(1));
+    compiler_fence(Ordering::SeqCst);
+    put_u32(buffer, BUSY, 0);
+}
+
+/// Gives up the record reserved last (the call blocked, and is made the
+/// traced way: `RETRY`): the buffer is no longer busy, and the next call
+/// reserves the same place.
+pub fn abandon(buffer: &mut [u8]) {
     compiler_fence(Ordering::SeqCst);
     put_u32(buffer, BUSY, 0);
 }
@@ -533,14 +616,49 @@ mod tests {
     }
 
     #[test]
+    fn echoed_files_are_found_by_identity() {
+        let table = echoed_files_table([Some((1, 2)), None]);
+        assert!(is_echoed(&table, 1, 2));
+        assert!(!is_echoed(&table, 2, 1));
+        assert!(!is_echoed(&table, 0, 0), "none is not a file of 0, 0");
+        let both = echoed_files_table([Some((1, 2)), Some((3, 4))]);
+        assert!(is_echoed(&both, 3, 4));
+        let shared_end = (SHARED_FILES - THREAD_BUFFER) as usize + SHARED_FILES_LEN;
+        let echoed = (ECHOED_FILES - THREAD_BUFFER) as usize;
+        assert!(shared_end <= echoed && echoed + ECHOED_FILES_LEN <= 0xff8);
+    }
+
+    #[test]
     fn the_entries_are_where_the_constants_say() {
         assert_eq!(&REWIND_CODE[..2], &[0x0f, 0x05]);
         let untraced = (UNTRACED_SYSCALL - REWIND_PAGE) as usize;
         assert_eq!(&REWIND_CODE[untraced..untraced + 2], &[0x0f, 0x05]);
         // Both entries end alike: the same registers after either.
-        assert_eq!(REWIND_CODE[untraced + 2..], REPLAY_ENTRY[5..]);
-        assert_eq!(REPLAY_ENTRY[4], 56, "the result's offset in a record");
+        assert_eq!(
+            REWIND_CODE[untraced + 2..untraced + 8],
+            REPLAY_ENTRY[14..20]
+        );
+        assert_eq!(REPLAY_ENTRY[13], 56, "the result's offset in a record");
+        // The comparison's rip-relative word is REPLAY_STOP_AT.
+        let disp = i32::from_le_bytes([
+            REPLAY_ENTRY[3],
+            REPLAY_ENTRY[4],
+            REPLAY_ENTRY[5],
+            REPLAY_ENTRY[6],
+        ]);
+        assert_eq!(UNTRACED_SYSCALL + 7 + disp as u64, REPLAY_STOP_AT);
+        // The jump lands on the int3, the entry's last byte.
+        assert_eq!(9 + REPLAY_ENTRY[8] as usize, REPLAY_ENTRY.len() - 1);
+        assert_eq!(REPLAY_ENTRY[REPLAY_ENTRY.len() - 1], 0xcc);
         assert!(untraced as u64 + UNTRACED_ENTRY_LEN <= 0x1000);
+        // The entry's end, where a blocked call is given up.
+        let desched = (DESCHED_RETURN - REWIND_PAGE) as usize;
+        assert_eq!(
+            REWIND_CODE[desched..],
+            REWIND_CODE[untraced + 2..untraced + 8]
+        );
+        assert!(untraced + REPLAY_ENTRY.len() <= desched);
+        assert!(DESCHED_RETURN + 6 <= REPLAY_STOP_AT);
     }
 
     #[test]

@@ -3,13 +3,16 @@
 //! it out afterwards, so no other thread sees the call's writes before the
 //! recorder could record them (the scratch-buffer rule).
 //!
-//! A buffered call never stops the thread, so the recorder cannot see it
-//! block: until rewind arms a context-switch event around such calls, the
-//! library buffers reads and writes only on descriptors that cannot block
-//! (regular files, and the character devices that never wait), which an
-//! fstat through the buffer tells it first; and opens only of what a stat
-//! through the buffer says is a regular file or a directory (a FIFO's or
-//! a terminal's open may wait), or of nothing yet.
+//! A buffered call never stops the thread, so the recorder sees it block
+//! only where it counts the thread's context switches (the buffer's
+//! registration says so): then reads and writes of pipes, sockets and
+//! terminals go through the buffer too, and a blocked one is moved to the
+//! traced way by rewind. Otherwise the library buffers reads and writes
+//! only on descriptors that cannot block (regular files, and the
+//! character devices that never wait). An fstat through the buffer tells
+//! it which kind a descriptor is; opens go through only where a stat
+//! through the buffer says a regular file or a directory is there (a
+//! FIFO's or a terminal's open may wait), or nothing yet.
 
 use crate::abi;
 use crate::kernel;
@@ -37,7 +40,8 @@ enum Descriptor {
     Any,
     /// One whose reads cannot block.
     Readable,
-    /// One whose writes cannot block, and not a file mapped shared.
+    /// One whose writes cannot block (or rewind hears them block), not a
+    /// file mapped shared, and not one whose output replay shows again.
     Writable,
     /// A regular file or a directory (closing a socket may linger).
     Closable,
@@ -114,9 +118,6 @@ fn plan(nr: i64, args: &[u64; 6]) -> Option<(Plan, Descriptor)> {
         },
         nr::LISTXATTR | nr::LLISTXATTR | nr::FLISTXATTR => Some((counted(1, args[2])?, Any)),
         nr::READ | nr::PREAD64 => Some((counted(1, args[2])?, Readable)),
-        // Output to the standard streams stays traced: replay echoes it
-        // from the syscall's event.
-        nr::WRITE | nr::PWRITE64 if args[0] <= 2 => None,
         nr::WRITE | nr::PWRITE64 => Some((Plan::ResultOnly, Writable)),
         nr::FSTAT | nr::STAT | nr::LSTAT => Some((fixed(1, STAT_LEN), Any)),
         nr::NEWFSTATAT => Some((fixed(2, STAT_LEN), Any)),
@@ -232,6 +233,17 @@ unsafe fn descriptor_allows(buffer: &mut [u8], fd: u64, descriptor: Descriptor) 
             .map_or(0, u64::from_le_bytes)
     };
     let (dev, ino, mode, rdev) = (word(0), word(8), word(24) as u32, word(40));
+    if descriptor == Descriptor::Writable {
+        // SAFETY: the rewind page is mapped (the caller's contract), and
+        // rewind writes the table only while no thread runs.
+        let echoed = unsafe {
+            core::slice::from_raw_parts(abi::ECHOED_FILES as *const u8, abi::ECHOED_FILES_LEN)
+        };
+        // Output replay shows again stays traced: its event has the bytes.
+        if abi::is_echoed(echoed, dev, ino) {
+            return false;
+        }
+    }
     match mode & S_IFMT {
         S_IFREG => match descriptor {
             Descriptor::Writable => {
@@ -248,7 +260,12 @@ unsafe fn descriptor_allows(buffer: &mut [u8], fd: u64, descriptor: Descriptor) 
             _ => true,
         },
         S_IFDIR => descriptor == Descriptor::Closable,
-        S_IFCHR => descriptor != Descriptor::Closable && NEVER_WAITING_DEVICES.contains(&rdev),
+        S_IFCHR if NEVER_WAITING_DEVICES.contains(&rdev) => descriptor != Descriptor::Closable,
+        // Reads and writes that may wait on someone else: only where
+        // rewind hears the thread block, and lets others run meanwhile.
+        S_IFCHR | S_IFIFO | S_IFSOCK => {
+            descriptor != Descriptor::Closable && abi::blocking_allowed(buffer)
+        }
         _ => false,
     }
 }
@@ -285,6 +302,11 @@ unsafe fn run(buffer: &mut [u8], nr: i64, args: [u64; 6], plan: &Plan) -> Option
     // SAFETY: the only pointer the kernel may write through is the
     // record's output area, `max` bytes reserved in the buffer.
     let result = unsafe { kernel::untraced(nr, kernel_args, record) };
+    if result == abi::RETRY {
+        // It blocked, and rewind had it given up: the traced way makes it.
+        abi::abandon(buffer);
+        return None;
+    }
     let kept = match output {
         Some((out, to)) if result >= 0 => {
             let written = if out.fixed {
@@ -307,6 +329,8 @@ const S_IFMT: u32 = 0o170_000;
 const S_IFREG: u32 = 0o100_000;
 const S_IFDIR: u32 = 0o040_000;
 const S_IFCHR: u32 = 0o020_000;
+const S_IFIFO: u32 = 0o010_000;
+const S_IFSOCK: u32 = 0o140_000;
 const O_TRUNC: u64 = 0o1000;
 const O_NOFOLLOW: u64 = 0o400_000;
 const AT_FDCWD: u64 = -100i64 as u64;

@@ -17,7 +17,10 @@ pub unsafe fn untraced(nr: i64, args: [u64; 6], record: *const u8) -> i64 {
     // SAFETY: the caller guarantees the page is mapped; the entry is
     // `syscall` (in replay a load of the recorded result), then clears rcx,
     // r11 and the flags and returns; the call pushes one return address, so
-    // the asm must not be `nostack`.
+    // the asm must not be `nostack`. rcx and r11 go in as 0: where the call
+    // blocks, rewind puts the thread back before the `syscall` (which
+    // overwrote both) as an execution point replay must find, and every
+    // other register is still the one it had there.
     unsafe {
         core::arch::asm!(
             "call {entry}",
@@ -30,8 +33,8 @@ pub unsafe fn untraced(nr: i64, args: [u64; 6], record: *const u8) -> i64 {
             in("r8") args[4],
             in("r9") args[5],
             in("r12") record,
-            lateout("rcx") _,
-            lateout("r11") _,
+            inlateout("rcx") 0u64 => _,
+            inlateout("r11") 0u64 => _,
         );
     }
     result

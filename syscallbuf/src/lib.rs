@@ -147,7 +147,7 @@ unsafe fn register_buffer() -> Option<&'static mut [u8]> {
     // this one was between its mmap and here.
     let registered =
         unsafe { kernel::traced(REGISTER_BUFFER, [addr as u64, BUFFER_LEN, 0, 0, 0, 0]) };
-    if registered != 0 {
+    if registered != abi::REGISTERED && registered != abi::REGISTERED_BLOCKING {
         // SAFETY: the mapping is the library's own, no longer used.
         unsafe { kernel::traced(SYS_MUNMAP, [addr as u64, BUFFER_LEN, 0, 0, 0, 0]) };
         return None;
@@ -158,6 +158,7 @@ unsafe fn register_buffer() -> Option<&'static mut [u8]> {
         core::ptr::write_volatile(THREAD_BUFFER as *mut u64, addr as u64);
         core::ptr::write_volatile(THREAD_BUFFER_LEN as *mut u64, BUFFER_LEN);
     }
+    abi::set_blocking(buffer, registered == abi::REGISTERED_BLOCKING);
     Some(buffer)
 }
 

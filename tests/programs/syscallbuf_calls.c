@@ -1,7 +1,8 @@
 /* Calls the preloaded syscall-buffering library's hook directly, as a
  * patched syscall site will: file writes and reads (each after an fstat),
  * lseek and getters go through the thread's buffer; a pipe's write and
- * read, which may block, take the traced way. Without the library (-n) it says
+ * read, which may block, too where rewind counts the thread's context
+ * switches, and the traced way otherwise. Without the library (-n) it says
  * so and makes the calls itself. Prints what every call returned and read,
  * so replay must give the same. argv[1]: a scratch file; argv[2], if
  * given: "threads" runs the rounds in two threads at once (each with its

@@ -32,7 +32,7 @@ struct call {
 static unsigned char recorded[4096], replayed[4096];
 
 static void use_buffer(unsigned char *page, unsigned char *buffer) {
-    uint32_t header[8] = {0x42535752 /* "RWSB" */, 1, 0, 4096 - HEADER, 0, 0, 0, 0};
+    uint32_t header[8] = {0x42535752 /* "RWSB" */, 2, 0, 4096 - HEADER, 0, 0, 0, 0};
     memcpy(buffer, header, sizeof header);
     uint64_t *slot = (uint64_t *)(page + 0x2000);
     slot[0] = (uint64_t)buffer;

@@ -157,6 +157,17 @@ impl Traces {
             .expect("run rewind replay")
     }
 
+    /// `rewind dump` of the latest trace, which must succeed.
+    pub fn dump(&self) -> String {
+        let dump = self
+            .command()
+            .arg("dump")
+            .output()
+            .expect("run rewind dump");
+        assert!(dump.status.success(), "dump failed: {}", text(&dump.stderr));
+        text(&dump.stdout)
+    }
+
     /// The directory of the latest trace.
     pub fn latest(&self) -> PathBuf {
         std::fs::canonicalize(self.root.path().join("latest-trace")).expect("latest trace")

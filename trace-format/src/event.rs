@@ -384,6 +384,12 @@ pub enum Event {
     /// (process_vm_writev); the event comes right after that syscall's.
     MemoryWrites(Vec<MemoryWrite>),
     Patch(PatchEvent),
+    /// A call through the preload library's untraced entry blocked: the
+    /// thread stands before that entry's `syscall` (the point), and goes on
+    /// from the entry's end with the answer that has the library give the
+    /// call up, which the traced way then makes (ARCHITECTURE.md
+    /// "syscallbuf", "Blocking calls").
+    Desched(ExecutionPoint),
 }
 
 impl Event {
@@ -401,6 +407,7 @@ impl Event {
             Event::Exit(_) => "exit",
             Event::MemoryWrites(_) => "memory-writes",
             Event::Patch(_) => "patch",
+            Event::Desched(_) => "desched",
         }
     }
 
@@ -443,9 +450,11 @@ impl Event {
                 _ => Vec::new(),
             },
             Event::BufferedSyscalls(b) => vec![b.records],
-            Event::SyscallEntry(_) | Event::Preemption(_) | Event::Rdtsc(_) | Event::Exit(_) => {
-                Vec::new()
-            }
+            Event::SyscallEntry(_)
+            | Event::Preemption(_)
+            | Event::Desched(_)
+            | Event::Rdtsc(_)
+            | Event::Exit(_) => Vec::new(),
         }
     }
 }

@@ -541,6 +541,7 @@ impl Encode for EventRecord {
             Event::SyscallEntry(_) => 9,
             Event::MemoryWrites(_) => 10,
             Event::Patch(_) => 11,
+            Event::Desched(_) => 12,
         };
         enc.u8(tag);
         enc.i32(self.tid);
@@ -553,7 +554,7 @@ impl Encode for EventRecord {
             Event::Syscall(e) => e.encode(enc),
             Event::Clone(e) => e.encode(enc),
             Event::Signal(e) => e.encode(enc),
-            Event::Preemption(p) => p.encode(enc),
+            Event::Preemption(p) | Event::Desched(p) => p.encode(enc),
             Event::Rdtsc(e) => e.encode(enc),
             Event::BufferedSyscalls(b) => {
                 b.records.encode(enc);
@@ -604,6 +605,7 @@ impl Decode for EventRecord {
                 writes: decode_writes(dec)?,
                 resume_at: dec.option(|dec| dec.u64())?,
             }),
+            12 => Event::Desched(ExecutionPoint::decode(dec)?),
             tag => return Err(unknown("event", u64::from(tag))),
         };
         Ok(EventRecord { tid, event })

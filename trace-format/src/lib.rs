@@ -33,8 +33,9 @@ pub use writer::{write_header, ChunkSizes, TraceWriter, WriteSummary};
 /// with a clear message instead of misreading it. The test
 /// `sample_encoding_is_pinned` fails when the encoding changes without a
 /// bump.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
-/// The oldest version this rewind reads: version 5 only added the `Patch`
-/// event, so a version 4 trace decodes as it was written.
+/// The oldest version this rewind reads: versions 5 and 6 only added
+/// events (`Patch`, `Desched`), so a version 4 trace decodes as it was
+/// written.
 pub const OLDEST_READABLE_VERSION: u32 = 4;

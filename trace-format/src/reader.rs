@@ -96,7 +96,7 @@ impl TraceReader {
             data: DataReader {
                 data_len: data.end(),
                 stream: data,
-                cached: None,
+                cached: Vec::new(),
             },
         })
     }
@@ -114,7 +114,7 @@ impl TraceReader {
             data: DataReader {
                 stream: self.data.stream.try_clone()?,
                 data_len: self.data.data_len,
-                cached: None,
+                cached: Vec::new(),
             },
         })
     }
@@ -353,11 +353,17 @@ impl Iterator for EventIter {
     }
 }
 
+/// Decompressed data chunks a `DataReader` keeps.
+const CACHED_CHUNKS: usize = 4;
+
 /// Reads spans of the uncompressed data stream.
 pub struct DataReader {
     stream: StreamFile,
     data_len: u64,
-    cached: Option<(usize, Vec<u8>)>,
+    /// The chunks read last, newest first: replay reads ahead (a
+    /// thread's next flush of buffered calls) between reads of the
+    /// present, and one chunk would be decompressed again at every turn.
+    cached: Vec<(usize, Vec<u8>)>,
 }
 
 impl DataReader {
@@ -400,13 +406,24 @@ impl DataReader {
                         offset: span.offset,
                         len: span.len,
                     })?;
-            if self.cached.as_ref().map(|(i, _)| *i) != Some(index) {
-                let mut buf = self.cached.take().map(|(_, b)| b).unwrap_or_default();
-                self.stream.load(index, &mut buf)?;
-                self.cached = Some((index, buf));
+            match self.cached.iter().position(|(i, _)| *i == index) {
+                Some(0) => {}
+                Some(at) => {
+                    let hit = self.cached.remove(at);
+                    self.cached.insert(0, hit);
+                }
+                None => {
+                    let mut buf = if self.cached.len() == CACHED_CHUNKS {
+                        self.cached.pop().map(|(_, b)| b).unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    };
+                    self.stream.load(index, &mut buf)?;
+                    self.cached.insert(0, (index, buf));
+                }
             }
             let entry = self.stream.chunks[index];
-            let bytes = self.cached.as_ref().map_or(&[][..], |(_, b)| b.as_slice());
+            let bytes = self.cached.first().map_or(&[][..], |(_, b)| b.as_slice());
             let from = (position - entry.first) as usize;
             let to = (end.min(entry.end()) - entry.first) as usize;
             if to > bytes.len() || from >= to {

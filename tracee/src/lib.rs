@@ -19,6 +19,7 @@ pub mod remote;
 pub mod seccomp;
 pub mod signals;
 pub mod spawn;
+pub mod switches;
 /// The preload library's side of the agreement, from its own source.
 #[path = "../../syscallbuf/src/abi.rs"]
 pub mod syscallbuf_abi;

@@ -335,6 +335,11 @@ pub fn sample_events() -> Vec<EventRecord> {
             ticks: None,
             fingerprint: None,
         }),
+        Event::Desched(ExecutionPoint {
+            regs: regs(16),
+            ticks: None,
+            fingerprint: None,
+        }),
         Event::Rdtsc(RdtscEvent {
             regs: regs(14),
             value: 0x0123_4567_89ab_cdef,

@@ -1,0 +1,188 @@
+//! Calls through the syscall buffer that block (ARCHITECTURE.md
+//! "syscallbuf", "Blocking calls"): where rewind counts a thread's context
+//! switches, reads and writes of pipes go through the buffer, and one that
+//! blocks is given up and made the traced way while the other threads run.
+//! Where the kernel refuses the count, they take the traced way from the
+//! start.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Output, Stdio};
+
+use support::*;
+
+/// Records `program ARGS` with the syscall buffer, checks that it replays
+/// as recorded, and returns its output and the dump.
+fn record_dumped(traces: &Traces, program: &std::path::Path, args: &[&str]) -> (Output, String) {
+    let record = replays_as_recorded(traces, program, traces.record(program, args));
+    (record, traces.dump())
+}
+
+/// Whether the dump's first buffer registration let calls that may block
+/// through (rewind answered 1: it counts the thread's switches).
+fn blocking_allowed(dump: &str) -> bool {
+    dump.lines()
+        .find(|l| l.contains(" syscall syscall_1024("))
+        .is_some_and(|l| l.ends_with(") = 1"))
+}
+
+fn desched_lines(dump: &str) -> Vec<&str> {
+    dump.lines()
+        .filter(|l| l.split(' ').nth(2) == Some("desched"))
+        .collect()
+}
+
+/// Whether this machine lets a process that is not privileged count the
+/// kernel's context switches of its own children.
+fn unprivileged_counting_allowed() -> bool {
+    std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+        .ok()
+        .and_then(|v| v.trim().parse::<i32>().ok())
+        .is_some_and(|level| level <= 1)
+}
+
+fn running_as_root() -> bool {
+    text(
+        &Command::new("id")
+            .arg("-u")
+            .output()
+            .expect("run id")
+            .stdout,
+    )
+    .trim()
+        == "0"
+}
+
+#[test]
+fn a_blocked_read_lets_the_writer_run_and_sees_what_came_before() {
+    let program = compile("blocking_calls", &[]);
+    let traces = Traces::with_syscall_buffer("blocking-threads");
+    let (record, dump) = record_dumped(&traces, &program, &["threads"]);
+    assert_eq!(
+        text(&record.stdout),
+        "read 200 bytes, sum 19900; the writer saw 19900\n"
+    );
+    if !blocking_allowed(&dump) {
+        assert!(
+            text(&record.stderr).contains("rewind: notice: the kernel refused a count"),
+            "{}",
+            text(&record.stderr)
+        );
+        return;
+    }
+    // The reader blocks in nearly every round (the writer waits for its
+    // word); the replay ran it to each of those points before the writer
+    // went on, or the writer would have waited for the word forever.
+    let blocked = desched_lines(&dump);
+    assert!(blocked.len() >= 100, "{dump}");
+    assert!(
+        blocked
+            .iter()
+            .all(|l| l.contains(" read blocked in the syscall buffer")),
+        "{dump}"
+    );
+    // The writer's writes into the pipe, which had room, did not stop
+    // (all but the first, at whose exit the site was patched).
+    let buffered_writes = dump
+        .lines()
+        .filter(|l| l.starts_with("    write(0x4, ") && l.ends_with(" = 1"))
+        .count();
+    assert_eq!(buffered_writes, 199, "{dump}");
+}
+
+#[test]
+fn processes_ping_pong_through_pipes_each_hearing_its_own_blocks() {
+    let program = compile("blocking_calls", &[]);
+    let traces = Traces::with_syscall_buffer("blocking-processes");
+    let (record, dump) = record_dumped(&traces, &program, &["processes"]);
+    assert_eq!(
+        text(&record.stdout),
+        "200 round trips, sum 20100, child status 0\n"
+    );
+    if blocking_allowed(&dump) {
+        // The forked child's blocks are heard too: its reads of the pipe
+        // are desched events of its own.
+        let threads: std::collections::BTreeSet<&str> = desched_lines(&dump)
+            .iter()
+            .filter_map(|l| l.split(' ').nth(1))
+            .collect();
+        assert_eq!(threads.len(), 2, "{dump}");
+    }
+}
+
+#[test]
+fn a_signal_cuts_a_blocked_buffered_read_short_as_natively() {
+    let program = compile("blocking_calls", &[]);
+    let native = Command::new(&program)
+        .arg("signals")
+        .output()
+        .expect("run the program");
+    let expected = "without SA_RESTART: -1 (Interrupted system call), 1 alarm\n\
+                    with SA_RESTART: 1 'z', 2 alarms\n";
+    assert_eq!(text(&native.stdout), expected);
+    let traces = Traces::with_syscall_buffer("blocking-signals");
+    let (record, dump) = record_dumped(&traces, &program, &["signals"]);
+    assert_eq!(text(&record.stdout), expected);
+    if blocking_allowed(&dump) {
+        // The first blocked read was in the buffer when the alarm came.
+        assert!(!desched_lines(&dump).is_empty(), "{dump}");
+        assert!(dump.contains(" signal SIGALRM handler="), "{dump}");
+    }
+}
+
+#[test]
+fn a_user_without_perf_events_records_blocking_calls_the_traced_way() {
+    // perf_event_paranoid 2 (the default of many distributions) refuses a
+    // count of kernel events to anyone without CAP_PERFMON: rewind says so
+    // once and records pipes with ptrace stops.
+    let program = compile("blocking_calls", &[]);
+    let traces = Traces::with_syscall_buffer("blocking-unprivileged");
+    let open_to_all = std::fs::Permissions::from_mode(0o777);
+    std::fs::set_permissions(traces.root.path(), open_to_all).expect("open the trace root");
+    let mut command = if running_as_root() {
+        let mut as_nobody = Command::new("setpriv");
+        as_nobody.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            rewind_bin(),
+        ]);
+        as_nobody
+    } else {
+        Command::new(rewind_bin())
+    };
+    let record = command
+        .env("REWIND_TRACE_DIR", traces.root.path())
+        .env_remove(NO_SYSCALL_BUFFER)
+        .arg("record")
+        .arg(&program)
+        .arg("threads")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run rewind record as another user");
+    let record = replays_as_recorded(&traces, &program, record);
+    assert_eq!(
+        text(&record.stdout),
+        "read 200 bytes, sum 19900; the writer saw 19900\n"
+    );
+    let notices = text(&record.stderr)
+        .lines()
+        .filter(|l| l.starts_with("rewind: notice: the kernel refused a count of context switches"))
+        .count();
+    let dump = traces.dump();
+    if unprivileged_counting_allowed() {
+        assert_eq!(notices, 0, "{}", text(&record.stderr));
+        return;
+    }
+    assert_eq!(notices, 1, "once: {}", text(&record.stderr));
+    assert!(!blocking_allowed(&dump), "{dump}");
+    assert!(desched_lines(&dump).is_empty(), "{dump}");
+    // The reads of the pipe stopped, each after its fstat in the buffer.
+    let traced_reads = dump
+        .lines()
+        .filter(|l| l.contains(" syscall read(0x3, ") && l.contains(" = 1 wrote 1@"))
+        .count();
+    assert!(traced_reads >= 190, "{dump}");
+}

@@ -1,0 +1,142 @@
+//! A count of a tracee thread's context switches that signals the
+//! recorder at each one (ARCHITECTURE.md "syscallbuf", "Blocking calls").
+//! A call through the preload library never stops the thread, so without
+//! it the recorder could not tell that the thread is waiting in the kernel
+//! (for a pipe, a futex, a peer) while the thread it waits on is held
+//! stopped. rr arms the same software event from inside the tracee; here
+//! the recorder owns it, so it needs no descriptor in the program and
+//! nothing to replay.
+//!
+//! The event is a software one (`PERF_COUNT_SW_CONTEXT_SWITCHES`): it needs
+//! no hardware counter, but counting in the kernel needs
+//! `perf_event_paranoid` ≤ 1 or CAP_PERFMON, and container profiles often
+//! refuse `perf_event_open` altogether.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use crate::Tid;
+
+/// The signal the counters send the recorder: blocked in all its threads
+/// and read from its waiter's signalfd.
+pub const NOTICE_SIGNAL: i32 = libc::SIGIO;
+
+const PERF_TYPE_SOFTWARE: u32 = 1;
+const PERF_COUNT_SW_CONTEXT_SWITCHES: u64 = 3;
+/// `perf_event_attr` as its first version laid it out; the kernel takes
+/// any size it knows.
+const ATTR_SIZE_VER0: usize = 64;
+
+const PERF_FLAG_FD_CLOEXEC: u64 = 1 << 3;
+const F_SETSIG: i32 = 10;
+const F_SETOWN_EX: i32 = 15;
+const F_OWNER_TID: i32 = 0;
+
+/// The kernel's `struct f_owner_ex`.
+#[repr(C)]
+struct OwnerEx {
+    kind: i32,
+    tid: Tid,
+}
+
+/// The calling thread's id, which a counter notifies.
+pub fn this_thread() -> Tid {
+    // SAFETY: gettid has no arguments and cannot fail.
+    unsafe { libc::syscall(libc::SYS_gettid) as Tid }
+}
+
+/// A thread's context-switch counter; closing it stops the notices.
+#[derive(Debug)]
+pub struct SwitchCounter {
+    fd: OwnedFd,
+}
+
+impl SwitchCounter {
+    /// Counts `tid`'s context switches from now on and sends
+    /// `NOTICE_SIGNAL` to this process's thread `notified` at every one
+    /// (a signal to the process could go to a thread that does not block
+    /// it, and end the process).
+    pub fn open(tid: Tid, notified: Tid) -> io::Result<SwitchCounter> {
+        let mut attr = [0u8; ATTR_SIZE_VER0];
+        attr[0..4].copy_from_slice(&PERF_TYPE_SOFTWARE.to_le_bytes());
+        attr[4..8].copy_from_slice(&(ATTR_SIZE_VER0 as u32).to_le_bytes());
+        attr[8..16].copy_from_slice(&PERF_COUNT_SW_CONTEXT_SWITCHES.to_le_bytes());
+        // sample_period: an overflow, and so a notice, at every switch.
+        attr[16..24].copy_from_slice(&1u64.to_le_bytes());
+        // Every flag clear: enabled from the start, this thread alone (not
+        // its children), kernel and user both counted.
+        // SAFETY: `attr` is a perf_event_attr of the size it names, read
+        // by the kernel only; the call returns a new descriptor or -1.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_perf_event_open,
+                attr.as_ptr(),
+                tid,
+                -1i32,
+                -1i32,
+                PERF_FLAG_FD_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a new descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+        let raw = fd.as_raw_fd();
+        let owner = OwnerEx {
+            kind: F_OWNER_TID,
+            tid: notified,
+        };
+        // SAFETY: fcntl on a descriptor this function owns; F_SETOWN_EX
+        // reads one `f_owner_ex`, which `owner` is.
+        let set_up = unsafe {
+            libc::fcntl(raw, F_SETOWN_EX, &owner as *const OwnerEx) == 0
+                && libc::fcntl(raw, F_SETSIG, NOTICE_SIGNAL) == 0
+                && libc::fcntl(raw, libc::F_SETFL, libc::O_ASYNC | libc::O_NONBLOCK) == 0
+        };
+        if !set_up {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(SwitchCounter { fd })
+    }
+
+    /// The descriptor, as the notices name it (`si_fd`).
+    pub fn raw_fd(&self) -> i32 {
+        self.fd.as_raw_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where the kernel lets this process count its own switches, a sleep
+    /// makes a notice.
+    #[test]
+    fn a_sleep_sends_a_notice() {
+        crate::waiter::block_signals(&[NOTICE_SIGNAL]);
+        let tid = this_thread();
+        let counter = match SwitchCounter::open(tid, tid) {
+            Ok(counter) => counter,
+            // A machine that refuses it: what the recorder then does is
+            // tested in tests/syscallbuf_blocking.rs.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => return,
+            Err(e) => panic!("perf_event_open: {e}"),
+        };
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        // SAFETY: `set` is a live sigset_t; sigtimedwait writes `info`.
+        let got = unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, NOTICE_SIGNAL);
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            let timeout = libc::timespec {
+                tv_sec: 1,
+                tv_nsec: 0,
+            };
+            libc::sigtimedwait(&set, &mut info, &timeout)
+        };
+        assert_eq!(got, NOTICE_SIGNAL);
+        drop(counter);
+    }
+}
