@@ -40,7 +40,10 @@ fn libc_calls_reach_the_buffer_through_patched_sites() {
     let program = compile("patched_calls", &[]);
     let (stdout, dump) = record_dumped("patched-calls", &program, &[dir]);
     assert!(
-        stdout.contains("lines 100 sum 4950 size 900 listed 1 clock moved getppid 1000 queries 15"),
+        stdout.contains(
+            "lines 100 sum 4950 size 900 listed 1 clock moved getppid 1000 queries 15 \
+             vectored 12 messages 9 wakes 3"
+        ),
         "{stdout}"
     );
     assert!(dump.contains(" patch syscall site "), "{dump}");
@@ -61,6 +64,22 @@ fn libc_calls_reach_the_buffer_through_patched_sites() {
     // Queries of descriptors and of the system.
     for call in ["ioctl", "fcntl", "dup", "getcwd", "uname", "getrandom"] {
         assert!(buffered(&dump, call).len() >= 2, "{call}: {dump}");
+    }
+    // Vectored reads and writes of the file, futex wakes; the socket's
+    // messages where rewind hears a thread block (a socket may wait).
+    for call in ["pwritev", "preadv", "writev", "readv", "futex"] {
+        assert!(buffered(&dump, call).len() >= 2, "{call}: {dump}");
+    }
+    let counted = dump
+        .lines()
+        .find(|l| l.contains(" syscall syscall_1024("))
+        .is_some_and(|l| l.ends_with(") = 1"));
+    for call in ["sendto", "sendmsg", "recvfrom"] {
+        let through = buffered(&dump, call).len();
+        assert!(
+            if counted { through >= 2 } else { through == 0 },
+            "{call}: {dump}"
+        );
     }
 }
 

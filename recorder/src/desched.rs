@@ -143,13 +143,15 @@ mod tests {
 
     #[test]
     fn the_state_before_the_syscall_is_rebuilt() {
-        let mut after = Registers::default();
-        after.rip = UNTRACED_SYSCALL_END;
-        after.orig_rax = 0;
-        after.rax = -512i64 as u64;
-        after.rcx = UNTRACED_SYSCALL_END;
-        after.r11 = 0x246;
-        after.rdi = 7;
+        let after = Registers {
+            rip: UNTRACED_SYSCALL_END,
+            orig_rax: 0,
+            rax: -512i64 as u64,
+            rcx: UNTRACED_SYSCALL_END,
+            r11: 0x246,
+            rdi: 7,
+            ..Registers::default()
+        };
         let before = before_entry_syscall(&after);
         assert_eq!(before.rip, UNTRACED_SYSCALL);
         assert_eq!((before.rax, before.orig_rax), (0, u64::MAX));

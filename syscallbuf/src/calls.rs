@@ -31,13 +31,31 @@ enum Plan {
     /// The call writes no memory: only its result is recorded.
     ResultOnly,
     Writes(Output),
+    /// readv and preadv: made as read and pread64 into the record's area,
+    /// whose bytes then go out to the program's buffers in order.
+    Scatter(Scatter),
 }
+
+/// The program's buffers of a readv, and the read that stands for it.
+struct Scatter {
+    iov: u64,
+    count: usize,
+    total: usize,
+    kernel_nr: i64,
+}
+
+/// At most this many buffers in a readv through the buffer; more take the
+/// traced way.
+const SCATTER_MAX: usize = 16;
 
 /// What the descriptor in the first argument must be for the call to go
 /// through the buffer.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Descriptor {
     Any,
+    /// No descriptor, but the call may wait on another thread (a futex
+    /// wait): only where rewind hears the thread block.
+    MayWait,
     /// One whose reads cannot block.
     Readable,
     /// One whose writes cannot block (or rewind hears them block), not a
@@ -87,8 +105,49 @@ fn fixed(pointer_arg: usize, len: usize) -> Plan {
     })
 }
 
+/// The plan of a readv or preadv, whose buffers the program's iovec array
+/// names; None (the traced way) for more than `SCATTER_MAX` or a null one.
+fn scatter(nr: i64, args: &[u64; 6]) -> Option<Plan> {
+    let count = usize::try_from(args[2]).ok()?;
+    if args[1] == 0 || count > SCATTER_MAX {
+        return None;
+    }
+    let mut total = 0usize;
+    for i in 0..count {
+        let (base, len) = iovec(args[1], i);
+        if base == 0 && len != 0 {
+            return None;
+        }
+        total = total.checked_add(usize::try_from(len).ok()?)?;
+    }
+    Some(Plan::Scatter(Scatter {
+        iov: args[1],
+        count,
+        total,
+        kernel_nr: if nr == nr::READV {
+            nr::READ
+        } else {
+            nr::PREAD64
+        },
+    }))
+}
+
+/// Entry `i` of the iovec array at `iov`: (base, length).
+fn iovec(iov: u64, i: usize) -> (u64, u64) {
+    let at = (iov as usize).wrapping_add(16 * i) as *const u64;
+    // SAFETY: the program passed `iov` as an array of at least `i + 1`
+    // iovecs, which the kernel would have read too (a bad pointer faults
+    // here instead of giving EFAULT, as a bad buffer does).
+    unsafe {
+        (
+            core::ptr::read_unaligned(at),
+            core::ptr::read_unaligned(at.wrapping_add(1)),
+        )
+    }
+}
+
 fn plan(nr: i64, args: &[u64; 6]) -> Option<(Plan, Descriptor)> {
-    use Descriptor::{Any, Closable, Opened, Readable, Writable};
+    use Descriptor::{Any, Closable, MayWait, Opened, Readable, Writable};
     match nr {
         nr::OPENAT => Some((Plan::ResultOnly, Opened)),
         nr::CLOSE if args[0] > 2 => Some((Plan::ResultOnly, Closable)),
@@ -118,7 +177,19 @@ fn plan(nr: i64, args: &[u64; 6]) -> Option<(Plan, Descriptor)> {
         },
         nr::LISTXATTR | nr::LLISTXATTR | nr::FLISTXATTR => Some((counted(1, args[2])?, Any)),
         nr::READ | nr::PREAD64 => Some((counted(1, args[2])?, Readable)),
-        nr::WRITE | nr::PWRITE64 => Some((Plan::ResultOnly, Writable)),
+        nr::WRITE | nr::PWRITE64 | nr::WRITEV | nr::PWRITEV => Some((Plan::ResultOnly, Writable)),
+        nr::READV | nr::PREADV => Some((scatter(nr, args)?, Readable)),
+        // The destination address and the message are the call's input;
+        // a received one's sender would be a second output.
+        nr::SENDTO | nr::SENDMSG => Some((Plan::ResultOnly, Writable)),
+        nr::RECVFROM if args[4] == 0 => Some((counted(1, args[2])?, Readable)),
+        // Waits and wakes, which change no memory; not the operations that
+        // write the futex word (the PI ones, FUTEX_WAKE_OP).
+        nr::FUTEX => match args[1] & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) {
+            FUTEX_WAKE | FUTEX_WAKE_BITSET => Some((Plan::ResultOnly, Any)),
+            FUTEX_WAIT | FUTEX_WAIT_BITSET => Some((Plan::ResultOnly, MayWait)),
+            _ => None,
+        },
         nr::FSTAT | nr::STAT | nr::LSTAT => Some((fixed(1, STAT_LEN), Any)),
         nr::NEWFSTATAT => Some((fixed(2, STAT_LEN), Any)),
         nr::STATX => Some((fixed(4, STATX_LEN), Any)),
@@ -170,6 +241,7 @@ pub unsafe fn buffered(buffer: &mut [u8], nr: i64, args: [u64; 6]) -> Option<i64
     let allowed = unsafe {
         match descriptor {
             Descriptor::Any => true,
+            Descriptor::MayWait => abi::blocking_allowed(buffer),
             Descriptor::Opened => open_allowed(buffer, args),
             _ => descriptor_allows(buffer, args[0], descriptor),
         }
@@ -276,8 +348,12 @@ unsafe fn descriptor_allows(buffer: &mut [u8], fd: u64, descriptor: Descriptor) 
 /// As for `buffered`.
 unsafe fn run(buffer: &mut [u8], nr: i64, args: [u64; 6], plan: &Plan) -> Option<i64> {
     let nr32 = u32::try_from(nr).ok()?;
+    if let Plan::Scatter(scatter) = plan {
+        // SAFETY: as for this function.
+        return unsafe { run_scatter(buffer, nr32, args, scatter) };
+    }
     let output = match plan {
-        Plan::ResultOnly => None,
+        Plan::ResultOnly | Plan::Scatter(_) => None,
         // A size of 0 asks how much there is (getxattr): nothing written.
         Plan::Writes(out) if out.max == 0 => None,
         Plan::Writes(out) => match *args.get(out.pointer_arg)? {
@@ -325,6 +401,60 @@ unsafe fn run(buffer: &mut [u8], nr: i64, args: [u64; 6], plan: &Plan) -> Option
     Some(result)
 }
 
+/// Runs a readv or preadv as a read or pread64 into a record's area, then
+/// hands its bytes out to the program's buffers in order.
+///
+/// # Safety
+/// As for `buffered`; `scatter` describes the call's iovec array.
+unsafe fn run_scatter(
+    buffer: &mut [u8],
+    nr32: u32,
+    args: [u64; 6],
+    scatter: &Scatter,
+) -> Option<i64> {
+    let out_at = abi::reserve(buffer, nr32, args, scatter.total)?;
+    let out_area = buffer.as_mut_ptr().wrapping_add(out_at);
+    let record = out_area.wrapping_sub(abi::RECORD_HEADER_LEN);
+    let kernel_args = [
+        args[0],
+        out_area as u64,
+        scatter.total as u64,
+        args[3],
+        0,
+        0,
+    ];
+    // SAFETY: the kernel writes at most `total` bytes, reserved in the
+    // record's area.
+    let result = unsafe { kernel::untraced(scatter.kernel_nr, kernel_args, record) };
+    if result == abi::RETRY {
+        abi::abandon(buffer);
+        return None;
+    }
+    let kept = usize::try_from(result).unwrap_or(0).min(scatter.total);
+    let mut copied = 0;
+    for i in 0..scatter.count {
+        if copied == kept {
+            break;
+        }
+        let (base, len) = iovec(scatter.iov, i);
+        let part = usize::try_from(len).unwrap_or(0).min(kept - copied);
+        // SAFETY: the program's buffer `i` holds `len` bytes, the record's
+        // area `kept`, and the two do not overlap.
+        unsafe {
+            core::ptr::copy_nonoverlapping(out_area.wrapping_add(copied), base as *mut u8, part)
+        };
+        copied += part;
+    }
+    abi::commit(buffer, out_at, result, kept);
+    Some(result)
+}
+
+const FUTEX_WAIT: u64 = 0;
+const FUTEX_WAKE: u64 = 1;
+const FUTEX_WAIT_BITSET: u64 = 9;
+const FUTEX_WAKE_BITSET: u64 = 10;
+const FUTEX_PRIVATE_FLAG: u64 = 128;
+const FUTEX_CLOCK_REALTIME: u64 = 256;
 const S_IFMT: u32 = 0o170_000;
 const S_IFREG: u32 = 0o100_000;
 const S_IFDIR: u32 = 0o040_000;
@@ -353,6 +483,14 @@ mod nr {
     pub const LSEEK: i64 = 8;
     pub const PREAD64: i64 = 17;
     pub const PWRITE64: i64 = 18;
+    pub const READV: i64 = 19;
+    pub const WRITEV: i64 = 20;
+    pub const SENDTO: i64 = 44;
+    pub const RECVFROM: i64 = 45;
+    pub const SENDMSG: i64 = 46;
+    pub const FUTEX: i64 = 202;
+    pub const PREADV: i64 = 295;
+    pub const PWRITEV: i64 = 296;
     pub const IOCTL: i64 = 16;
     pub const ACCESS: i64 = 21;
     pub const DUP: i64 = 32;

@@ -1,7 +1,8 @@
 /* An ordinary libc program whose calls reach the syscall buffer through
  * the syscall sites rewind patches: stdio's internal writes and reads of
  * a file, stat, a directory listing, the vDSO's clock_gettime, libc's
- * syscall(). Mode "blocked": a second thread waits in read() on a pipe,
+ * syscall(), vectored reads and writes of the file, a socketpair's
+ * send, sendmsg and recv, futex wakes. Mode "blocked": a second thread waits in read() on a pipe,
  * at the very site the main thread's reads of the file use, while the
  * main thread reads the file; then it is woken and the main thread reads
  * on. argv[1] is a scratch directory. */
@@ -12,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -121,8 +125,36 @@ int main(int argc, char **argv) {
         queries += getrandom(random, sizeof random, 0) == sizeof random;
         close(copy);
     }
+    /* Vectored I/O of the file, messages over a socketpair, futex wakes
+     * with no waiter. */
+    long vectored = 0, messages = 0, wakes = 0;
+    int file = open(path, O_RDWR);
+    int pair[2];
+    if (file < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, pair))
+        return 1;
+    static int word;
+    for (int i = 0; i < 3; i++) {
+        char a[3] = "ab", b[4] = "cde", x[3] = {0}, y[4] = {0};
+        struct iovec out[2] = {{a, 2}, {b, 3}}, in[2] = {{x, 2}, {y, 3}};
+        vectored += pwritev(file, out, 2, 0) == 5;
+        vectored += preadv(file, in, 2, 0) == 5 && !memcmp(x, "ab", 2) && !memcmp(y, "cde", 3);
+        lseek(file, 0, SEEK_SET);
+        vectored += writev(file, out, 2) == 5;
+        lseek(file, 0, SEEK_SET);
+        vectored += readv(file, in, 2) == 5 && !memcmp(y, "cde", 3);
+        char got[8];
+        messages += send(pair[0], "ping", 4, 0) == 4;
+        struct iovec part = {"pong", 4};
+        struct msghdr message = {.msg_iov = &part, .msg_iovlen = 1};
+        messages += sendmsg(pair[0], &message, 0) == 4;
+        messages += recv(pair[1], got, sizeof got, 0) == 8 && !memcmp(got, "pingpong", 8);
+        wakes += syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0) == 0;
+    }
+    close(file);
     unlink(path);
-    printf("lines %ld sum %ld size %ld listed %d clock %s getppid %ld queries %d\n", lines, sum,
-           (long)st.st_size, found, ticks > 0 ? "moved" : "still", parents, queries);
+    printf("lines %ld sum %ld size %ld listed %d clock %s getppid %ld queries %d vectored %ld "
+           "messages %ld wakes %ld\n",
+           lines, sum, (long)st.st_size, found, ticks > 0 ? "moved" : "still", parents, queries,
+           vectored, messages, wakes);
     return 0;
 }
