@@ -658,7 +658,7 @@ mod tests {
             REWIND_CODE[untraced + 2..untraced + 8]
         );
         assert!(untraced + REPLAY_ENTRY.len() <= desched);
-        assert!(DESCHED_RETURN + 6 <= REPLAY_STOP_AT);
+        const { assert!(DESCHED_RETURN + 6 <= REPLAY_STOP_AT) };
     }
 
     #[test]
