@@ -328,12 +328,15 @@ impl Session {
                     record.interrupt_requested = true;
                     record.task.interrupt()?;
                 } else if since.elapsed() >= slice + INTERRUPT_RETRY
-                    && tracee::waiter::thread_state(tid) == Some('R')
+                    && matches!(tracee::waiter::thread_state(tid), Some('R' | 'S'))
                 {
                     // The interrupt's trap has not come and the thread still
-                    // runs user code: seen hung under load (group_stop in
-                    // chaos mode), every other thread waiting on it. Asking
-                    // again is harmless: pending interrupts make one trap.
+                    // runs user code, or sleeps in a call through its buffer:
+                    // seen hung under load (group_stop in chaos mode; a
+                    // buffered futex wait in chaos mode, the trap taken by
+                    // another stop), every other thread waiting on it.
+                    // Asking again is harmless: pending interrupts make one
+                    // trap.
                     record.task.interrupt()?;
                 }
             }
