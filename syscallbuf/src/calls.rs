@@ -22,9 +22,16 @@ use crate::kernel;
 struct Output {
     pointer_arg: usize,
     max: usize,
-    /// The kernel fills all `max` bytes when the call succeeds (a struct);
-    /// otherwise the result counts the bytes it wrote.
-    fixed: bool,
+    written: Written,
+}
+
+/// How much of its output a successful call wrote.
+#[derive(Clone, Copy)]
+enum Written {
+    /// All `max` bytes (a struct).
+    All,
+    /// The result counts items of this many bytes (1: bytes).
+    Items(usize),
 }
 
 enum Plan {
@@ -93,7 +100,7 @@ fn counted(pointer_arg: usize, max: u64) -> Option<Plan> {
     Some(Plan::Writes(Output {
         pointer_arg,
         max: usize::try_from(max).ok()?,
-        fixed: false,
+        written: Written::Items(1),
     }))
 }
 
@@ -101,8 +108,18 @@ fn fixed(pointer_arg: usize, len: usize) -> Plan {
     Plan::Writes(Output {
         pointer_arg,
         max: len,
-        fixed: true,
+        written: Written::All,
     })
+}
+
+/// An output of up to `count` items of `size` bytes, the result counting
+/// those written.
+fn items(pointer_arg: usize, count: u64, size: usize) -> Option<Plan> {
+    Some(Plan::Writes(Output {
+        pointer_arg,
+        max: usize::try_from(count).ok()?.checked_mul(size)?,
+        written: Written::Items(size),
+    }))
 }
 
 /// The plan of a readv or preadv, whose buffers the program's iovec array
@@ -183,6 +200,9 @@ fn plan(nr: i64, args: &[u64; 6]) -> Option<(Plan, Descriptor)> {
         // a received one's sender would be a second output.
         nr::SENDTO | nr::SENDMSG => Some((Plan::ResultOnly, Writable)),
         nr::RECVFROM if args[4] == 0 => Some((counted(1, args[2])?, Readable)),
+        // Ready events of an epoll set, 12 bytes each; not epoll_pwait,
+        // whose signal mask changes during the wait.
+        nr::EPOLL_WAIT => Some((items(1, args[2], EPOLL_EVENT_LEN)?, MayWait)),
         // Waits and wakes, which change no memory; not the operations that
         // write the futex word (the PI ones, FUTEX_WAKE_OP).
         nr::FUTEX => match args[1] & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) {
@@ -385,10 +405,12 @@ unsafe fn run(buffer: &mut [u8], nr: i64, args: [u64; 6], plan: &Plan) -> Option
     }
     let kept = match output {
         Some((out, to)) if result >= 0 => {
-            let written = if out.fixed {
-                out.max
-            } else {
-                usize::try_from(result).unwrap_or(0).min(out.max)
+            let written = match out.written {
+                Written::All => out.max,
+                Written::Items(size) => usize::try_from(result)
+                    .unwrap_or(0)
+                    .saturating_mul(size)
+                    .min(out.max),
             };
             // SAFETY: the program asked the kernel to write `written` bytes
             // at `to`; the record's area holds them and does not overlap.
@@ -449,6 +471,7 @@ unsafe fn run_scatter(
     Some(result)
 }
 
+const EPOLL_EVENT_LEN: usize = 12;
 const FUTEX_WAIT: u64 = 0;
 const FUTEX_WAKE: u64 = 1;
 const FUTEX_WAIT_BITSET: u64 = 9;
@@ -489,6 +512,7 @@ mod nr {
     pub const RECVFROM: i64 = 45;
     pub const SENDMSG: i64 = 46;
     pub const FUTEX: i64 = 202;
+    pub const EPOLL_WAIT: i64 = 232;
     pub const PREADV: i64 = 295;
     pub const PWRITEV: i64 = 296;
     pub const IOCTL: i64 = 16;
