@@ -19,14 +19,6 @@ fn record_dumped(traces: &Traces, program: &std::path::Path, args: &[&str]) -> (
     (record, traces.dump())
 }
 
-/// Whether the dump's first buffer registration let calls that may block
-/// through (rewind answered 1: it counts the thread's switches).
-fn blocking_allowed(dump: &str) -> bool {
-    dump.lines()
-        .find(|l| l.contains(" syscall syscall_1024("))
-        .is_some_and(|l| l.ends_with(") = 1"))
-}
-
 fn desched_lines(dump: &str) -> Vec<&str> {
     dump.lines()
         .filter(|l| l.split(' ').nth(2) == Some("desched"))

@@ -8,7 +8,9 @@ mod support;
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use support::{compile, record_and_replay, replays_as_recorded, text, TempDir, Traces};
+use support::{
+    blocking_allowed, compile, record_and_replay, replays_as_recorded, text, TempDir, Traces,
+};
 use tracee::syscallbuf_abi::{self, Record};
 
 fn library_file(dir: &TempDir) -> std::path::PathBuf {
@@ -214,14 +216,6 @@ fn flushes(dump: &str) -> Vec<(String, u32, usize)> {
         }
     }
     found
-}
-
-/// Whether the registration of the first buffer in a dump let calls that
-/// may block through (rewind counts context switches): it answered 1.
-fn blocking_allowed(dump: &str) -> bool {
-    dump.lines()
-        .find(|l| l.contains(" syscall syscall_1024("))
-        .is_some_and(|l| l.ends_with(") = 1"))
 }
 
 /// The threads whose buffers a dump shows flushed.

@@ -16,17 +16,13 @@ use std::io::Write;
 
 use trace_format::{Event, Registers};
 use tracee::switches::SwitchCounter;
-use tracee::syscallbuf_abi::{DESCHED_RETURN, RETRY, UNTRACED_SYSCALL, UNTRACED_SYSCALL_END};
+use tracee::syscallbuf_abi::{DESCHED_RETURN, RETRY, UNTRACED_SYSCALL};
 use tracee::Tid;
 
 use crate::error::RecordError;
+use crate::handlers::RESTART_CODES;
 use crate::session::Session;
 use crate::task::TaskState;
-
-/// What rax holds where a signal or an interrupt cut a call short: EINTR,
-/// or one of the kernel's restart codes (ERESTARTSYS, ERESTARTNOINTR,
-/// ERESTARTNOHAND, ERESTART_RESTARTBLOCK).
-const INTERRUPTED: [i64; 5] = [-4, -512, -513, -514, -516];
 
 impl Session {
     /// Counts `tid`'s context switches from now on, so that its calls
@@ -104,10 +100,10 @@ impl Session {
             return Ok(false);
         };
         let regs = record.task.regs()?;
-        if regs.rip != UNTRACED_SYSCALL_END
-            || (regs.orig_rax as i64) < 0
-            || !INTERRUPTED.contains(&(regs.rax as i64))
-        {
+        // Cut short: one of the kernel's restart codes, or EINTR.
+        let result = regs.rax as i64;
+        let cut_short = RESTART_CODES.contains(&result) || result == -i64::from(libc::EINTR);
+        if !crate::syscallbuf::is_untraced(&regs) || (regs.orig_rax as i64) < 0 || !cut_short {
             return Ok(false);
         }
         let before = before_entry_syscall(&regs);
@@ -140,6 +136,7 @@ fn before_entry_syscall(after: &Registers) -> Registers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracee::syscallbuf_abi::UNTRACED_SYSCALL_END;
 
     #[test]
     fn the_state_before_the_syscall_is_rebuilt() {

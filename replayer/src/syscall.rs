@@ -79,12 +79,8 @@ impl ReplaySession {
         for change in &event.file_changes {
             self.objects.apply(&mut self.reader, change)?;
         }
-        let registered = [
-            tracee::syscallbuf_abi::REGISTERED,
-            tracee::syscallbuf_abi::REGISTERED_BLOCKING,
-        ];
         if event.regs.orig_rax == tracee::syscallbuf_abi::REGISTER_BUFFER
-            && registered.contains(&event.result)
+            && tracee::syscallbuf_abi::is_registered(event.result)
         {
             self.register_buffer(number, tid, event.regs.syscall_args())?;
         }

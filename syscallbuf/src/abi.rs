@@ -148,6 +148,10 @@ pub const REGISTERED: i64 = 0;
 /// (a context-switch counter of its own): calls that may wait, such as a
 /// read of a pipe, may go through the buffer too.
 pub const REGISTERED_BLOCKING: i64 = 1;
+/// Whether `result` is rewind's answer to a registration it accepted.
+pub fn is_registered(result: i64) -> bool {
+    result == REGISTERED || result == REGISTERED_BLOCKING
+}
 /// The syscall by which the library, once the loader has relocated it,
 /// tells rewind where its stub area (address, length) and its patched
 /// sites' entry are (ARCHITECTURE.md "syscallbuf", "Patching"). rewind

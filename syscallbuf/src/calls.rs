@@ -368,10 +368,6 @@ unsafe fn descriptor_allows(buffer: &mut [u8], fd: u64, descriptor: Descriptor) 
 /// As for `buffered`.
 unsafe fn run(buffer: &mut [u8], nr: i64, args: [u64; 6], plan: &Plan) -> Option<i64> {
     let nr32 = u32::try_from(nr).ok()?;
-    if let Plan::Scatter(scatter) = plan {
-        // SAFETY: as for this function.
-        return unsafe { run_scatter(buffer, nr32, args, scatter) };
-    }
     let output = match plan {
         Plan::ResultOnly | Plan::Scatter(_) => None,
         // A size of 0 asks how much there is (getxattr): nothing written.
@@ -383,12 +379,22 @@ unsafe fn run(buffer: &mut [u8], nr: i64, args: [u64; 6], plan: &Plan) -> Option
             to => Some((out, to as *mut u8)),
         },
     };
-    let max = output.map_or(0, |(out, _)| out.max);
+    let max = match plan {
+        Plan::Scatter(scatter) => scatter.total,
+        _ => output.map_or(0, |(out, _)| out.max),
+    };
     let out_at = abi::reserve(buffer, nr32, args, max)?;
-    // From here on every path commits: the buffer is busy until then.
-    // `reserve` checked that `max` bytes from `out_at` lie in the buffer.
+    // From here on every path commits or abandons: the buffer is busy
+    // until then. `reserve` checked that `max` bytes from `out_at` lie in
+    // the buffer.
     let out_area = buffer.as_mut_ptr().wrapping_add(out_at);
-    let mut kernel_args = args;
+    let (kernel_nr, mut kernel_args) = match plan {
+        Plan::Scatter(scatter) => (
+            scatter.kernel_nr,
+            [args[0], out_area as u64, max as u64, args[3], 0, 0],
+        ),
+        _ => (nr, args),
+    };
     if let Some((out, _)) = output {
         if let Some(pointer) = kernel_args.get_mut(out.pointer_arg) {
             *pointer = out_area as u64;
@@ -397,14 +403,20 @@ unsafe fn run(buffer: &mut [u8], nr: i64, args: [u64; 6], plan: &Plan) -> Option
     let record = out_area.wrapping_sub(abi::RECORD_HEADER_LEN);
     // SAFETY: the only pointer the kernel may write through is the
     // record's output area, `max` bytes reserved in the buffer.
-    let result = unsafe { kernel::untraced(nr, kernel_args, record) };
+    let result = unsafe { kernel::untraced(kernel_nr, kernel_args, record) };
     if result == abi::RETRY {
         // It blocked, and rewind had it given up: the traced way makes it.
         abi::abandon(buffer);
         return None;
     }
-    let kept = match output {
-        Some((out, to)) if result >= 0 => {
+    let kept = match (plan, output) {
+        (Plan::Scatter(scatter), _) => {
+            let kept = usize::try_from(result).unwrap_or(0).min(max);
+            // SAFETY: the record's area holds `kept` bytes of the read.
+            unsafe { scatter_out(out_area, kept, scatter) };
+            kept
+        }
+        (_, Some((out, to))) if result >= 0 => {
             let written = match out.written {
                 Written::All => out.max,
                 Written::Items(size) => usize::try_from(result)
@@ -423,36 +435,13 @@ unsafe fn run(buffer: &mut [u8], nr: i64, args: [u64; 6], plan: &Plan) -> Option
     Some(result)
 }
 
-/// Runs a readv or preadv as a read or pread64 into a record's area, then
-/// hands its bytes out to the program's buffers in order.
+/// Hands the `kept` bytes a readv's read left at `from` out to the
+/// program's buffers in order.
 ///
 /// # Safety
-/// As for `buffered`; `scatter` describes the call's iovec array.
-unsafe fn run_scatter(
-    buffer: &mut [u8],
-    nr32: u32,
-    args: [u64; 6],
-    scatter: &Scatter,
-) -> Option<i64> {
-    let out_at = abi::reserve(buffer, nr32, args, scatter.total)?;
-    let out_area = buffer.as_mut_ptr().wrapping_add(out_at);
-    let record = out_area.wrapping_sub(abi::RECORD_HEADER_LEN);
-    let kernel_args = [
-        args[0],
-        out_area as u64,
-        scatter.total as u64,
-        args[3],
-        0,
-        0,
-    ];
-    // SAFETY: the kernel writes at most `total` bytes, reserved in the
-    // record's area.
-    let result = unsafe { kernel::untraced(scatter.kernel_nr, kernel_args, record) };
-    if result == abi::RETRY {
-        abi::abandon(buffer);
-        return None;
-    }
-    let kept = usize::try_from(result).unwrap_or(0).min(scatter.total);
+/// `from` must hold `kept` bytes; `scatter` describes the call's iovec
+/// array, whose buffers do not overlap the record.
+unsafe fn scatter_out(from: *const u8, kept: usize, scatter: &Scatter) {
     let mut copied = 0;
     for i in 0..scatter.count {
         if copied == kept {
@@ -460,15 +449,11 @@ unsafe fn run_scatter(
         }
         let (base, len) = iovec(scatter.iov, i);
         let part = usize::try_from(len).unwrap_or(0).min(kept - copied);
-        // SAFETY: the program's buffer `i` holds `len` bytes, the record's
-        // area `kept`, and the two do not overlap.
-        unsafe {
-            core::ptr::copy_nonoverlapping(out_area.wrapping_add(copied), base as *mut u8, part)
-        };
+        // SAFETY: the program's buffer `i` holds `len` bytes, `from` holds
+        // `kept`, and the two do not overlap.
+        unsafe { core::ptr::copy_nonoverlapping(from.wrapping_add(copied), base as *mut u8, part) };
         copied += part;
     }
-    abi::commit(buffer, out_at, result, kept);
-    Some(result)
 }
 
 const EPOLL_EVENT_LEN: usize = 12;

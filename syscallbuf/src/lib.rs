@@ -147,7 +147,7 @@ unsafe fn register_buffer() -> Option<&'static mut [u8]> {
     // this one was between its mmap and here.
     let registered =
         unsafe { kernel::traced(REGISTER_BUFFER, [addr as u64, BUFFER_LEN, 0, 0, 0, 0]) };
-    if registered != abi::REGISTERED && registered != abi::REGISTERED_BLOCKING {
+    if !abi::is_registered(registered) {
         // SAFETY: the mapping is the library's own, no longer used.
         unsafe { kernel::traced(SYS_MUNMAP, [addr as u64, BUFFER_LEN, 0, 0, 0, 0]) };
         return None;

@@ -174,6 +174,15 @@ impl Traces {
     }
 }
 
+/// Whether the first buffer registration in a dump let calls that may
+/// block through: rewind answered 1, since it counts the thread's context
+/// switches.
+pub fn blocking_allowed(dump: &str) -> bool {
+    dump.lines()
+        .find(|l| l.contains(" syscall syscall_1024("))
+        .is_some_and(|l| l.ends_with(") = 1"))
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
