@@ -50,7 +50,14 @@ pub fn spawn_stopped(spec: &SpawnSpec) -> Result<Task, TraceeError> {
         len: crate::seccomp::FILTER.len() as u16,
         filter: crate::seccomp::FILTER.as_ptr() as *mut libc::sock_filter,
     };
-    let cpu = first_allowed_cpu();
+    // One CPU for the whole tree, in recording and in replay alike:
+    // CPUID reports the core it runs on (APIC ids, topology), and programs
+    // read it without a syscall rewind could record. The tracer thread
+    // (the caller) takes the same CPU, and the child inherits it: every
+    // ptrace stop hands the CPU between tracee and tracer, and a wake-up
+    // on another CPU costs an inter-processor interrupt, which in a
+    // virtual machine made each stop about three times dearer.
+    bind_calling_thread_to(first_allowed_cpu());
     let spawn_error = |what: &str| TraceeError::Spawn {
         what: what.to_string(),
         source: io::Error::last_os_error(),
@@ -77,14 +84,6 @@ pub fn spawn_stopped(spec: &SpawnSpec) -> Result<Task, TraceeError> {
                 if signal != libc::SIGKILL && signal != libc::SIGSTOP {
                     libc::signal(signal, libc::SIG_DFL);
                 }
-            }
-            // One CPU for the whole tree, in recording and in replay alike:
-            // CPUID reports the core it runs on (APIC ids, topology), and
-            // programs read it without a syscall rewind could record.
-            if let Some(cpu) = cpu {
-                let mut set: libc::cpu_set_t = std::mem::zeroed();
-                libc::CPU_SET(cpu, &mut set);
-                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
             }
             if let Some((soft, hard)) = spec.stack_limit {
                 // Best effort: a hard limit above ours needs privilege;
@@ -146,6 +145,18 @@ fn first_allowed_cpu() -> Option<usize> {
             return None;
         }
         (0..libc::CPU_SETSIZE as usize).find(|&cpu| libc::CPU_ISSET(cpu, &set))
+    }
+}
+
+/// Best effort: without a CPU to name, or where the kernel refuses, the
+/// tree runs wherever the scheduler puts it, only slower.
+fn bind_calling_thread_to(cpu: Option<usize>) {
+    let Some(cpu) = cpu else { return };
+    // SAFETY: cpu_set_t is plain bits; sched_setaffinity reads its size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
 }
 
