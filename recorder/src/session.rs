@@ -353,6 +353,7 @@ impl Session {
         };
         self.publish_shared_files(tid)?;
         self.point_slot(tid)?;
+        self.forget_notices(tid)?;
         let record = self.task(tid)?;
         let signal = std::mem::take(&mut record.resume_signal);
         record.state = TaskState::Running;
@@ -394,6 +395,7 @@ impl Session {
     /// on running it without a scheduling decision.
     pub(crate) fn keep_running(&mut self, tid: Tid) -> Result<(), RecordError> {
         self.point_slot(tid)?;
+        self.forget_notices(tid)?;
         let record = self.task(tid)?;
         let signal = std::mem::take(&mut record.resume_signal);
         record.state = TaskState::Running;
@@ -406,6 +408,17 @@ impl Session {
             },
         };
         self.running = Some((tid, slice.0, slice.1));
+        Ok(())
+    }
+
+    /// Before `tid` runs user code: no thread does now, so the switch
+    /// counters' notices that came so far are stale (the one `tid`'s own
+    /// stop sent, among them), and each would cost a look at /proc after
+    /// the resume.
+    fn forget_notices(&mut self, tid: Tid) -> Result<(), RecordError> {
+        if self.task(tid)?.switches.is_some() {
+            self.waiter.forget(tracee::switches::NOTICE_SIGNAL);
+        }
         Ok(())
     }
 

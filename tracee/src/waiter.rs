@@ -108,6 +108,15 @@ impl ChildWaiter {
         }
     }
 
+    /// Forgets every `signo` that came so far, those still unread
+    /// included.
+    pub fn forget(&self, signo: i32) {
+        self.drain();
+        let mut received = self.received.take();
+        received.retain(|&s| s != signo);
+        self.received.set(received);
+    }
+
     fn has_signals(&self) -> bool {
         let received = self.received.take();
         let any = !received.is_empty();
@@ -167,15 +176,28 @@ impl ChildWaiter {
     }
 
     fn drain(&self) {
-        // A struct signalfd_siginfo, whose first field is the number.
-        let mut info = [0u8; 128];
+        // Struct signalfd_siginfo, 128 bytes each, whose first field is
+        // the number; a read returns as many as are pending and fit.
+        const SIGINFO: usize = 128;
+        let mut infos = [0u8; 8 * SIGINFO];
         let mut received = self.received.take();
-        // SAFETY: reads at most 128 bytes into a 128-byte buffer; the fd
-        // is non-blocking.
-        while unsafe { libc::read(self.signal_fd, info.as_mut_ptr().cast(), info.len()) } > 0 {
-            let signo = i32::from_le_bytes([info[0], info[1], info[2], info[3]]);
-            if signo != libc::SIGCHLD {
-                received.push(signo);
+        loop {
+            // SAFETY: reads at most the buffer's size into it; the fd is
+            // non-blocking.
+            let got = unsafe { libc::read(self.signal_fd, infos.as_mut_ptr().cast(), infos.len()) };
+            if got <= 0 {
+                break;
+            }
+            let got = got as usize;
+            for info in infos[..got].chunks_exact(SIGINFO) {
+                let signo = i32::from_le_bytes([info[0], info[1], info[2], info[3]]);
+                if signo != libc::SIGCHLD {
+                    received.push(signo);
+                }
+            }
+            // Fewer than fit: none was left.
+            if got < infos.len() {
+                break;
             }
         }
         self.received.set(received);
