@@ -47,18 +47,76 @@ fn python() -> Result<PathBuf, String> {
     Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
 
-fn run(command: &mut Command) -> Result<f64, String> {
-    let start = Instant::now();
-    let status = command
+/// `command` with no input and its output discarded.
+fn silenced(command: &mut Command) -> &mut Command {
+    command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+}
+
+fn run(command: &mut Command) -> Result<f64, String> {
+    let start = Instant::now();
+    let status = silenced(command)
         .status()
         .map_err(|e| format!("{command:?}: {e}"))?;
     if !status.success() {
         return Err(format!("{command:?} failed with {status}"));
     }
     Ok(start.elapsed().as_secs_f64())
+}
+
+/// Like `run`; also the peak resident KiB of the largest process of the
+/// tree (the program's memory; at least the bench's own peak, a few MiB,
+/// which a spawned child starts from).
+fn run_native(command: &mut Command) -> Result<(f64, u64), String> {
+    let start = Instant::now();
+    let child = silenced(command)
+        .spawn()
+        .map_err(|e| format!("{command:?}: {e}"))?;
+    let (status, peak) = tracee::resources::wait_with_peak(child.id() as i32)
+        .map_err(|e| format!("waiting for {command:?}: {e}"))?;
+    let elapsed = start.elapsed().as_secs_f64();
+    if status != 0 {
+        return Err(format!("{command:?} failed with wait status {status:#x}"));
+    }
+    Ok((elapsed, peak))
+}
+
+/// Like `run`; also the peak resident KiB of the started process alone,
+/// not its children (the recorder's memory, without the program's), read
+/// every few milliseconds while it runs.
+fn run_watched(command: &mut Command) -> Result<(f64, u64), String> {
+    let start = Instant::now();
+    let mut child = silenced(command)
+        .spawn()
+        .map_err(|e| format!("{command:?}: {e}"))?;
+    let mut peak = 0;
+    let status = loop {
+        if let Some(now) = tracee::resources::peak_resident_kib(child.id() as i32) {
+            peak = peak.max(now);
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(2)),
+            Err(e) => return Err(format!("waiting for {command:?}: {e}")),
+        }
+    };
+    let elapsed = start.elapsed().as_secs_f64();
+    if !status.success() {
+        return Err(format!("{command:?} failed with {status}"));
+    }
+    Ok((elapsed, peak))
+}
+
+/// What `measure` found: seconds for all runs, and peak memory in KiB.
+struct Measured {
+    /// Native, record, replay, record -n, replay -n, strace.
+    seconds: [Option<f64>; 6],
+    /// The largest native process.
+    program_kib: u64,
+    /// The recorder alone, recording with the buffer.
+    recorder_kib: u64,
 }
 
 /// Seconds for `runs` native runs, recordings and replays with the
@@ -68,25 +126,35 @@ fn measure(
     rewind: &Path,
     strace: Option<&Path>,
     scratch: &Path,
-) -> Result<[Option<f64>; 6], String> {
+) -> Result<Measured, String> {
     let mut native = 0.0;
+    let mut program_kib = 0;
+    let mut recorder_kib = 0;
     let mut recorded = [[0.0; 2]; 2];
     let mut traced = 0.0;
     // Untimed: the first run of `ls -lR /usr` reads the inodes from disk,
     // and whichever row came first paid for the cache.
     run(Command::new(&w.program).args(&w.args))?;
     for i in 0..w.runs {
-        native += run(Command::new(&w.program).args(&w.args))?;
+        let (seconds, peak) = run_native(Command::new(&w.program).args(&w.args))?;
+        native += seconds;
+        program_kib = program_kib.max(peak);
         for (flags, times) in [&[][..], &["-n"][..]].into_iter().zip(recorded.iter_mut()) {
             let trace = scratch.join(format!("trace-{i}"));
             let _ = std::fs::remove_dir_all(&trace);
-            times[0] += run(Command::new(rewind)
-                .arg("record")
-                .args(flags)
-                .arg("-o")
-                .arg(&trace)
-                .arg(&w.program)
-                .args(&w.args))?;
+            let (seconds, peak) = run_watched(
+                Command::new(rewind)
+                    .arg("record")
+                    .args(flags)
+                    .arg("-o")
+                    .arg(&trace)
+                    .arg(&w.program)
+                    .args(&w.args),
+            )?;
+            times[0] += seconds;
+            if flags.is_empty() {
+                recorder_kib = recorder_kib.max(peak);
+            }
             times[1] += run(Command::new(rewind).args(["replay", "-a"]).arg(&trace))?;
             let _ = std::fs::remove_dir_all(&trace);
         }
@@ -97,14 +165,18 @@ fn measure(
                 .args(&w.args))?;
         }
     }
-    Ok([
-        Some(native),
-        Some(recorded[0][0]),
-        Some(recorded[0][1]),
-        Some(recorded[1][0]),
-        Some(recorded[1][1]),
-        strace.map(|_| traced),
-    ])
+    Ok(Measured {
+        seconds: [
+            Some(native),
+            Some(recorded[0][0]),
+            Some(recorded[0][1]),
+            Some(recorded[1][0]),
+            Some(recorded[1][1]),
+            strace.map(|_| traced),
+        ],
+        program_kib,
+        recorder_kib,
+    })
 }
 
 /// Compiles one of the test suite's C programs into `scratch`.
@@ -145,15 +217,18 @@ pub fn run_all() -> Result<(), String> {
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
     let big = scratch.join("input-200mib");
     {
+        // Written a block at a time: a child's peak memory (wait4's
+        // ru_maxrss, the program's column) starts from the peak of the
+        // bench's own pages when it is spawned.
+        use std::io::Write;
         let mut block: Vec<u8> = (0..1u32 << 20)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
             .collect();
-        let mut data = Vec::with_capacity(200 << 20);
+        let mut file = std::fs::File::create(&big).map_err(|e| e.to_string())?;
         for round in 0..200u8 {
             block.iter_mut().for_each(|b| *b = b.wrapping_add(round));
-            data.extend_from_slice(&block);
+            file.write_all(&block).map_err(|e| e.to_string())?;
         }
-        std::fs::write(&big, data).map_err(|e| e.to_string())?;
     }
     // tmpfs, so that the copy measures syscalls rather than a disk.
     let copy = Path::new("/dev/shm").join(format!("rewind-bench-copy-{}", std::process::id()));
@@ -234,27 +309,39 @@ pub fn run_all() -> Result<(), String> {
         },
     ];
     println!("record/replay wall time as a ratio to native (one run of each; -n: without the syscall buffer)");
+    println!("memory: the largest native process, and the recorder alone (with the buffer), peak resident MiB");
     println!(
-        "{:<32} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "workload", "native s", "record", "replay", "record -n", "replay -n", "strace"
+        "{:<32} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "workload",
+        "native s",
+        "record",
+        "replay",
+        "record -n",
+        "replay -n",
+        "strace",
+        "prog MiB",
+        "rec MiB"
     );
     let result = (|| {
         for w in &workloads {
-            let [native, record, replay, record_n, replay_n, traced] =
-                measure(w, &rewind, strace.as_deref(), &scratch)?;
+            let measured = measure(w, &rewind, strace.as_deref(), &scratch)?;
+            let [native, record, replay, record_n, replay_n, traced] = measured.seconds;
             let native = native.unwrap_or(f64::NAN);
             let ratio = |t: Option<f64>| {
                 t.map_or_else(|| "-".to_string(), |t| format!("{:.1}x", t / native))
             };
+            let mib = |kib: u64| format!("{:.0}", kib as f64 / 1024.0);
             println!(
-                "{:<32} {:>10.2} {:>9} {:>9} {:>9} {:>9} {:>9}",
+                "{:<32} {:>10.2} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
                 w.name,
                 native,
                 ratio(record),
                 ratio(replay),
                 ratio(record_n),
                 ratio(replay_n),
-                ratio(traced)
+                ratio(traced),
+                mib(measured.program_kib),
+                mib(measured.recorder_kib)
             );
         }
         Ok(())

@@ -180,7 +180,8 @@ fn record_into(
     tracee::waiter::block_signals(&RECORDER_SIGNALS);
     tracee::waiter::block_signals(&[tracee::switches::NOTICE_SIGNAL]);
     let header = header::build(argv, preload);
-    let writer = TraceWriter::create(started.trace_dir, &header)?;
+    let mut writer = TraceWriter::create(started.trace_dir, &header)?;
+    writer.set_clock(tracee::clock::monotonic);
     let spec = SpawnSpec {
         program: c_string(program.as_os_str().as_bytes())?,
         argv: argv
@@ -231,10 +232,11 @@ fn record_into(
         if let Some(root) = started.root {
             dir::set_latest(root, started.trace_dir)?;
         }
-        let recorded = session
-            .record_exec(pid)
-            .and_then(|()| session.run())
-            .map_err(RecordFailure::Recording)?;
+        let recorded = {
+            let _trapped = tracee::clock::TscTrapped::begin();
+            session.record_exec(pid).and_then(|()| session.run())
+        }
+        .map_err(RecordFailure::Recording)?;
         let ended_by = session.ended_by();
         let processes = session.processes;
         let written = session

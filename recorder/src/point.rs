@@ -11,7 +11,9 @@
 //! between the two join the fingerprint.
 
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tracee::clock::Moment;
 
 use trace_format::{ExecutionPoint, Registers};
 use tracee::{debugregs, fingerprint, maps, remote, x86, RemoteAddr, Resume, Stop, Task};
@@ -309,7 +311,7 @@ fn next_pass(
     waiter: &tracee::waiter::ChildWaiter,
     rip: u64,
 ) -> Result<Pass, RecordError> {
-    let started = Instant::now();
+    let started = Moment::now();
     debugregs::clear_status(task.tid)?;
     let stop = task.step_interruptible(resume, 0, waiter, Duration::from_millis(10), &|| {
         started.elapsed() > NEXT_PASS_WAIT

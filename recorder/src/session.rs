@@ -12,7 +12,9 @@
 //!   of its slice, at a fingerprinted execution point.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tracee::clock::Moment;
 
 use trace_format::{Event, EventRecord, ExitStatus, SyscallEntryEvent, TraceWriter};
 use tracee::waiter::ChildWaiter;
@@ -50,9 +52,9 @@ pub struct Session {
     /// recorded: (parent, child).
     pub(crate) held_vforks: Vec<(Tid, Tid)>,
     /// The thread running user code, since when, and its slice.
-    pub(crate) running: Option<(Tid, Instant, Duration)>,
+    pub(crate) running: Option<(Tid, Moment, Duration)>,
     /// A thread just resumed into a syscall, waited for briefly.
-    grace: Option<(Tid, Instant)>,
+    grace: Option<(Tid, Moment)>,
     /// A thread in a syscall that changes the file of a shared object:
     /// nobody runs user code until it returns (see
     /// `SharedFiles::write_at_entry`).
@@ -358,7 +360,7 @@ impl Session {
         let signal = std::mem::take(&mut record.resume_signal);
         record.state = TaskState::Running;
         record.task.resume(record.user_resume(), signal)?;
-        self.running = Some((tid, Instant::now(), slice));
+        self.running = Some((tid, Moment::now(), slice));
         Ok(())
     }
 
@@ -403,8 +405,8 @@ impl Session {
         let slice = match self.running {
             Some((_, since, slice)) => (since, slice),
             None => match self.scheduler.slice() {
-                Slice::Time(duration) => (Instant::now(), duration),
-                Slice::Steps(_) => (Instant::now(), Duration::from_micros(50)),
+                Slice::Time(duration) => (Moment::now(), duration),
+                Slice::Steps(_) => (Moment::now(), Duration::from_micros(50)),
             },
         };
         self.running = Some((tid, slice.0, slice.1));
@@ -416,7 +418,8 @@ impl Session {
     /// stop sent, among them), and each would cost a look at /proc after
     /// the resume.
     fn forget_notices(&mut self, tid: Tid) -> Result<(), RecordError> {
-        if self.task(tid)?.switches.is_some() {
+        if let Some(counter) = &self.task(tid)?.switches {
+            counter.resume();
             self.waiter.forget(tracee::switches::NOTICE_SIGNAL);
         }
         Ok(())
@@ -426,12 +429,17 @@ impl Session {
     /// run, so that quick syscalls need no `SyscallEntry`. `announced`:
     /// an event (`Clone`) already marks the entry.
     pub(crate) fn entered_kernel(&mut self, tid: Tid, announced: bool) -> Result<(), RecordError> {
-        self.task(tid)?.state = TaskState::InKernel;
+        let record = self.task(tid)?;
+        record.state = TaskState::InKernel;
+        // Its sleep there is no call through the buffer blocking.
+        if let Some(counter) = &record.switches {
+            counter.pause();
+        }
         if !announced {
             self.unannounced.push(tid);
         }
         if self.others_waiting(tid) || self.exclusive == Some(tid) {
-            self.grace = Some((tid, Instant::now()));
+            self.grace = Some((tid, Moment::now()));
         }
         Ok(())
     }

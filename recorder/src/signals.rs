@@ -185,9 +185,9 @@ impl Session {
             return Ok(false);
         }
         let (value, aux) = match insn {
-            [0x0f, 0x31, _] => (tracee::cpu::read_tsc(), None),
+            [0x0f, 0x31, _] => (tracee::clock::read_tsc(), None),
             [0x0f, 0x01, 0xf9] => {
-                let (tsc, aux) = tracee::cpu::read_tscp();
+                let (tsc, aux) = tracee::clock::read_tscp();
                 (tsc, Some(aux))
             }
             _ => return Ok(false),

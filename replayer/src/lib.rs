@@ -49,7 +49,10 @@ pub fn replay_to_end(options: &ReplayOptions) -> Result<ExitStatus, ReplayError>
         eprintln!("rewind: warning: {early}");
     }
     let stub = replay_stub()?;
-    ReplaySession::new(reader, stub, options.echo_output).run_to_end()
+    let mut session = ReplaySession::new(reader, stub, options.echo_output);
+    // As the recorder (tracee::clock): the tracees trap rdtsc too.
+    let _trapped = tracee::clock::TscTrapped::begin();
+    session.run_to_end()
 }
 
 /// The program replayed processes exec before their recorded address

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -65,8 +66,19 @@ pub struct TraceWriter {
     worker: Option<JoinHandle<WorkerOutput>>,
     failed: Arc<AtomicBool>,
     record_scratch: Vec<u8>,
-    /// When the events were last handed to the background threads.
-    last_seal: Instant,
+    /// When the events were last handed to the background threads, by
+    /// `clock`.
+    last_seal: Duration,
+    clock: Clock,
+}
+
+/// A monotonic clock: the time since any fixed start.
+pub type Clock = fn() -> Duration;
+
+/// std's monotonic clock, from the first reading on.
+fn std_clock() -> Duration {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed()
 }
 
 impl TraceWriter {
@@ -115,8 +127,16 @@ impl TraceWriter {
             worker: Some(pipeline.writer),
             failed,
             record_scratch: Vec::new(),
-            last_seal: Instant::now(),
+            last_seal: std_clock(),
+            clock: std_clock,
         })
+    }
+
+    /// Times the flushes by `clock` instead of std's (a recorder thread
+    /// that traps its own rdtsc cannot read the vDSO's clocks).
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+        self.last_seal = clock();
     }
 
     pub fn dir(&self) -> &Path {
@@ -203,7 +223,8 @@ impl TraceWriter {
     /// nothing is pending.
     pub fn flush_due_in(&self) -> Option<Duration> {
         let pending = self.events_in_chunk > 0 || !self.data.is_empty();
-        pending.then(|| FLUSH_INTERVAL.saturating_sub(self.last_seal.elapsed()))
+        pending
+            .then(|| FLUSH_INTERVAL.saturating_sub((self.clock)().saturating_sub(self.last_seal)))
     }
 
     /// Seals the streams, waits for them to reach the files and writes the
@@ -246,7 +267,7 @@ impl TraceWriter {
     /// are missing.
     fn seal_events(&mut self) -> Result<(), TraceError> {
         self.seal_data()?;
-        self.last_seal = Instant::now();
+        self.last_seal = (self.clock)();
         if self.events_in_chunk == 0 {
             return Ok(());
         }

@@ -81,14 +81,15 @@ pub fn cpu_info() -> CpuInfo {
     }
 }
 
-/// The time stamp counter, as rdtsc would give it.
-pub fn read_tsc() -> u64 {
+/// The time stamp counter, as rdtsc would give it (`clock::read_tsc`
+/// is the one to call).
+pub(crate) fn read_tsc() -> u64 {
     // SAFETY: rdtsc is unprivileged for the recorder (only tracees trap).
     unsafe { _rdtsc() }
 }
 
 /// The time stamp counter and TSC_AUX, as rdtscp would give them.
-pub fn read_tscp() -> (u64, u32) {
+pub(crate) fn read_tscp() -> (u64, u32) {
     let mut aux = 0u32;
     // SAFETY: rdtscp writes TSC_AUX to `aux`, a live u32.
     let tsc = unsafe { __rdtscp(&mut aux) };

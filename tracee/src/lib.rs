@@ -4,6 +4,7 @@
 //! raw syscall is wrapped here and turned into a `Result` on the spot.
 
 mod addr;
+pub mod clock;
 pub mod cpu;
 pub mod cputime;
 pub mod debugregs;
@@ -16,6 +17,7 @@ pub mod maps;
 pub mod memfd;
 mod ptrace;
 pub mod remote;
+pub mod resources;
 pub mod seccomp;
 pub mod signals;
 pub mod spawn;

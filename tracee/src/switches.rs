@@ -12,6 +12,7 @@
 //! `perf_event_paranoid` ≤ 1 or CAP_PERFMON, and container profiles often
 //! refuse `perf_event_open` altogether.
 
+use std::cell::Cell;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
@@ -31,6 +32,8 @@ const PERF_FLAG_FD_CLOEXEC: u64 = 1 << 3;
 const F_SETSIG: i32 = 10;
 const F_SETOWN_EX: i32 = 15;
 const F_OWNER_TID: i32 = 0;
+const PERF_EVENT_IOC_ENABLE: u64 = 0x2400;
+const PERF_EVENT_IOC_DISABLE: u64 = 0x2401;
 
 /// The kernel's `struct f_owner_ex`.
 #[repr(C)]
@@ -49,6 +52,8 @@ pub fn this_thread() -> Tid {
 #[derive(Debug)]
 pub struct SwitchCounter {
     fd: OwnedFd,
+    /// Between `pause` and `resume`: the switches go uncounted.
+    paused: Cell<bool>,
 }
 
 impl SwitchCounter {
@@ -97,7 +102,36 @@ impl SwitchCounter {
         if !set_up {
             return Err(io::Error::last_os_error());
         }
-        Ok(SwitchCounter { fd })
+        Ok(SwitchCounter {
+            fd,
+            paused: Cell::new(false),
+        })
+    }
+
+    /// No notices until `resume`: for a thread in a traced syscall, whose
+    /// stops and sleeps the recorder knows of, and each of whose notices
+    /// costs the kernel an interrupt and a signal.
+    pub fn pause(&self) {
+        if !self.paused.replace(true) {
+            self.control(PERF_EVENT_IOC_DISABLE);
+        }
+    }
+
+    /// Notices again from the next switch on.
+    pub fn resume(&self) {
+        if self.paused.replace(false) {
+            self.control(PERF_EVENT_IOC_ENABLE);
+        }
+    }
+
+    fn control(&self, request: u64) {
+        // SAFETY: an argument-less perf ioctl on a descriptor this counter
+        // owns. It cannot fail on a live counter; one that did would only
+        // cost speed (extra notices) or a blocked buffered call waiting
+        // for the end of its time slice, as without a counter.
+        unsafe {
+            libc::ioctl(self.fd.as_raw_fd(), request as _, 0);
+        }
     }
 
     /// The descriptor, as the notices name it (`si_fd`).

@@ -6,7 +6,9 @@
 
 use std::cell::Cell;
 use std::io;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::clock::Moment;
 
 use crate::error::TraceeError;
 use crate::wait::Stop;
@@ -96,7 +98,7 @@ impl ChildWaiter {
     /// `None`). `Ok(None)` means the time ran out, or a signal of those the
     /// waiter takes came.
     pub fn wait_any(&self, timeout: Option<Duration>) -> Result<Option<(Tid, Stop)>, TraceeError> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = timeout.map(|t| Moment::now() + t);
         loop {
             if let Some(found) = poll_any()? {
                 return Ok(Some(found));
@@ -127,7 +129,7 @@ impl ChildWaiter {
     /// The next stop of `tid` alone, waiting at most `timeout`. Other
     /// tracees' stops stay queued in the kernel for their own waits.
     pub fn wait_for(&self, tid: Tid, timeout: Duration) -> Result<Option<Stop>, TraceeError> {
-        let deadline = Some(Instant::now() + timeout);
+        let deadline = Some(Moment::now() + timeout);
         loop {
             if let Some(stop) = poll_one(tid)? {
                 return Ok(Some(stop));
@@ -140,11 +142,11 @@ impl ChildWaiter {
 
     /// Sleeps until a SIGCHLD arrives or `deadline` passes; false when the
     /// deadline had already passed. `tid` names the wait in errors.
-    fn sleep_until(&self, deadline: Option<Instant>, tid: Tid) -> Result<bool, TraceeError> {
+    fn sleep_until(&self, deadline: Option<Moment>, tid: Tid) -> Result<bool, TraceeError> {
         let left = match deadline {
             None => None,
             Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
+                let left = deadline.saturating_duration_since(Moment::now());
                 if left.is_zero() {
                     return Ok(false);
                 }
