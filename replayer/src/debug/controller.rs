@@ -151,7 +151,7 @@ pub struct Debugger {
     hits_blocked: bool,
     /// When the current event began to run, and the samples of where its
     /// thread runs taken since.
-    event_began: std::time::Instant,
+    event_began: tracee::clock::Moment,
     hot_samples: u32,
     /// The copies of the replay kept (where each stands, and its
     /// processes), and the replayed processes now: for `monitor copies`.
@@ -230,7 +230,7 @@ impl Debugger {
             hot: HashMap::new(),
             hot_blocked: false,
             hits_blocked: false,
-            event_began: std::time::Instant::now(),
+            event_began: tracee::clock::Moment::now(),
             hot_samples: 0,
             copies: Vec::new(),
             replayed: Vec::new(),

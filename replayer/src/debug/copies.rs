@@ -6,7 +6,9 @@
 //! instant it must see.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tracee::clock::Moment;
 
 use tracee::Tid;
 
@@ -50,11 +52,11 @@ pub struct Copies<T> {
     /// Copies inside events, in the order taken.
     inside: Vec<InsideCopy<T>>,
     taken: u64,
-    since: Instant,
+    since: Moment,
     interval: Duration,
     /// When the copies' memory was last measured (reading every copy's
     /// smaps costs milliseconds).
-    measured: Option<Instant>,
+    measured: Option<Moment>,
     /// A copy failed and the user was told.
     warned: bool,
     /// The copy taken last.
@@ -67,7 +69,7 @@ impl<T> Copies<T> {
             kept: BTreeMap::new(),
             inside: Vec::new(),
             taken: 0,
-            since: Instant::now(),
+            since: Moment::now(),
             interval,
             measured: None,
             warned: false,
@@ -77,7 +79,7 @@ impl<T> Copies<T> {
 
     /// A replay begins (from the start or from a copy).
     pub fn replay_began(&mut self) {
-        self.since = Instant::now();
+        self.since = Moment::now();
     }
 
     /// At the boundary before `event`: whether a copy is wanted here (an
@@ -85,7 +87,7 @@ impl<T> Copies<T> {
     /// stands here already.
     pub fn due(&mut self, event: u64, asks: bool) -> bool {
         if self.kept.contains_key(&event) {
-            self.since = Instant::now();
+            self.since = Moment::now();
             return false;
         }
         asks || self.since.elapsed() >= self.interval
@@ -99,13 +101,13 @@ impl<T> Copies<T> {
 
     /// A copy could not be made here: try again after an interval.
     pub fn declined(&mut self) {
-        self.since = Instant::now();
+        self.since = Moment::now();
     }
 
     pub fn keep(&mut self, event: u64, copy: T) {
         self.kept.insert(event, copy);
         self.newest = Some(event);
-        self.since = Instant::now();
+        self.since = Moment::now();
         while self.kept.len() > MOST {
             self.thin();
         }
@@ -122,7 +124,7 @@ impl<T> Copies<T> {
             taken: self.taken,
             copy,
         });
-        self.since = Instant::now();
+        self.since = Moment::now();
         if self.inside.len() > MOST_INSIDE {
             self.inside.remove(0);
         }
@@ -139,7 +141,7 @@ impl<T> Copies<T> {
     pub fn measure_due(&mut self) -> bool {
         let due = self.measured.is_none_or(|at| at.elapsed() >= INTERVAL);
         if due {
-            self.measured = Some(Instant::now());
+            self.measured = Some(Moment::now());
         }
         due
     }

@@ -84,6 +84,8 @@ pub fn start(options: &DebugOptions) -> Result<ReplayTarget, ReplayError> {
     let replay = std::thread::Builder::new()
         .name("replay".into())
         .spawn(move || {
+            // As the recorder (tracee::clock): the tracees trap rdtsc too.
+            let _trapped = tracee::clock::TscTrapped::begin();
             let debugger = Debugger::new(
                 request_rx,
                 answer_tx,

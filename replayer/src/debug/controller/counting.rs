@@ -6,7 +6,9 @@
 //! taken, a counter traps every so many arrivals (a chunk), and the
 //! replay takes one there (ARCHITECTURE.md "Copies of the replay").
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tracee::clock::Moment;
 
 use gdb_remote::{StopReason, ThreadId};
 use tracee::{debugregs, Task, Tid};
@@ -91,7 +93,7 @@ pub(crate) struct ArmedCounter {
     /// counters a chunk's end took out), less the one this counter's
     /// first pass counts again.
     earlier: u64,
-    installed: Instant,
+    installed: Moment,
     /// gdb's int3 at the counted instruction is out of memory while the
     /// counter's jump is there.
     hides_gdb: bool,
@@ -275,7 +277,7 @@ impl Debugger {
             reported: 0,
             chunk,
             earlier: 0,
-            installed: Instant::now(),
+            installed: Moment::now(),
             hides_gdb: gdb_here,
         });
         Ok(())
@@ -335,7 +337,7 @@ impl Debugger {
             reported: 0,
             chunk,
             earlier,
-            installed: Instant::now(),
+            installed: Moment::now(),
             hides_gdb: false,
         });
         Ok(true)

@@ -4,7 +4,7 @@
 //! the sampled instruction with a chunked counter, so that it takes copies
 //! inside the stretch and names its instants by those arrivals.
 
-use std::time::Instant;
+use tracee::clock::Moment;
 
 use gdb_remote::ThreadId;
 use tracee::Task;
@@ -22,7 +22,7 @@ impl Debugger {
     /// When `thread`, resumed now, is to be stopped once to see where it
     /// runs: after it has run about a copy interval in an event not
     /// sampled yet, while nothing of the replay's own is in its code.
-    pub(super) fn sample_at(&self, thread: ThreadId) -> Option<Instant> {
+    pub(super) fn sample_at(&self, thread: ThreadId) -> Option<Moment> {
         let due = thread.pid == self.debugged
             && !self.hot.contains_key(&self.event)
             && self.counter.is_none()

@@ -3,7 +3,9 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tracee::clock::Moment;
 
 use gdb_remote::agent::{self, AgentContext};
 use gdb_remote::{StopReason, ThreadId};
@@ -96,7 +98,7 @@ impl Debugger {
         let sample_at = self.sample_at(thread);
         let stop = task.step_interruptible(how, signal, &self.waiter, INTERRUPT_PERIOD, &|| {
             (watched && interrupt.load(Ordering::SeqCst))
-                || sample_at.is_some_and(|at| Instant::now() >= at)
+                || sample_at.is_some_and(|at| Moment::now() >= at)
         })?;
         self.ran(thread);
         let outcome = self.classify(thread, task, stop, debugged, following, watched);
@@ -146,9 +148,7 @@ impl Debugger {
                 Ok(Outcome::Consumed)
             }
             Stop::Event(PtraceEvent::Stop, _)
-                if self
-                    .sample_at(thread)
-                    .is_some_and(|at| Instant::now() >= at) =>
+                if self.sample_at(thread).is_some_and(|at| Moment::now() >= at) =>
             {
                 self.learn_hot(thread, task);
                 Ok(Outcome::Consumed)

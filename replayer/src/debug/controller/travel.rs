@@ -254,7 +254,7 @@ impl Debugger {
         self.replay_from = at.clone();
         self.shown_at = Some((inside.thread, inside.pc));
         self.continuing = true;
-        self.event_began = std::time::Instant::now();
+        self.event_began = tracee::clock::Moment::now();
         self.hot_samples = 0;
         self.hot_blocked = false;
         self.hits_blocked = false;
@@ -424,7 +424,7 @@ impl Debugger {
             }
         }
         self.event = event;
-        self.event_began = std::time::Instant::now();
+        self.event_began = tracee::clock::Moment::now();
         self.hot_samples = 0;
         self.hot_blocked = false;
         self.hits_blocked = false;
