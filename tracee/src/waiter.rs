@@ -98,13 +98,19 @@ impl ChildWaiter {
     /// `None`). `Ok(None)` means the time ran out, or a signal of those the
     /// waiter takes came.
     pub fn wait_any(&self, timeout: Option<Duration>) -> Result<Option<(Tid, Stop)>, TraceeError> {
-        let deadline = timeout.map(|t| Moment::now() + t);
+        // Read the clock only once a sleep is due: most waits find a stop
+        // already reported, and a clock read is a syscall here.
+        let mut deadline = None;
         loop {
             if let Some(found) = poll_any()? {
                 return Ok(Some(found));
             }
             // One may have come while another wait drained the signalfd.
-            if self.has_signals() || !self.sleep_until(deadline, -1)? {
+            if self.has_signals() {
+                return Ok(None);
+            }
+            let until = *deadline.get_or_insert_with(|| timeout.map(|t| Moment::now() + t));
+            if !self.sleep_until(until, -1)? {
                 return Ok(None);
             }
         }
@@ -255,7 +261,39 @@ fn poll_one(tid: Tid) -> Result<Option<Stop>, TraceeError> {
 /// The state letter of `/proc/TID/stat` (R running, S sleeping, D disk
 /// wait, t traced stop, Z zombie...).
 pub fn thread_state(tid: Tid) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{tid}/stat")).ok()?;
-    let after_name = stat.rfind(')')?;
-    stat[after_name + 1..].trim_start().chars().next()
+    use std::io::Read;
+    // One read of the line's start: the recorder asks at every notice of
+    // a running thread, and reading the whole file costs six more calls.
+    // The name is at most 15 bytes, so the last ')' of the first 128
+    // bytes closes it.
+    let mut start = [0u8; 128];
+    let got = std::fs::File::open(format!("/proc/{tid}/stat"))
+        .and_then(|mut f| f.read(&mut start))
+        .ok()?;
+    state_letter(&start[..got])
+}
+
+fn state_letter(stat_start: &[u8]) -> Option<char> {
+    let after_name = stat_start.iter().rposition(|&b| b == b')')?;
+    stat_start[after_name + 1..]
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .map(|&b| char::from(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_follows_the_last_parenthesis_of_the_name() {
+        assert_eq!(state_letter(b"27846 (pp) S 27842 27836"), Some('S'));
+        assert_eq!(state_letter(b"1 (a) b) (c) R 0 1"), Some('R'));
+        assert_eq!(state_letter(b"1 (cut"), None);
+    }
+
+    #[test]
+    fn this_thread_runs() {
+        assert_eq!(thread_state(crate::switches::this_thread()), Some('R'));
+    }
 }
