@@ -161,7 +161,8 @@ impl ReplaySession {
                 let mut regs = task.task.regs()?;
                 regs.rip = tracee::syscallbuf_abi::DESCHED_RETURN;
                 regs.rax = tracee::syscallbuf_abi::RETRY as u64;
-                Ok(task.task.set_regs(&regs)?)
+                task.task.set_regs(&regs)?;
+                self.relay_after_committed(number, tid)
             }
             Event::Exit(e) => self.replay_exit(number, tid, e),
             Event::Patch(patch) => {

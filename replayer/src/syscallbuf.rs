@@ -172,6 +172,39 @@ impl ReplaySession {
         Ok(())
     }
 
+    /// The call through `tid`'s buffer that blocked at event `number` (a
+    /// `Desched`) was given up, and its record's place goes to the next
+    /// call. The library may have written into that place before the call
+    /// (poll's copied-in array), over the recorded output of the call that
+    /// follows it there: the recorded bytes from the committed ones on go
+    /// back in. Those before stay as the replay made them, for the flush's
+    /// check.
+    pub(crate) fn relay_after_committed(
+        &mut self,
+        number: u64,
+        tid: Tid,
+    ) -> Result<(), ReplayError> {
+        let Some((addr, _)) = task_in(&mut self.tasks, number, tid)?.buffers.buffer else {
+            return Ok(());
+        };
+        let index = self.flush_index()?;
+        let Some(flush) = index.next_flush(tid, number) else {
+            return Ok(());
+        };
+        let recorded = self.reader.data().read(flush.records)?;
+        let task = task_in(&mut self.tasks, number, tid)?;
+        let mut header = [0u8; HEADER_LEN];
+        task.task.read_bytes(RemoteAddr(addr), &mut header)?;
+        let Some((committed, _)) = syscallbuf_abi::header_counts(&header) else {
+            return Ok(());
+        };
+        if let Some(rest) = recorded.get(committed..).filter(|rest| !rest.is_empty()) {
+            let at = addr + (HEADER_LEN + committed) as u64;
+            task.task.write_bytes(RemoteAddr(at), rest)?;
+        }
+        Ok(())
+    }
+
     /// At the first stop of `tid` after a flush was recorded for it: the
     /// thread's buffer must hold exactly the recorded calls. Then the next
     /// flush goes in.
@@ -225,6 +258,21 @@ fn describe_difference(replayed: &[u8], recorded: &[u8], count: u32) -> String {
         .zip(&theirs)
         .position(|(a, b)| a != b)
         .unwrap_or(ours.len().min(theirs.len()));
+    if ours == theirs {
+        // The same calls and results: an output's bytes differ.
+        let offset = replayed
+            .get(HEADER_LEN..)
+            .unwrap_or_default()
+            .iter()
+            .zip(recorded)
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        return format!(
+            "the thread made the {} buffered calls the recording made, but their records \
+             differ {offset} bytes in (an output the replay changed)",
+            ours.len()
+        );
+    }
     format!(
         "the thread made {} buffered calls where the recording made {}; call {at}: replay {}, recording {}",
         ours.len(),

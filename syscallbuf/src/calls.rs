@@ -23,6 +23,22 @@ struct Output {
     pointer_arg: usize,
     max: usize,
     written: Written,
+    input: Input,
+}
+
+/// What of the program's memory the call also reads through its output
+/// pointer (an array that is both), copied into the record's area first.
+#[derive(Clone, Copy)]
+enum Input {
+    None,
+    /// The first `fields` bytes of each `item`-byte element: the ones the
+    /// kernel only reads. The rest, which it writes, stay as the area has
+    /// them: in replay that is the recorded output, laid in before the
+    /// call, which a copy of the whole element would overwrite.
+    Leading {
+        item: usize,
+        fields: usize,
+    },
 }
 
 /// How much of its output a successful call wrote.
@@ -101,6 +117,7 @@ fn counted(pointer_arg: usize, max: u64) -> Option<Plan> {
         pointer_arg,
         max: usize::try_from(max).ok()?,
         written: Written::Items(1),
+        input: Input::None,
     }))
 }
 
@@ -109,6 +126,7 @@ fn fixed(pointer_arg: usize, len: usize) -> Plan {
         pointer_arg,
         max: len,
         written: Written::All,
+        input: Input::None,
     })
 }
 
@@ -119,6 +137,21 @@ fn items(pointer_arg: usize, count: u64, size: usize) -> Option<Plan> {
         pointer_arg,
         max: usize::try_from(count).ok()?.checked_mul(size)?,
         written: Written::Items(size),
+        input: Input::None,
+    }))
+}
+
+/// poll's array of `count` pollfds: the kernel reads each one's fd and
+/// events and writes its revents, all of them whatever the result.
+fn pollfds(count: u64) -> Option<Plan> {
+    Some(Plan::Writes(Output {
+        pointer_arg: 0,
+        max: usize::try_from(count).ok()?.checked_mul(POLLFD_LEN)?,
+        written: Written::All,
+        input: Input::Leading {
+            item: POLLFD_LEN,
+            fields: POLLFD_INPUT_LEN,
+        },
     }))
 }
 
@@ -203,6 +236,8 @@ fn plan(nr: i64, args: &[u64; 6]) -> Option<(Plan, Descriptor)> {
         // Ready events of an epoll set, 12 bytes each; not epoll_pwait,
         // whose signal mask changes during the wait.
         nr::EPOLL_WAIT => Some((items(1, args[2], EPOLL_EVENT_LEN)?, MayWait)),
+        // Not ppoll, whose signal mask changes during the wait.
+        nr::POLL => Some((pollfds(args[1])?, MayWait)),
         // Waits and wakes, which change no memory; not the operations that
         // write the futex word (the PI ones, FUTEX_WAKE_OP).
         nr::FUTEX => match args[1] & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) {
@@ -395,7 +430,14 @@ unsafe fn run(buffer: &mut [u8], nr: i64, args: [u64; 6], plan: &Plan) -> Option
         ),
         _ => (nr, args),
     };
-    if let Some((out, _)) = output {
+    if let Some((out, from)) = output {
+        if let Input::Leading { item, fields } = out.input {
+            // SAFETY: the program passed `max` bytes of elements at `from`
+            // for the kernel to read, as rr's library copies them too (an
+            // invalid array faults here where the kernel would answer
+            // EFAULT); the area holds `max` bytes and does not overlap.
+            unsafe { copy_leading(from, out_area, out.max, item, fields) };
+        }
         if let Some(pointer) = kernel_args.get_mut(out.pointer_arg) {
             *pointer = out_area as u64;
         }
@@ -435,6 +477,20 @@ unsafe fn run(buffer: &mut [u8], nr: i64, args: [u64; 6], plan: &Plan) -> Option
     Some(result)
 }
 
+/// Copies the first `fields` bytes of each `item`-byte element of the
+/// `len` bytes at `from` to the same places at `to`.
+///
+/// # Safety
+/// `len` bytes are readable at `from` and writable at `to`, apart.
+unsafe fn copy_leading(from: *const u8, to: *mut u8, len: usize, item: usize, fields: usize) {
+    let mut at = 0;
+    while at + item <= len {
+        // SAFETY: the element lies within both `len`-byte ranges.
+        unsafe { core::ptr::copy_nonoverlapping(from.add(at), to.add(at), fields) };
+        at += item;
+    }
+}
+
 /// Hands the `kept` bytes a readv's read left at `from` out to the
 /// program's buffers in order.
 ///
@@ -457,6 +513,9 @@ unsafe fn scatter_out(from: *const u8, kept: usize, scatter: &Scatter) {
 }
 
 const EPOLL_EVENT_LEN: usize = 12;
+/// struct pollfd: int fd, short events (read), short revents (written).
+const POLLFD_LEN: usize = 8;
+const POLLFD_INPUT_LEN: usize = 6;
 const FUTEX_WAIT: u64 = 0;
 const FUTEX_WAKE: u64 = 1;
 const FUTEX_WAIT_BITSET: u64 = 9;
@@ -498,6 +557,7 @@ mod nr {
     pub const SENDMSG: i64 = 46;
     pub const FUTEX: i64 = 202;
     pub const EPOLL_WAIT: i64 = 232;
+    pub const POLL: i64 = 7;
     pub const PREADV: i64 = 295;
     pub const PWRITEV: i64 = 296;
     pub const IOCTL: i64 = 16;

@@ -4,6 +4,8 @@
  *               the writer waits (yielding) until it sees the word, then
  *               computes and writes one byte: the reader's write before
  *               it blocked must be visible to the writer in replay too;
+ *   "polls"     as "threads", but the reader waits in poll (on the pipe
+ *               and an entry that poll ignores) before each read;
  *   "processes" a parent and its forked child ping-pong bytes over two
  *               pipes;
  *   "signals"   a read of an empty pipe is cut short by SIGALRM from a
@@ -11,6 +13,7 @@
  *               (restarted, and ended by a thread's write).
  * argv[2]: rounds (default 200). Prints what each side saw. */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -42,14 +45,23 @@ static void *writer(void *arg) {
     return NULL;
 }
 
-static int threads(void) {
+/* With `polling`, the reader waits in poll before each read. */
+static int threads(int polling) {
     if (pipe(data))
         return 1;
     pthread_t thread;
     pthread_create(&thread, NULL, writer, NULL);
-    long sum = 0;
+    long sum = 0, ready = 0;
     for (int i = 0; i < rounds; i++) {
         posted = i;
+        if (polling) {
+            /* The kernel reads each entry's fd and events and writes every
+             * revents, the ignored one's (fd -1) too. */
+            struct pollfd watched[2] = {{.fd = data[0], .events = POLLIN, .revents = 0x777},
+                                        {.fd = -1, .events = POLLIN, .revents = 0x777}};
+            ready += poll(watched, 2, -1) == 1 && watched[0].revents == POLLIN &&
+                     watched[1].revents == 0;
+        }
         unsigned char byte;
         if (read(data[0], &byte, 1) != 1)
             return 1;
@@ -57,6 +69,8 @@ static int threads(void) {
     }
     void *failed;
     pthread_join(thread, &failed);
+    if (polling)
+        printf("%ld polls ready, ", ready);
     printf("read %d bytes, sum %ld; the writer saw %ld\n", rounds, sum, seen);
     return failed != NULL;
 }
@@ -146,7 +160,9 @@ int main(int argc, char **argv) {
         rounds = atoi(argv[2]);
     const char *mode = argc > 1 ? argv[1] : "threads";
     if (!strcmp(mode, "threads"))
-        return threads();
+        return threads(0);
+    if (!strcmp(mode, "polls"))
+        return threads(1);
     if (!strcmp(mode, "processes"))
         return processes();
     if (!strcmp(mode, "signals"))

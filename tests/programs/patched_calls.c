@@ -2,7 +2,7 @@
  * the syscall sites rewind patches: stdio's internal writes and reads of
  * a file, stat, a directory listing, the vDSO's clock_gettime, libc's
  * syscall(), vectored reads and writes of the file, a socketpair's
- * send, sendmsg and recv, epoll_wait on it, futex wakes. Mode "blocked": a second thread waits in read() on a pipe,
+ * send, sendmsg and recv, poll and epoll_wait on it, futex wakes. Mode "blocked": a second thread waits in read() on a pipe,
  * at the very site the main thread's reads of the file use, while the
  * main thread reads the file; then it is woken and the main thread reads
  * on. argv[1] is a scratch directory. */
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -138,7 +139,7 @@ int main(int argc, char **argv) {
     struct epoll_event watch = {.events = EPOLLIN, .data.u64 = 0x1234};
     if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, pair[1], &watch))
         return 1;
-    long ready = 0;
+    long ready = 0, polled = 0;
     for (int i = 0; i < 3; i++) {
         char a[3] = "ab", b[4] = "cde", x[3] = {0}, y[4] = {0};
         struct iovec out[2] = {{a, 2}, {b, 3}}, in[2] = {{x, 2}, {y, 3}};
@@ -153,6 +154,12 @@ int main(int argc, char **argv) {
         struct iovec part = {"pong", 4};
         struct msghdr message = {.msg_iov = &part, .msg_iovlen = 1};
         messages += sendmsg(pair[0], &message, 0) == 4;
+        /* The kernel writes every revents, the ignored entry's (fd -1)
+         * too, and reads only fd and events. */
+        struct pollfd watched[2] = {{.fd = pair[1], .events = POLLIN, .revents = 0x777},
+                                    {.fd = -1, .events = POLLIN, .revents = 0x777}};
+        polled += poll(watched, 2, -1) == 1 && watched[0].revents == POLLIN &&
+                  watched[0].fd == pair[1] && watched[1].revents == 0 && watched[1].fd == -1;
         struct epoll_event events[4];
         ready += epoll_wait(ep, events, 4, -1) == 1 && events[0].data.u64 == 0x1234;
         messages += recv(pair[1], got, sizeof got, 0) == 8 && !memcmp(got, "pingpong", 8);
@@ -162,8 +169,8 @@ int main(int argc, char **argv) {
     close(ep);
     unlink(path);
     printf("lines %ld sum %ld size %ld listed %d clock %s getppid %ld queries %d vectored %ld "
-           "messages %ld ready %ld wakes %ld\n",
+           "messages %ld polled %ld ready %ld wakes %ld\n",
            lines, sum, (long)st.st_size, found, ticks > 0 ? "moved" : "still", parents, queries,
-           vectored, messages, ready, wakes);
+           vectored, messages, polled, ready, wakes);
     return 0;
 }
