@@ -7,14 +7,17 @@
 //! the recorder owns it, so it needs no descriptor in the program and
 //! nothing to replay.
 //!
-//! The event is a software one (`PERF_COUNT_SW_CONTEXT_SWITCHES`): it needs
-//! no hardware counter, but counting in the kernel needs
-//! `perf_event_paranoid` ≤ 1 or CAP_PERFMON, and container profiles often
-//! refuse `perf_event_open` altogether.
+//! The event is the kernel's sched_switch tracepoint filtered to switches
+//! into an interruptible sleep where tracefs names it, else the software
+//! event `PERF_COUNT_SW_CONTEXT_SWITCHES` (every switch, ptrace stops
+//! included). Neither needs a hardware counter, but counting in the
+//! kernel needs `perf_event_paranoid` ≤ 1 or CAP_PERFMON, and container
+//! profiles often refuse `perf_event_open` altogether.
 
 use std::cell::Cell;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::OnceLock;
 
 use crate::Tid;
 
@@ -23,6 +26,7 @@ use crate::Tid;
 pub const NOTICE_SIGNAL: i32 = libc::SIGIO;
 
 const PERF_TYPE_SOFTWARE: u32 = 1;
+const PERF_TYPE_TRACEPOINT: u32 = 2;
 const PERF_COUNT_SW_CONTEXT_SWITCHES: u64 = 3;
 /// `perf_event_attr` as its first version laid it out; the kernel takes
 /// any size it knows.
@@ -34,6 +38,7 @@ const F_SETOWN_EX: i32 = 15;
 const F_OWNER_TID: i32 = 0;
 const PERF_EVENT_IOC_ENABLE: u64 = 0x2400;
 const PERF_EVENT_IOC_DISABLE: u64 = 0x2401;
+const PERF_EVENT_IOC_SET_FILTER: u64 = 0x4008_2406;
 
 /// The kernel's `struct f_owner_ex`.
 #[repr(C)]
@@ -62,31 +67,17 @@ impl SwitchCounter {
     /// (a signal to the process could go to a thread that does not block
     /// it, and end the process).
     pub fn open(tid: Tid, notified: Tid) -> io::Result<SwitchCounter> {
-        let mut attr = [0u8; ATTR_SIZE_VER0];
-        attr[0..4].copy_from_slice(&PERF_TYPE_SOFTWARE.to_le_bytes());
-        attr[4..8].copy_from_slice(&(ATTR_SIZE_VER0 as u32).to_le_bytes());
-        attr[8..16].copy_from_slice(&PERF_COUNT_SW_CONTEXT_SWITCHES.to_le_bytes());
-        // sample_period: an overflow, and so a notice, at every switch.
-        attr[16..24].copy_from_slice(&1u64.to_le_bytes());
-        // Every flag clear: enabled from the start, this thread alone (not
-        // its children), kernel and user both counted.
-        // SAFETY: `attr` is a perf_event_attr of the size it names, read
-        // by the kernel only; the call returns a new descriptor or -1.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_perf_event_open,
-                attr.as_ptr(),
-                tid,
-                -1i32,
-                -1i32,
-                PERF_FLAG_FD_CLOEXEC,
-            )
+        // The switches into a sleep where the kernel's tracepoint can be
+        // named and filtered; else every switch, ptrace stops included.
+        let fd = match sleep_tracepoint() {
+            Some(id) => open_sleeps(tid, id).or_else(|_| open_switches(tid))?,
+            None => open_switches(tid)?,
         };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` is a new descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+        SwitchCounter::notifying(fd, notified)
+    }
+
+    /// The counter of event `fd`, which sends `notified` its notices.
+    fn notifying(fd: OwnedFd, notified: Tid) -> io::Result<SwitchCounter> {
         let raw = fd.as_raw_fd();
         let owner = OwnerEx {
             kind: F_OWNER_TID,
@@ -140,6 +131,78 @@ impl SwitchCounter {
     }
 }
 
+/// A software event: every context switch of `tid`.
+fn open_switches(tid: Tid) -> io::Result<OwnedFd> {
+    open_event(tid, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES)
+}
+
+/// The sched_switch tracepoint, filtered to `tid`'s switches into an
+/// interruptible sleep (prev_state 1, 'S'): not its ptrace stops ('t')
+/// nor its preemptions, whose notices each cost the kernel an interrupt
+/// and a signal for nothing. Counting a tracepoint needs the same
+/// privilege as the software event, and its id needs tracefs.
+fn open_sleeps(tid: Tid, tracepoint: u64) -> io::Result<OwnedFd> {
+    let fd = open_event(tid, PERF_TYPE_TRACEPOINT, tracepoint)?;
+    let filter = c"prev_state == 1";
+    // SAFETY: SET_FILTER reads the NUL-terminated string, which lives
+    // through the call, on a descriptor this function owns.
+    let filtered = unsafe {
+        libc::ioctl(
+            fd.as_raw_fd(),
+            PERF_EVENT_IOC_SET_FILTER as _,
+            filter.as_ptr(),
+        )
+    };
+    if filtered != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(fd)
+}
+
+/// The id of the kernel's sched_switch tracepoint, read once from tracefs;
+/// None where tracefs is not mounted or not readable.
+fn sleep_tracepoint() -> Option<u64> {
+    static ID: OnceLock<Option<u64>> = OnceLock::new();
+    *ID.get_or_init(|| {
+        ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
+            .iter()
+            .find_map(|root| {
+                std::fs::read_to_string(format!("{root}/events/sched/sched_switch/id")).ok()
+            })
+            .and_then(|id| id.trim().parse().ok())
+    })
+}
+
+/// One perf event of `kind` and `config` on thread `tid`, with an overflow
+/// (and so a notice) at each.
+fn open_event(tid: Tid, kind: u32, config: u64) -> io::Result<OwnedFd> {
+    let mut attr = [0u8; ATTR_SIZE_VER0];
+    attr[0..4].copy_from_slice(&kind.to_le_bytes());
+    attr[4..8].copy_from_slice(&(ATTR_SIZE_VER0 as u32).to_le_bytes());
+    attr[8..16].copy_from_slice(&config.to_le_bytes());
+    // sample_period: an overflow at every one.
+    attr[16..24].copy_from_slice(&1u64.to_le_bytes());
+    // Every flag clear: enabled from the start, this thread alone (not
+    // its children), kernel and user both counted.
+    // SAFETY: `attr` is a perf_event_attr of the size it names, read by
+    // the kernel only; the call returns a new descriptor or -1.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            attr.as_ptr(),
+            tid,
+            -1i32,
+            -1i32,
+            PERF_FLAG_FD_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,12 +211,33 @@ mod tests {
     /// makes a notice.
     #[test]
     fn a_sleep_sends_a_notice() {
+        sleeping_notifies(|tid| SwitchCounter::open(tid, tid));
+    }
+
+    #[test]
+    fn a_sleep_sends_a_notice_without_the_tracepoint_too() {
+        sleeping_notifies(|tid| SwitchCounter::notifying(open_switches(tid)?, tid));
+    }
+
+    #[test]
+    fn the_tracepoint_takes_its_filter_where_tracefs_names_it() {
+        let Some(id) = sleep_tracepoint() else {
+            return;
+        };
+        match open_sleeps(this_thread(), id) {
+            Ok(_) => {}
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => {}
+            Err(e) => panic!("the sched_switch tracepoint with its filter: {e}"),
+        }
+    }
+
+    fn sleeping_notifies(open: impl Fn(Tid) -> io::Result<SwitchCounter>) {
         crate::waiter::block_signals(&[NOTICE_SIGNAL]);
         let tid = this_thread();
-        let counter = match SwitchCounter::open(tid, tid) {
+        let counter = match open(tid) {
             Ok(counter) => counter,
             // A machine that refuses it: what the recorder then does is
-            // tested in tests/syscallbuf_blocking.rs.
+            // tested in tests/blocking.rs.
             Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => return,
             Err(e) => panic!("perf_event_open: {e}"),
         };
