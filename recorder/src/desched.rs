@@ -41,7 +41,15 @@ impl Session {
         if self.switches_refused {
             return Ok(false);
         }
-        match SwitchCounter::open(tid, recorder) {
+        let opened = if self.wants_sleep_counters() {
+            SwitchCounter::open_sleeps(tid, recorder).or_else(|_| {
+                self.sleeps_refused = true;
+                SwitchCounter::open(tid, recorder)
+            })
+        } else {
+            SwitchCounter::open(tid, recorder)
+        };
+        match opened {
             Ok(counter) => {
                 self.task(tid)?.switches = Some(counter);
                 Ok(true)

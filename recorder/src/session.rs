@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
 use tracee::clock::Moment;
+use tracee::switches::SwitchCounter;
 
 use trace_format::{Event, EventRecord, ExitStatus, SyscallEntryEvent, TraceWriter};
 use tracee::waiter::ChildWaiter;
@@ -30,6 +31,9 @@ use crate::task::{AddressSpace, RecordTask, TaskState};
 
 /// How long to wait for a syscall to return before treating its thread as
 /// blocked and letting another run.
+/// After this long, new and resumed threads count only their switches
+/// into a sleep.
+const SLEEP_COUNTERS_AFTER: Duration = Duration::from_secs(1);
 const SYSCALL_GRACE: Duration = Duration::from_micros(200);
 /// A syscall still running in the kernel (not sleeping) gets this long.
 const SYSCALL_GRACE_MAX: Duration = Duration::from_millis(5);
@@ -76,6 +80,9 @@ pub struct Session {
     /// The kernel refused a context switch counter once: it is not asked
     /// again.
     pub(crate) switches_refused: bool,
+    /// The kernel refused a tracepoint counter once: not asked again.
+    pub(crate) sleeps_refused: bool,
+    started: Moment,
     /// The recording's shared objects.
     pub(crate) shared: SharedFiles,
     /// Processes the recorder delivered a stop signal to, until their
@@ -120,6 +127,8 @@ impl Session {
             unknown_syscalls: std::collections::HashSet::new(),
             recorder_tid: tracee::switches::this_thread(),
             switches_refused: false,
+            sleeps_refused: false,
+            started: Moment::now(),
             shared: SharedFiles::default(),
             stopping: std::collections::HashSet::new(),
         })
@@ -418,11 +427,32 @@ impl Session {
     /// stop sent, among them), and each would cost a look at /proc after
     /// the resume.
     fn forget_notices(&mut self, tid: Tid) -> Result<(), RecordError> {
+        let upgrade = self.wants_sleep_counters()
+            && self
+                .task(tid)?
+                .switches
+                .as_ref()
+                .is_some_and(|c| !c.counts_sleeps());
+        if upgrade {
+            // Stopped, so not inside a call through the buffer.
+            match SwitchCounter::open_sleeps(tid, self.recorder_tid) {
+                Ok(counter) => self.task(tid)?.switches = Some(counter),
+                Err(_) => self.sleeps_refused = true,
+            }
+        }
         if let Some(counter) = &self.task(tid)?.switches {
             counter.resume();
             self.waiter.forget(tracee::switches::NOTICE_SIGNAL);
         }
         Ok(())
+    }
+
+    /// Whether threads count only their switches into a sleep
+    /// (`SwitchCounter::open_sleeps`): once the recording has lasted
+    /// `SLEEP_COUNTERS_AFTER`, so that a short one does not pay the
+    /// kernel's 30-40 ms for the tracepoint's last close.
+    pub(crate) fn wants_sleep_counters(&self) -> bool {
+        !self.sleeps_refused && self.started.elapsed() >= SLEEP_COUNTERS_AFTER
     }
 
     /// `tid` went into a syscall: wait briefly for it when others could
