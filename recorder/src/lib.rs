@@ -181,7 +181,7 @@ fn record_into(
     tracee::waiter::block_signals(&[tracee::switches::NOTICE_SIGNAL]);
     let header = header::build(argv, preload);
     let mut writer = TraceWriter::create(started.trace_dir, &header)?;
-    writer.set_clock(tracee::clock::monotonic);
+    writer.set_clock(tracee::clock::coarse);
     let spec = SpawnSpec {
         program: c_string(program.as_os_str().as_bytes())?,
         argv: argv

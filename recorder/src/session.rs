@@ -29,11 +29,15 @@ use crate::shared::SharedFiles;
 use crate::syscall::OutputIds;
 use crate::task::{AddressSpace, RecordTask, TaskState};
 
-/// How long to wait for a syscall to return before treating its thread as
-/// blocked and letting another run.
 /// After this long, new and resumed threads count only their switches
 /// into a sleep.
 const SLEEP_COUNTERS_AFTER: Duration = Duration::from_secs(1);
+/// Or once threads have resumed this often with a counter of every
+/// switch: each of their stops sent a notice (about 16 us), and this many
+/// cost what the tracepoint's last close does (30-40 ms).
+const SLEEP_COUNTERS_AFTER_NOTICES: u32 = 2000;
+/// How long to wait for a syscall to return before treating its thread as
+/// blocked and letting another run.
 const SYSCALL_GRACE: Duration = Duration::from_micros(200);
 /// A syscall still running in the kernel (not sleeping) gets this long.
 const SYSCALL_GRACE_MAX: Duration = Duration::from_millis(5);
@@ -82,7 +86,12 @@ pub struct Session {
     pub(crate) switches_refused: bool,
     /// The kernel refused a tracepoint counter once: not asked again.
     pub(crate) sleeps_refused: bool,
-    started: Moment,
+    /// Resumes of threads whose counter counts every switch (each stop
+    /// before one sent a notice), up to `SLEEP_COUNTERS_AFTER_NOTICES`.
+    notices_paid: u32,
+    /// When the recording started, by the coarse clock: it is read at
+    /// every resume, and a tick is close enough for its one second.
+    started: Duration,
     /// The recording's shared objects.
     pub(crate) shared: SharedFiles,
     /// Processes the recorder delivered a stop signal to, until their
@@ -128,7 +137,8 @@ impl Session {
             recorder_tid: tracee::switches::this_thread(),
             switches_refused: false,
             sleeps_refused: false,
-            started: Moment::now(),
+            notices_paid: 0,
+            started: tracee::clock::coarse(),
             shared: SharedFiles::default(),
             stopping: std::collections::HashSet::new(),
         })
@@ -440,19 +450,29 @@ impl Session {
                 Err(_) => self.sleeps_refused = true,
             }
         }
-        if let Some(counter) = &self.task(tid)?.switches {
-            counter.resume();
-            self.waiter.forget(tracee::switches::NOTICE_SIGNAL);
+        let counts_every_switch = match &self.task(tid)?.switches {
+            Some(counter) => {
+                counter.resume();
+                !counter.counts_sleeps()
+            }
+            None => return Ok(()),
+        };
+        self.waiter.forget(tracee::switches::NOTICE_SIGNAL);
+        if counts_every_switch {
+            self.notices_paid = self.notices_paid.saturating_add(1);
         }
         Ok(())
     }
 
     /// Whether threads count only their switches into a sleep
     /// (`SwitchCounter::open_sleeps`): once the recording has lasted
-    /// `SLEEP_COUNTERS_AFTER`, so that a short one does not pay the
-    /// kernel's 30-40 ms for the tracepoint's last close.
+    /// `SLEEP_COUNTERS_AFTER` or paid `SLEEP_COUNTERS_AFTER_NOTICES`
+    /// notices, so that a short one does not pay the kernel's 30-40 ms
+    /// for the tracepoint's last close.
     pub(crate) fn wants_sleep_counters(&self) -> bool {
-        !self.sleeps_refused && self.started.elapsed() >= SLEEP_COUNTERS_AFTER
+        !self.sleeps_refused
+            && (self.notices_paid >= SLEEP_COUNTERS_AFTER_NOTICES
+                || tracee::clock::coarse().saturating_sub(self.started) >= SLEEP_COUNTERS_AFTER)
     }
 
     /// `tid` went into a syscall: wait briefly for it when others could

@@ -38,6 +38,12 @@ pub struct Task {
     /// for another reason first, and the kernel reports the interrupt at
     /// its next resume, where `step` swallows it.
     interrupt_pending: Cell<bool>,
+    /// The registers as last read in this stop: a traced
+    /// syscall's exit is looked at by several handlers, and each GETREGS
+    /// is a syscall. Forgotten at every resume and write; nothing else changes a
+    /// stopped thread's registers (the debug registers and the extended
+    /// state are not these).
+    regs: Cell<Option<Registers>>,
 }
 
 impl Task {
@@ -56,6 +62,7 @@ impl Task {
             tid,
             mem,
             interrupt_pending: Cell::new(false),
+            regs: Cell::new(None),
         })
     }
 
@@ -67,14 +74,23 @@ impl Task {
     }
 
     pub fn regs(&self) -> Result<Registers, TraceeError> {
-        ptrace::get_regs(self.tid).map(|r| from_user_regs(&r))
+        if let Some(regs) = self.regs.get() {
+            return Ok(regs);
+        }
+        let regs = ptrace::get_regs(self.tid).map(|r| from_user_regs(&r))?;
+        self.regs.set(Some(regs));
+        Ok(regs)
     }
 
     pub fn set_regs(&self, regs: &Registers) -> Result<(), TraceeError> {
+        // Read again after: the kernel masks what it does not let a
+        // tracer set (eflags' system bits, say).
+        self.regs.set(None);
         ptrace::set_regs(self.tid, &to_user_regs(regs))
     }
 
     pub fn resume(&self, how: Resume, signal: i32) -> Result<(), TraceeError> {
+        self.regs.set(None);
         ptrace::resume(self.tid, how, signal)
     }
 
