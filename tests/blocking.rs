@@ -126,6 +126,65 @@ fn processes_ping_pong_through_pipes_each_hearing_its_own_blocks() {
     }
 }
 
+/// The recording's `rewind: stats: record` line (REWIND_LOG=stats): how
+/// many counters of every switch, and of switches into a sleep, it opened.
+fn switch_counters(record: &Output) -> (u32, u32) {
+    let stderr = text(&record.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("rewind: stats: record switch_counters="))
+        .unwrap_or_else(|| panic!("no counter statistics: {stderr}"));
+    let count = |name: &str| -> u32 {
+        line.split(' ')
+            .find_map(|field| field.strip_prefix(name))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {line}"))
+    };
+    (count("switch_counters="), count("sleep_counters="))
+}
+
+#[test]
+fn threads_move_to_the_sleep_tracepoint_midway_and_their_blocks_are_still_heard() {
+    // 2,500 round trips: each process's read blocks in every one, and
+    // after 2,000 notices of the software event each thread's counter
+    // becomes the sched_switch tracepoint, at its next resume.
+    let program = compile("blocking_calls", &[]);
+    let traces = Traces::with_syscall_buffer("blocking-tracepoint");
+    let record = traces
+        .command()
+        .env("REWIND_LOG", "stats")
+        .arg("record")
+        .arg(&program)
+        .args(["processes", "2500"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run rewind record");
+    let record = replays_as_recorded(&traces, &program, record);
+    assert_eq!(
+        text(&record.stdout),
+        "2500 round trips, sum 313066, child status 0\n"
+    );
+    let dump = traces.dump();
+    if !blocking_allowed(&dump) {
+        return;
+    }
+    let (every_switch, sleeps) = switch_counters(&record);
+    assert_eq!(every_switch, 2, "{}", text(&record.stderr));
+    let tracepoint_named =
+        std::fs::read_to_string("/sys/kernel/tracing/events/sched/sched_switch/id").is_ok();
+    assert_eq!(sleeps, if tracepoint_named { 2 } else { 0 });
+    // Both blocked in every round but the last, before the move and
+    // after it.
+    let mut blocks = std::collections::BTreeMap::<&str, usize>::new();
+    for line in desched_lines(&dump) {
+        if let Some(thread) = line.split(' ').nth(1) {
+            *blocks.entry(thread).or_default() += 1;
+        }
+    }
+    assert_eq!(blocks.len(), 2, "{blocks:?}");
+    assert!(blocks.values().all(|&n| n >= 2490), "{blocks:?}");
+}
+
 #[test]
 fn a_signal_cuts_a_blocked_buffered_read_short_as_natively() {
     let program = compile("blocking_calls", &[]);

@@ -51,6 +51,11 @@ impl Session {
         };
         match opened {
             Ok(counter) => {
+                if counter.counts_sleeps() {
+                    self.counters.sleeps += 1;
+                } else {
+                    self.counters.every_switch += 1;
+                }
                 self.task(tid)?.switches = Some(counter);
                 Ok(true)
             }

@@ -58,6 +58,18 @@ pub struct RecordOutcome {
     /// fork or vfork).
     pub events: u64,
     pub processes: u64,
+    /// The context switch counters the recording opened, of each kind.
+    pub counters: SwitchCounters,
+}
+
+/// How many context switch counters a recording opened (ARCHITECTURE.md
+/// "syscallbuf", "Blocking calls").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SwitchCounters {
+    /// Counting every switch (the software event).
+    pub every_switch: u32,
+    /// Counting switches into a sleep (the sched_switch tracepoint).
+    pub sleeps: u32,
 }
 
 /// What a finished recording leaves beside the trace.
@@ -66,6 +78,7 @@ struct Recorded {
     ended_by: Option<i32>,
     events: u64,
     processes: u64,
+    counters: SwitchCounters,
 }
 
 /// Records the program to its end.
@@ -103,6 +116,7 @@ pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
             ended_by: recorded.ended_by,
             events: recorded.events,
             processes: recorded.processes,
+            counters: recorded.counters,
         }),
         Err(RecordFailure::BeforeStart(e)) => {
             // Nothing of the program ran: no trace to keep.
@@ -239,6 +253,7 @@ fn record_into(
         .map_err(RecordFailure::Recording)?;
         let ended_by = session.ended_by();
         let processes = session.processes;
+        let counters = session.counters;
         let written = session
             .into_writer()
             .finish(header::now_ns())
@@ -248,6 +263,7 @@ fn record_into(
             ended_by,
             events: written.event_count,
             processes,
+            counters,
         })
     })();
     if outcome.is_err() {

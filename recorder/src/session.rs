@@ -89,6 +89,8 @@ pub struct Session {
     /// Resumes of threads whose counter counts every switch (each stop
     /// before one sent a notice), up to `SLEEP_COUNTERS_AFTER_NOTICES`.
     notices_paid: u32,
+    /// The switch counters opened so far.
+    pub(crate) counters: crate::SwitchCounters,
     /// When the recording started, by the coarse clock: it is read at
     /// every resume, and a tick is close enough for its one second.
     started: Duration,
@@ -138,6 +140,7 @@ impl Session {
             switches_refused: false,
             sleeps_refused: false,
             notices_paid: 0,
+            counters: crate::SwitchCounters::default(),
             started: tracee::clock::coarse(),
             shared: SharedFiles::default(),
             stopping: std::collections::HashSet::new(),
@@ -446,7 +449,10 @@ impl Session {
         if upgrade {
             // Stopped, so not inside a call through the buffer.
             match SwitchCounter::open_sleeps(tid, self.recorder_tid) {
-                Ok(counter) => self.task(tid)?.switches = Some(counter),
+                Ok(counter) => {
+                    self.counters.sleeps += 1;
+                    self.task(tid)?.switches = Some(counter);
+                }
                 Err(_) => self.sleeps_refused = true,
             }
         }

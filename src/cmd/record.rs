@@ -75,7 +75,14 @@ pub fn run(args: RecordArgs) -> Result<i32, Failure> {
             ended_by,
             events,
             processes,
+            counters,
         }) => {
+            if crate::stats::wanted() {
+                eprintln!(
+                    "rewind: stats: record switch_counters={} sleep_counters={}",
+                    counters.every_switch, counters.sleeps
+                );
+            }
             let summary = format!(
                 ": {events} events, {processes} process{}, {}, {:.2} s",
                 if processes == 1 { "" } else { "es" },
