@@ -80,17 +80,21 @@ impl Session {
             return Ok(());
         };
         let record = self.task(tid)?;
-        if record.switches.is_none()
-            || record.desched_check
-            || record.interrupt_requested
-            || record.state != TaskState::Running
+        let Some(counter) = &record.switches else {
+            return Ok(());
+        };
+        if record.desched_check || record.interrupt_requested || record.state != TaskState::Running
         {
             return Ok(());
         }
         // Runnable again already (a preemption, or the data came): there is
         // nothing to wait for. A sleep that begins later sends its own
-        // notice.
-        if tracee::waiter::thread_state(tid) != Some('S') {
+        // notice. A counter of sleeps alone sends none for a preemption,
+        // and the thread that could wake this one is held stopped or
+        // another process's: the look (8 us for /proc's stat) would
+        // nearly always say asleep, and a thread woken since runs on
+        // after the interrupt's stop.
+        if !counter.counts_sleeps() && tracee::waiter::thread_state(tid) != Some('S') {
             return Ok(());
         }
         record.desched_check = true;
