@@ -42,7 +42,7 @@ fn libc_calls_reach_the_buffer_through_patched_sites() {
     assert!(
         stdout.contains(
             "lines 100 sum 4950 size 900 listed 1 clock moved getppid 1000 queries 15 \
-             vectored 12 messages 9 polled 3 ready 3 wakes 3"
+             vectored 12 messages 9 polled 6 ready 9 wakes 3 accepted 3"
         ),
         "{stdout}"
     );
@@ -66,13 +66,23 @@ fn libc_calls_reach_the_buffer_through_patched_sites() {
         assert!(buffered(&dump, call).len() >= 2, "{call}: {dump}");
     }
     // Vectored reads and writes of the file, futex wakes; the socket's
-    // messages, the polls and the epoll waits where rewind hears a thread
-    // block (a socket may wait).
+    // messages, the polls, the epoll waits and the accepted connections
+    // where rewind hears a thread block (a socket may wait).
     for call in ["pwritev", "preadv", "writev", "readv", "futex"] {
         assert!(buffered(&dump, call).len() >= 2, "{call}: {dump}");
     }
     let counted = blocking_allowed(&dump);
-    for call in ["sendto", "sendmsg", "recvfrom", "poll", "epoll_wait"] {
+    for call in [
+        "sendto",
+        "sendmsg",
+        "recvfrom",
+        "poll",
+        "ppoll",
+        "epoll_wait",
+        "epoll_pwait",
+        "epoll_pwait2",
+        "accept4",
+    ] {
         let through = buffered(&dump, call).len();
         assert!(
             if counted { through >= 2 } else { through == 0 },

@@ -233,11 +233,24 @@ fn plan(nr: i64, args: &[u64; 6]) -> Option<(Plan, Descriptor)> {
         // a received one's sender would be a second output.
         nr::SENDTO | nr::SENDMSG => Some((Plan::ResultOnly, Writable)),
         nr::RECVFROM if args[4] == 0 => Some((counted(1, args[2])?, Readable)),
-        // Ready events of an epoll set, 12 bytes each; not epoll_pwait,
-        // whose signal mask changes during the wait.
+        // Ready events of an epoll set, 12 bytes each. epoll_pwait and
+        // epoll_pwait2 only without a signal mask (which would change
+        // during the wait): then they are epoll_wait, epoll_pwait2's
+        // timeout a timespec the kernel only reads.
         nr::EPOLL_WAIT => Some((items(1, args[2], EPOLL_EVENT_LEN)?, MayWait)),
-        // Not ppoll, whose signal mask changes during the wait.
+        nr::EPOLL_PWAIT | nr::EPOLL_PWAIT2 if args[4] == 0 => {
+            Some((items(1, args[2], EPOLL_EVENT_LEN)?, MayWait))
+        }
+        // ppoll only without a signal mask and without a timeout, which
+        // the kernel writes back (the time left) where the record's area
+        // could not hold it for replay: then it is poll waiting for ever.
         nr::POLL => Some((pollfds(args[1])?, MayWait)),
+        nr::PPOLL if args[2] == 0 && args[3] == 0 => Some((pollfds(args[1])?, MayWait)),
+        // A connection of a listening socket, without the peer's address
+        // (whose length is both input and output).
+        nr::ACCEPT | nr::ACCEPT4 if args[1] == 0 && args[2] == 0 => {
+            Some((Plan::ResultOnly, Readable))
+        }
         // Waits and wakes, which change no memory; not the operations that
         // write the futex word (the PI ones, FUTEX_WAKE_OP).
         nr::FUTEX => match args[1] & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) {
@@ -557,7 +570,12 @@ mod nr {
     pub const SENDMSG: i64 = 46;
     pub const FUTEX: i64 = 202;
     pub const EPOLL_WAIT: i64 = 232;
+    pub const EPOLL_PWAIT: i64 = 281;
+    pub const EPOLL_PWAIT2: i64 = 441;
     pub const POLL: i64 = 7;
+    pub const PPOLL: i64 = 271;
+    pub const ACCEPT: i64 = 43;
+    pub const ACCEPT4: i64 = 288;
     pub const PREADV: i64 = 295;
     pub const PWRITEV: i64 = 296;
     pub const IOCTL: i64 = 16;

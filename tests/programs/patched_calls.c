@@ -2,7 +2,9 @@
  * the syscall sites rewind patches: stdio's internal writes and reads of
  * a file, stat, a directory listing, the vDSO's clock_gettime, libc's
  * syscall(), vectored reads and writes of the file, a socketpair's
- * send, sendmsg and recv, poll and epoll_wait on it, futex wakes. Mode "blocked": a second thread waits in read() on a pipe,
+ * send, sendmsg and recv, poll, ppoll, epoll_wait, epoll_pwait and
+ * epoll_pwait2 on it, futex wakes, accept4 of a listening socket's
+ * connections. Mode "blocked": a second thread waits in read() on a pipe,
  * at the very site the main thread's reads of the file use, while the
  * main thread reads the file; then it is woken and the main thread reads
  * on. argv[1] is a scratch directory. */
@@ -18,6 +20,7 @@
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -139,7 +142,13 @@ int main(int argc, char **argv) {
     struct epoll_event watch = {.events = EPOLLIN, .data.u64 = 0x1234};
     if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, pair[1], &watch))
         return 1;
-    long ready = 0, polled = 0;
+    struct sockaddr_un place = {.sun_family = AF_UNIX};
+    snprintf(place.sun_path, sizeof place.sun_path, "%s/patched-calls.sock", dir);
+    int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (listener < 0 || bind(listener, (struct sockaddr *)&place, sizeof place) ||
+        listen(listener, 4))
+        return 1;
+    long ready = 0, polled = 0, accepted = 0;
     for (int i = 0; i < 3; i++) {
         char a[3] = "ab", b[4] = "cde", x[3] = {0}, y[4] = {0};
         struct iovec out[2] = {{a, 2}, {b, 3}}, in[2] = {{x, 2}, {y, 3}};
@@ -160,17 +169,35 @@ int main(int argc, char **argv) {
                                     {.fd = -1, .events = POLLIN, .revents = 0x777}};
         polled += poll(watched, 2, -1) == 1 && watched[0].revents == POLLIN &&
                   watched[0].fd == pair[1] && watched[1].revents == 0 && watched[1].fd == -1;
+        watched[0].revents = watched[1].revents = 0x777;
+        polled += ppoll(watched, 2, NULL, NULL) == 1 && watched[0].revents == POLLIN &&
+                  watched[1].revents == 0;
         struct epoll_event events[4];
         ready += epoll_wait(ep, events, 4, -1) == 1 && events[0].data.u64 == 0x1234;
+        memset(events, 0, sizeof events);
+        ready += epoll_pwait(ep, events, 4, -1, NULL) == 1 && events[0].data.u64 == 0x1234;
+        memset(events, 0, sizeof events);
+        struct timespec forever_ish = {.tv_sec = 60};
+        ready += epoll_pwait2(ep, events, 4, &forever_ish, NULL) == 1 &&
+                 events[0].data.u64 == 0x1234;
+        int client = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (client < 0 || connect(client, (struct sockaddr *)&place, sizeof place))
+            return 1;
+        int connection = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+        accepted += connection >= 0 && (fcntl(connection, F_GETFD) & FD_CLOEXEC);
+        close(connection);
+        close(client);
         messages += recv(pair[1], got, sizeof got, 0) == 8 && !memcmp(got, "pingpong", 8);
         wakes += syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0) == 0;
     }
     close(file);
     close(ep);
+    close(listener);
+    unlink(place.sun_path);
     unlink(path);
     printf("lines %ld sum %ld size %ld listed %d clock %s getppid %ld queries %d vectored %ld "
-           "messages %ld polled %ld ready %ld wakes %ld\n",
+           "messages %ld polled %ld ready %ld wakes %ld accepted %ld\n",
            lines, sum, (long)st.st_size, found, ticks > 0 ? "moved" : "still", parents, queries,
-           vectored, messages, polled, ready, wakes);
+           vectored, messages, polled, ready, wakes, accepted);
     return 0;
 }
